@@ -1,0 +1,3 @@
+//! Writers that need no Python.
+
+pub mod tsv;

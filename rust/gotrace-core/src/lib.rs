@@ -1,0 +1,24 @@
+//! gotrace-core: reads Go execution traces exactly as Go's own `internal/trace` reader does,
+//! into a columnar event table. Pure Rust, no Python.
+//!
+//! Pipeline: [`wire`] (bytes → batches, varints, the event spec table) → [`generation`]
+//! (per-generation string/stack tables, sync data, CPU samples) → [`order`] (Go's
+//! scheduler state machine that puts per-M event streams into one valid order) →
+//! [`store`] (interned, columnar events) → [`export`] (text dumps).
+
+pub mod error;
+pub mod export;
+pub mod generation;
+pub mod order;
+pub mod reader;
+pub mod store;
+pub mod wire;
+
+pub use error::{ErrorKind, Result, TraceError};
+pub use store::{EventKind, Events, Trace};
+
+/// Parses a whole trace. Never panics on bad input: a broken trace gives a [`Trace`]
+/// whose `events` are those Go's reader yields before failing, and whose `error` is set.
+pub fn parse(data: &[u8]) -> Trace {
+    reader::parse(data)
+}

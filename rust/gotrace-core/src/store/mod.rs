@@ -1,0 +1,278 @@
+//! The columnar event store: what the parser produces and everything downstream reads.
+//!
+//! Layout: one `Vec` per column, all of one length (struct of arrays), so that each
+//! column can be handed to numpy without a copy and scanned without touching the others.
+//! Kind-specific data shares a few generic columns instead of one column per field:
+//! a trace has ~80 % state transitions, and a column per Task/Log/Range field would
+//! cost 8 bytes per event for data that almost no event has. The meaning of the
+//! shared columns per kind is documented on [`Events`]; the rare multi-valued payloads
+//! (range attributes, task parents, clock snapshots, experimental arguments) live in
+//! side tables indexed from `aux`/`arg`.
+//!
+//! Strings and stacks are interned across generations: the wire format's IDs are only
+//! valid inside one generation, ours are global. Index 0 is the empty string / no stack.
+
+mod tables;
+
+pub use tables::{Frame, StackTable, StringTable};
+
+/// Go's `trace.EventKind`, same numbering.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Bad = 0,
+    Sync = 1,
+    Metric = 2,
+    Label = 3,
+    StackSample = 4,
+    RangeBegin = 5,
+    RangeActive = 6,
+    RangeEnd = 7,
+    TaskBegin = 8,
+    TaskEnd = 9,
+    RegionBegin = 10,
+    RegionEnd = 11,
+    Log = 12,
+    StateTransition = 13,
+    Experimental = 14,
+}
+
+pub const EVENT_KIND_NAMES: [&str; 15] = [
+    "Bad",
+    "Sync",
+    "Metric",
+    "Label",
+    "StackSample",
+    "RangeBegin",
+    "RangeActive",
+    "RangeEnd",
+    "TaskBegin",
+    "TaskEnd",
+    "RegionBegin",
+    "RegionEnd",
+    "Log",
+    "StateTransition",
+    "Experimental",
+];
+
+/// Go's `trace.ResourceKind`.
+pub mod resource {
+    pub const NONE: u8 = 0;
+    pub const GOROUTINE: u8 = 1;
+    pub const PROC: u8 = 2;
+    pub const THREAD: u8 = 3;
+    pub const NAMES: [&str; 4] = ["None", "Goroutine", "Proc", "Thread"];
+}
+
+/// Go's `trace.GoState` (goroutine transitions) numbering.
+pub mod gostate {
+    pub const UNDETERMINED: u8 = 0;
+    pub const NOT_EXIST: u8 = 1;
+    pub const RUNNABLE: u8 = 2;
+    pub const RUNNING: u8 = 3;
+    pub const WAITING: u8 = 4;
+    pub const SYSCALL: u8 = 5;
+    pub const NAMES: [&str; 6] = [
+        "Undetermined",
+        "NotExist",
+        "Runnable",
+        "Running",
+        "Waiting",
+        "Syscall",
+    ];
+}
+
+/// Go's `trace.ProcState` (proc transitions) numbering.
+pub mod procstate {
+    pub const UNDETERMINED: u8 = 0;
+    pub const NOT_EXIST: u8 = 1;
+    pub const RUNNING: u8 = 2;
+    pub const IDLE: u8 = 3;
+    pub const NAMES: [&str; 4] = ["Undetermined", "NotExist", "Running", "Idle"];
+}
+
+/// Task ID meaning "no task" (Go's `trace.NoTask`).
+pub const NO_TASK: u64 = u64::MAX;
+
+/// A clock snapshot carried by a generation's Sync (Go 1.25+).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSnapshot {
+    /// The trace clock at the snapshot, in ns (same clock as `Events::time`).
+    pub trace_ns: i64,
+    /// The monotonic clock, ns.
+    pub mono_ns: u64,
+    /// The wall clock, ns since the Unix epoch.
+    pub wall_unix_ns: i64,
+}
+
+/// One experimental event's raw arguments (names come from the spec table by `typ`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExperimentalArgs {
+    pub typ: u8,
+    pub args: [u64; 4],
+}
+
+/// The event table.
+///
+/// Common columns: `time` (ns, strictly increasing), `kind` ([`EventKind`]), `g`, `p`, `m`
+/// (the execution context *before* the event, -1 = none) and `stack` (interned stack, 0 = none).
+///
+/// Shared kind-specific columns:
+///
+/// | kind | `res_kind` | `from`,`to` | `arg` | `name` (string) | `aux` |
+/// |---|---|---|---|---|---|
+/// | StateTransition | Goroutine/Proc | states | resource id | reason | transition stack |
+/// | RangeBegin/Active/End | scope kind | – | scope id (0 if None) | range name | RangeEnd of a sweep: 1 + index into `range_attrs` |
+/// | Metric | – | – | value (u64 bits) | metric name | – |
+/// | Label | Goroutine | – | goroutine id | label | – |
+/// | TaskBegin/TaskEnd | – | – | task id (u64 bits) | task type | index into `u64s` (parent id) |
+/// | RegionBegin/End | – | – | task id | region type | – |
+/// | Log | – | – | task id | category | message (string) |
+/// | Sync | – | – | N (1-based) | – | 1 + index into `clock_snapshots`, 0 = none |
+/// | Experimental | – | – | index into `experimental` | event name | experiment name (string) |
+/// | StackSample | – | – | – | – | – |
+#[derive(Default, Debug, Clone)]
+pub struct Events {
+    pub time: Vec<i64>,
+    pub kind: Vec<u8>,
+    pub g: Vec<i64>,
+    pub p: Vec<i64>,
+    pub m: Vec<i64>,
+    pub stack: Vec<u32>,
+    pub res_kind: Vec<u8>,
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+    pub arg: Vec<i64>,
+    pub name: Vec<u32>,
+    pub aux: Vec<u32>,
+}
+
+/// One row to append (a plain struct so that builders stay readable).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Row {
+    pub time: i64,
+    pub kind: u8,
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+    pub stack: u32,
+    pub res_kind: u8,
+    pub from: u8,
+    pub to: u8,
+    pub arg: i64,
+    pub name: u32,
+    pub aux: u32,
+}
+
+impl Events {
+    pub fn with_capacity(n: usize) -> Self {
+        Events {
+            time: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            g: Vec::with_capacity(n),
+            p: Vec::with_capacity(n),
+            m: Vec::with_capacity(n),
+            stack: Vec::with_capacity(n),
+            res_kind: Vec::with_capacity(n),
+            from: Vec::with_capacity(n),
+            to: Vec::with_capacity(n),
+            arg: Vec::with_capacity(n),
+            name: Vec::with_capacity(n),
+            aux: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    #[inline]
+    pub fn push(&mut self, r: &Row) {
+        self.time.push(r.time);
+        self.kind.push(r.kind);
+        self.g.push(r.g);
+        self.p.push(r.p);
+        self.m.push(r.m);
+        self.stack.push(r.stack);
+        self.res_kind.push(r.res_kind);
+        self.from.push(r.from);
+        self.to.push(r.to);
+        self.arg.push(r.arg);
+        self.name.push(r.name);
+        self.aux.push(r.aux);
+    }
+
+    pub fn row(&self, i: usize) -> Row {
+        Row {
+            time: self.time[i],
+            kind: self.kind[i],
+            g: self.g[i],
+            p: self.p[i],
+            m: self.m[i],
+            stack: self.stack[i],
+            res_kind: self.res_kind[i],
+            from: self.from[i],
+            to: self.to[i],
+            arg: self.arg[i],
+            name: self.name[i],
+            aux: self.aux[i],
+        }
+    }
+
+    /// Releases spare capacity (the builder over-reserves from the file size).
+    pub fn shrink_to_fit(&mut self) {
+        self.time.shrink_to_fit();
+        self.kind.shrink_to_fit();
+        self.g.shrink_to_fit();
+        self.p.shrink_to_fit();
+        self.m.shrink_to_fit();
+        self.stack.shrink_to_fit();
+        self.res_kind.shrink_to_fit();
+        self.from.shrink_to_fit();
+        self.to.shrink_to_fit();
+        self.arg.shrink_to_fit();
+        self.name.shrink_to_fit();
+        self.aux.shrink_to_fit();
+    }
+
+    /// Event counts indexed by [`EventKind`] value.
+    pub fn counts_by_kind(&self) -> [u64; 15] {
+        let mut c = [0u64; 15];
+        for &k in &self.kind {
+            c[(k as usize).min(14)] += 1;
+        }
+        c
+    }
+}
+
+/// Everything a parse produces. On a broken trace, `error` is set and `events` holds
+/// exactly what Go's reader yields before failing.
+#[derive(Default, Debug)]
+pub struct Trace {
+    /// Minor version of the header (`go 1.N trace`): 22, 23, 25, 26 (or 11, 19, 21 for v1).
+    pub version: u32,
+    pub events: Events,
+    pub strings: StringTable,
+    pub stacks: StackTable,
+    pub range_attrs: Vec<[u64; 2]>,
+    pub u64s: Vec<u64>,
+    pub clock_snapshots: Vec<ClockSnapshot>,
+    pub experimental: Vec<ExperimentalArgs>,
+    /// Number of generations read (v2).
+    pub generations: u64,
+    pub error: Option<crate::TraceError>,
+}
+
+impl Trace {
+    /// Function name of the innermost frame of stack `id` (None for stack 0 / empty stacks).
+    pub fn stack_top_func(&self, id: u32) -> Option<&[u8]> {
+        let f = self.stacks.frames_of(id).first()?;
+        Some(self.strings.get(self.stacks.frames[*f as usize].func))
+    }
+}
