@@ -1,1 +1,545 @@
-//! Stub
+//! Generations: the unit in which a v2 trace is buffered and decoded.
+//!
+//! A generation is every batch carrying the same generation number. Before Go 1.26 its end
+//! is only known when the first batch of generation `gen+1` is read (that batch is
+//! "spilled" into the next generation); from 1.26 an `EvEndOfGeneration` byte ends it.
+//! Strings, stacks, CPU samples, the frequency and the clock snapshot are all
+//! per-generation: an ID in an event means nothing outside its generation. We intern
+//! strings and stacks into trace-wide tables as they are read and keep, per generation,
+//! only the local-ID → global-ID maps.
+
+use std::collections::HashMap;
+
+use crate::error::TraceError;
+use crate::store::{Frame, StackTable, StringTable};
+use crate::wire::{self, spec, Batch, BatchRead, Cursor};
+
+/// Local (per-generation) ID → global ID. IDs written by the runtime are dense from 1,
+/// so a vector serves them; IDs far beyond what the input could hold go to a map, so a
+/// hostile ID never makes us allocate more than the input backs.
+#[derive(Default, Debug)]
+pub struct IdMap {
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u32>,
+}
+
+const ABSENT: u32 = u32::MAX;
+
+impl IdMap {
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<u32> {
+        if id == 0 {
+            return Some(0);
+        }
+        if let Some(&v) = self.dense.get(id as usize) {
+            if v != ABSENT {
+                return Some(v);
+            }
+            return None;
+        }
+        if self.sparse.is_empty() {
+            return None;
+        }
+        self.sparse.get(&id).copied()
+    }
+
+    /// Inserts a mapping; `false` if the ID is already present (ID 0 always is).
+    pub fn insert(&mut self, id: u64, global: u32, budget: usize) -> bool {
+        if self.get(id).is_some() {
+            return false;
+        }
+        if (id as usize) < budget.max(1024) && id < u32::MAX as u64 {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, ABSENT);
+            }
+            self.dense[i] = global;
+        } else {
+            self.sparse.insert(id, global);
+        }
+        true
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CpuSample {
+    pub time: i64,
+    pub m: i64,
+    pub p: i64,
+    pub g: i64,
+    pub stack: u64,
+}
+
+/// Nanoseconds per timestamp unit, and Go's float-based conversion.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Freq(pub f64);
+
+impl Freq {
+    /// Go's `frequency.mul`: `Time(float64(t) * float64(f))`, truncating toward zero, with
+    /// amd64's result (`i64::MIN`) for values outside the int64 range.
+    #[inline]
+    pub fn mul(self, t: u64) -> i64 {
+        go_f64_to_i64(t as f64 * self.0)
+    }
+}
+
+#[inline]
+pub fn go_f64_to_i64(x: f64) -> i64 {
+    if x >= -9.223_372_036_854_776e18 && x < 9.223_372_036_854_776e18 {
+        x as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// One decoded generation. Batches borrow the input.
+#[derive(Default)]
+pub struct Generation<'a> {
+    pub gen: u64,
+    /// Event batches per M, Ms in order of first appearance (Go's `batchMs`).
+    pub batches: Vec<(i64, Vec<Batch<'a>>)>,
+    pub cpu_samples: Vec<CpuSample>,
+    pub min_ts: u64,
+    pub freq: Freq,
+    pub has_clock_snapshot: bool,
+    pub snap_time: u64,
+    pub snap_mono: u64,
+    pub snap_wall_unix_ns: i64,
+    pub strings: IdMap,
+    pub stacks: IdMap,
+    /// Number of experimental batches (kept by Go for `Sync().ExperimentalBatches`).
+    pub exp_batches: usize,
+    m_index: HashMap<i64, usize>,
+    // Raw stacks until the generation is complete: (local id, range in `stack_pcs`).
+    raw_stacks: Vec<(u64, usize, usize)>,
+    stack_pcs: Vec<u64>,
+    raw_stack_ids: IdMap,
+    // PC → (func string ID, file string ID, line), first definition wins.
+    pcs: HashMap<u64, (u64, u64, u64)>,
+    byte_budget: usize,
+}
+
+/// Trace-wide tables the generations intern into.
+pub struct Tables<'t> {
+    pub strings: &'t mut StringTable,
+    pub stacks: &'t mut StackTable,
+}
+
+fn fmt_err(msg: impl Into<String>, offset: usize) -> TraceError {
+    TraceError::format(msg, offset as u64)
+}
+
+impl<'a> Generation<'a> {
+    fn new(budget: usize) -> Self {
+        Generation {
+            byte_budget: budget,
+            ..Default::default()
+        }
+    }
+
+    /// Go's `processBatch`.
+    fn process_batch(&mut self, b: Batch<'a>, ver: u32, t: &mut Tables) -> Result<(), TraceError> {
+        if b.is_strings() {
+            self.add_strings(&b, t)
+        } else if b.is_stacks() {
+            self.add_stacks(&b)
+        } else if b.is_cpu_samples() {
+            self.add_cpu_samples(&b)
+        } else if b.is_sync(ver) {
+            self.set_sync(&b, ver)
+        } else if b.exp != 0 {
+            self.exp_batches += 1;
+            Ok(())
+        } else if b.is_end_of_generation() {
+            Err(fmt_err(
+                "internal error: unexpectedly processing EndOfGeneration; broken trace?",
+                b.offset,
+            ))
+        } else {
+            match self.m_index.get(&b.m) {
+                Some(&i) => self.batches[i].1.push(b),
+                None => {
+                    self.m_index.insert(b.m, self.batches.len());
+                    self.batches.push((b.m, vec![b]));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn add_strings(&mut self, b: &Batch<'a>, t: &mut Tables) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        let base = b.offset;
+        while c.remaining() != 0 {
+            let at = base + c.pos;
+            let ev = c.read_byte().unwrap_or(0);
+            if ev != spec::EV_STRING {
+                return Err(fmt_err(format!("expected string event, got {ev}"), at));
+            }
+            let id = c
+                .read_uvarint()
+                .map_err(|e| fmt_err(e.go_message(), base + c.pos))?;
+            let len = c
+                .read_uvarint()
+                .map_err(|e| fmt_err(e.go_message(), base + c.pos))?;
+            if len > wire::MAX_STRING_SIZE {
+                return Err(fmt_err(
+                    format!(
+                        "invalid string size {len}, maximum is {}",
+                        wire::MAX_STRING_SIZE
+                    ),
+                    base + c.pos,
+                ));
+            }
+            let s = c.take(len);
+            if s.len() as u64 != len {
+                return Err(fmt_err(
+                    format!(
+                        "failed to read full string: read {} but wanted {len}",
+                        s.len()
+                    ),
+                    base + c.pos,
+                ));
+            }
+            if self.strings.get(id).is_some() {
+                return Err(fmt_err(
+                    format!(
+                        "multiple strings with the same ID: id={id}, new={}",
+                        String::from_utf8_lossy(s)
+                    ),
+                    at,
+                ));
+            }
+            let global = t.strings.intern(s);
+            self.strings.insert(id, global, self.byte_budget);
+        }
+        Ok(())
+    }
+
+    fn add_stacks(&mut self, b: &Batch<'a>) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        let base = b.offset;
+        while c.remaining() != 0 {
+            let at = base + c.pos;
+            let ev = c.read_byte().unwrap_or(0);
+            if ev != spec::EV_STACK {
+                return Err(fmt_err(format!("expected stack event, got {ev}"), at));
+            }
+            let id = c
+                .read_uvarint()
+                .map_err(|e| fmt_err(e.go_message(), base + c.pos))?;
+            let nframes = c
+                .read_uvarint()
+                .map_err(|e| fmt_err(e.go_message(), base + c.pos))?;
+            if nframes > wire::MAX_FRAMES_PER_STACK {
+                return Err(fmt_err(
+                    format!(
+                        "invalid stack size {nframes}, maximum is {}",
+                        wire::MAX_FRAMES_PER_STACK
+                    ),
+                    base + c.pos,
+                ));
+            }
+            let start = self.stack_pcs.len();
+            for i in 0..nframes {
+                let mut vals = [0u64; 4];
+                for (k, what) in ["PC", "funcID", "fileID", "line"].iter().enumerate() {
+                    vals[k] = c.read_uvarint().map_err(|e| {
+                        fmt_err(
+                            format!(
+                                "reading frame {}'s {what} for stack {id}: {}",
+                                i + 1,
+                                e.go_message()
+                            ),
+                            base + c.pos,
+                        )
+                    })?;
+                }
+                let pc = vals[0];
+                self.stack_pcs.push(pc);
+                self.pcs.entry(pc).or_insert((vals[1], vals[2], vals[3]));
+            }
+            if !self
+                .raw_stack_ids
+                .insert(id, self.raw_stacks.len() as u32, self.byte_budget)
+            {
+                return Err(fmt_err(
+                    format!("multiple trace.stacks with the same ID: id={id}"),
+                    at,
+                ));
+            }
+            self.raw_stacks.push((id, start, self.stack_pcs.len()));
+        }
+        Ok(())
+    }
+
+    fn add_cpu_samples(&mut self, b: &Batch<'a>) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        let base = b.offset;
+        while c.remaining() != 0 {
+            let at = base + c.pos;
+            let ev = c.read_byte().unwrap_or(0);
+            if ev != spec::EV_CPU_SAMPLE {
+                return Err(fmt_err(format!("expected CPU sample event, got {ev}"), at));
+            }
+            let mut v = [0u64; 5];
+            for x in v.iter_mut() {
+                *x = c
+                    .read_uvarint()
+                    .map_err(|e| fmt_err(e.go_message(), base + c.pos))?;
+            }
+            self.cpu_samples.push(CpuSample {
+                // Raw timestamp for now; converted once the frequency is known.
+                time: v[0] as i64,
+                m: v[1] as i64,
+                p: v[2] as i64,
+                g: if v[3] == 0 { -1 } else { v[3] as i64 },
+                stack: v[4],
+            });
+        }
+        Ok(())
+    }
+
+    fn set_sync(&mut self, b: &Batch<'a>, ver: u32) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, if ver >= 25 { 1 } else { 0 });
+        let base = b.offset;
+        let mut last_ts = b.time;
+        while c.remaining() != 0 {
+            let at = base + c.pos;
+            let ev = c.read_byte().unwrap_or(0);
+            let rd = |c: &mut Cursor| {
+                c.read_uvarint()
+                    .map_err(|e| fmt_err(e.go_message(), base + c.pos))
+            };
+            if ev == spec::EV_FREQUENCY {
+                if self.freq.0 != 0.0 {
+                    return Err(fmt_err("found multiple frequency events", at));
+                }
+                let f = rd(&mut c)?;
+                self.freq = Freq(1.0 / (f as f64 / 1e9));
+            } else if ev == spec::EV_CLOCK_SNAPSHOT && ver >= 25 {
+                if self.has_clock_snapshot {
+                    return Err(fmt_err("found multiple clock snapshot events", at));
+                }
+                self.has_clock_snapshot = true;
+                let tdiff = rd(&mut c)?;
+                last_ts = last_ts.wrapping_add(tdiff);
+                self.snap_time = last_ts;
+                self.snap_mono = rd(&mut c)?;
+                let sec = rd(&mut c)?;
+                let nsec = rd(&mut c)?;
+                // time.Unix(sec, nsec).UnixNano()
+                self.snap_wall_unix_ns = (sec as i64)
+                    .wrapping_mul(1_000_000_000)
+                    .wrapping_add(nsec as i64);
+            } else {
+                return Err(fmt_err(
+                    format!("expected frequency or clock snapshot event, got {ev}"),
+                    at,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks and fix-ups Go does once all batches of a generation are in.
+    fn finish(&mut self, ver: u32, t: &mut Tables, end_offset: usize) -> Result<(), TraceError> {
+        if self.freq.0 == 0.0 {
+            return Err(fmt_err("no frequency event found", end_offset).with_generation(self.gen));
+        }
+        if ver >= 25 && !self.has_clock_snapshot {
+            return Err(
+                fmt_err("no clock snapshot event found", end_offset).with_generation(self.gen)
+            );
+        }
+        // Validate and intern stacks. Frames resolve PCs through the generation's PC table
+        // and their strings through its string table.
+        let mut frames: Vec<u32> = Vec::with_capacity(wire::MAX_FRAMES_PER_STACK as usize);
+        let mut order: Vec<usize> = (0..self.raw_stacks.len()).collect();
+        order.sort_by_key(|&i| self.raw_stacks[i].0);
+        for i in order {
+            let (id, s, e) = self.raw_stacks[i];
+            frames.clear();
+            for &pc in &self.stack_pcs[s..e] {
+                let &(func, file, line) = self.pcs.get(&pc).ok_or_else(|| {
+                    TraceError::validation(format!("found unknown pc {pc:x} for stack {id}"))
+                })?;
+                let Some(gfunc) = self.strings.get(func) else {
+                    return Err(TraceError::validation(format!(
+                        "found invalid func string ID {func} for stack {id}"
+                    ))
+                    .with_generation(self.gen));
+                };
+                let Some(gfile) = self.strings.get(file) else {
+                    return Err(TraceError::validation(format!(
+                        "found invalid file string ID {file} for stack {id}"
+                    ))
+                    .with_generation(self.gen));
+                };
+                frames.push(t.stacks.intern_frame(Frame {
+                    pc,
+                    func: gfunc,
+                    file: gfile,
+                    line,
+                }));
+            }
+            let global = t.stacks.intern_stack(&frames);
+            self.stacks.insert(id, global, self.byte_budget);
+        }
+        // Stacks with zero frames exist in the table but intern to 0; remember that they
+        // exist by mapping them to 0 (IdMap::get(0) is always present anyway).
+        self.raw_stacks = Vec::new();
+        self.stack_pcs = Vec::new();
+        self.pcs = HashMap::new();
+        self.raw_stack_ids = IdMap::default();
+
+        for s in &mut self.cpu_samples {
+            s.time = self.freq.mul(s.time as u64);
+        }
+        // Go sorts with slices.SortFunc (pdqsort); for samples with distinct times (all we
+        // have seen) any sort agrees. A stable sort keeps equal times in file order.
+        self.cpu_samples.sort_by_key(|s| s.time);
+        Ok(())
+    }
+}
+
+/// Result of reading a pre-1.26 generation, as Go's `readGenerationWithSpill`.
+pub struct SpillRead<'a> {
+    pub gen: Option<Generation<'a>>,
+    pub spill: Option<(u64, Batch<'a>)>,
+    pub err: Option<TraceError>,
+}
+
+/// Go's `readGenerationWithSpill` (trace versions < 1.26).
+pub fn read_generation_with_spill<'a>(
+    c: &mut Cursor<'a>,
+    spill: Option<(u64, Batch<'a>)>,
+    ver: u32,
+    t: &mut Tables,
+) -> SpillRead<'a> {
+    let fail = |e: TraceError| SpillRead {
+        gen: None,
+        spill: None,
+        err: Some(e),
+    };
+    let mut g = Generation::new(c.data.len());
+    if let Some((gen, b)) = spill {
+        g.gen = gen;
+        g.min_ts = b.time;
+        if let Err(e) = g.process_batch(b, ver, t) {
+            return fail(e.with_generation(gen));
+        }
+    }
+    let mut spill_err = None;
+    let mut next_spill = None;
+    loop {
+        match wire::read_batch(c) {
+            BatchRead::Eof => break,
+            BatchRead::Err { msg, gen, offset } => {
+                let e = fmt_err(msg, offset).with_generation(if g.gen != 0 { g.gen } else { gen });
+                if g.gen != 0 {
+                    spill_err = Some(e);
+                    break;
+                }
+                return fail(e);
+            }
+            BatchRead::Ok { batch, gen } => {
+                if gen == 0 {
+                    return fail(fmt_err(
+                        format!("invalid generation number {gen}"),
+                        batch.offset,
+                    ));
+                }
+                if g.gen == 0 {
+                    g.gen = gen;
+                }
+                if gen == g.gen.wrapping_add(1) {
+                    next_spill = Some((gen, batch));
+                    break;
+                }
+                if gen != g.gen {
+                    return fail(
+                        fmt_err("generations out of order", batch.offset).with_generation(gen),
+                    );
+                }
+                if g.min_ts == 0 || batch.time < g.min_ts {
+                    g.min_ts = batch.time;
+                }
+                if let Err(e) = g.process_batch(batch, ver, t) {
+                    return fail(e.with_generation(gen));
+                }
+            }
+        }
+    }
+    if let Err(e) = g.finish(ver, t, c.pos) {
+        return fail(e);
+    }
+    SpillRead {
+        gen: Some(g),
+        spill: next_spill,
+        err: spill_err,
+    }
+}
+
+/// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace.
+pub fn read_generation<'a>(
+    c: &mut Cursor<'a>,
+    ver: u32,
+    t: &mut Tables,
+) -> Result<Option<Generation<'a>>, TraceError> {
+    let mut g = Generation::new(c.data.len());
+    let mut any = false;
+    loop {
+        match wire::read_batch(c) {
+            BatchRead::Eof => {
+                if any {
+                    return Err(fmt_err(
+                        "incomplete generation found; trace likely truncated",
+                        c.pos,
+                    )
+                    .with_generation(g.gen));
+                }
+                return Ok(None);
+            }
+            BatchRead::Err { msg, gen, offset } => {
+                return Err(fmt_err(msg, offset).with_generation(if g.gen != 0 {
+                    g.gen
+                } else {
+                    gen
+                }))
+            }
+            BatchRead::Ok { batch, gen } => {
+                if g.gen == 0 {
+                    g.gen = gen;
+                }
+                if batch.is_end_of_generation() {
+                    break;
+                }
+                any = true;
+                if gen == 0 {
+                    return Err(fmt_err(
+                        format!("invalid generation number {gen}"),
+                        batch.offset,
+                    ));
+                }
+                if gen != g.gen {
+                    return Err(fmt_err(
+                        "broken trace: missing end-of-generation event, or generations are interleaved",
+                        batch.offset,
+                    )
+                    .with_generation(gen));
+                }
+                if g.min_ts == 0 || batch.time < g.min_ts {
+                    g.min_ts = batch.time;
+                }
+                g.process_batch(batch, ver, t)
+                    .map_err(|e| e.with_generation(gen))?;
+            }
+        }
+    }
+    if ver >= 26 && !g.has_clock_snapshot && g.freq.0 != 0.0 {
+        // (checked in finish; kept separate for the message order Go uses)
+    }
+    g.finish(ver, t, c.pos)?;
+    Ok(Some(g))
+}

@@ -1,1 +1,1273 @@
-//! Stub
+//! Go's scheduler state machine (`internal/trace/order.go`), which both validates a trace
+//! and decides in which order the per-M event streams may be interleaved.
+//!
+//! `advance` is offered the next event of one M. It answers:
+//! * `Ok(true)`: the event is consistent with the state so far; it (and any events it
+//!   implies, e.g. the three halves of a GoSwitch) was queued, state updated.
+//! * `Ok(false)`: not yet — some other M must move first (a sequence number is not the
+//!   successor of the resource's last one, a goroutine is not yet in the needed state).
+//! * `Err`: the trace is broken.
+//!
+//! Each handler states its preconditions on the scheduling context (M, P, G present or
+//! not) through [`validate_ctx`]; the wording of errors follows Go's.
+//!
+//! Sequence numbers are per resource and per generation: a GoStatus/ProcStatus at a
+//! generation start resets them to (gen, 0), and an event advances only with (gen, seq+1).
+//! Several handlers "smuggle" derived values into unused argument slots of the event
+//! (old states, task parents), exactly where Go's `baseEvent.extra` puts them, because the
+//! API-level view of the event needs them later.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use crate::generation::Generation;
+use crate::store::{gostate, procstate, NO_TASK};
+use crate::wire::spec::{self, event_name, SPECS};
+
+pub const NO_G: i64 = -1;
+pub const NO_P: i64 = -1;
+pub const NO_M: i64 = -1;
+
+/// tracev2 goroutine statuses (wire values).
+pub mod gs {
+    pub const BAD: u8 = 0;
+    pub const RUNNABLE: u8 = 1;
+    pub const RUNNING: u8 = 2;
+    pub const SYSCALL: u8 = 3;
+    pub const WAITING: u8 = 4;
+    pub fn name(s: u8) -> &'static str {
+        match s {
+            RUNNABLE => "Runnable",
+            RUNNING => "Running",
+            SYSCALL => "Syscall",
+            WAITING => "Waiting",
+            _ => "Bad",
+        }
+    }
+    /// Go's `tracev2GoStatus2GoState` (index 0 and out-of-range give Undetermined).
+    pub fn to_state(s: u64) -> u8 {
+        use crate::store::gostate as st;
+        match s {
+            1 => st::RUNNABLE,
+            2 => st::RUNNING,
+            3 => st::SYSCALL,
+            4 => st::WAITING,
+            _ => st::UNDETERMINED,
+        }
+    }
+}
+
+/// tracev2 proc statuses (wire values).
+pub mod ps {
+    pub const BAD: u8 = 0;
+    pub const RUNNING: u8 = 1;
+    pub const IDLE: u8 = 2;
+    pub const SYSCALL: u8 = 3;
+    pub const SYSCALL_ABANDONED: u8 = 4;
+    pub fn name(s: u8) -> &'static str {
+        match s {
+            RUNNING => "Running",
+            IDLE => "Idle",
+            SYSCALL => "Syscall",
+            SYSCALL_ABANDONED => "SyscallAbandoned",
+            _ => "Bad",
+        }
+    }
+    /// Go's `tracev2ProcStatus2ProcState`.
+    pub fn to_state(s: u64) -> u8 {
+        match s {
+            1 | 3 => crate::store::procstate::RUNNING,
+            2 | 4 => crate::store::procstate::IDLE,
+            _ => crate::store::procstate::UNDETERMINED,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ctx {
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+}
+
+/// A decoded event: wire type, time in ns, and up to 4 arguments (timestamp delta removed).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BaseEvent {
+    pub typ: u8,
+    pub time: i64,
+    pub args: [u64; 4],
+}
+
+/// An event ready to be emitted, with its scheduling context *before* the event.
+#[derive(Clone, Copy, Debug)]
+pub struct QEvent {
+    pub ev: BaseEvent,
+    pub ctx: Ctx,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Seq {
+    gen: u64,
+    seq: u64,
+}
+
+impl Seq {
+    fn succeeds(self, b: Seq) -> bool {
+        self.gen == b.gen && self.seq == b.seq.wrapping_add(1)
+    }
+}
+
+/// A special time range bound to a resource: its Begin event type and, for STW, the
+/// reason's string ID *in the generation where it began* (Go resolves it later in the
+/// generation of the End event; we keep that behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RangeType {
+    typ: u8,
+    desc: u64,
+}
+
+fn make_range_type(typ: u8, desc: u64) -> RangeType {
+    let st = SPECS[typ as usize].start_ev;
+    RangeType {
+        typ: if st != 0 { st } else { typ },
+        desc,
+    }
+}
+
+#[derive(Default, Debug)]
+struct RangeState {
+    in_flight: Vec<RangeType>,
+}
+
+impl RangeState {
+    fn has(&self, t: RangeType) -> bool {
+        self.in_flight.contains(&t)
+    }
+    fn begin(&mut self, t: RangeType) -> Result<(), String> {
+        if self.has(t) {
+            return Err(format!(
+                "discovered event already in-flight for when starting event {}",
+                SPECS[t.typ as usize].name
+            ));
+        }
+        self.in_flight.push(t);
+        Ok(())
+    }
+    fn active(&mut self, t: RangeType, initial_gen: bool) -> Result<(), String> {
+        if initial_gen {
+            if self.has(t) {
+                return Err(format!(
+                    "found named active range already in first gen: {{{} {}}}",
+                    t.typ, t.desc
+                ));
+            }
+            self.in_flight.push(t);
+        } else if !self.has(t) {
+            return Err(format!(
+                "resource is missing active range: {} {:?}",
+                SPECS[t.typ as usize].name, self.in_flight
+            ));
+        }
+        Ok(())
+    }
+    fn end(&mut self, typ: u8) -> Result<u64, String> {
+        let st = SPECS[typ as usize].start_ev;
+        let Some(idx) = self.in_flight.iter().position(|r| r.typ == st) else {
+            return Err(format!(
+                "tried to end event {}, but not in-flight",
+                SPECS[st as usize].name
+            ));
+        };
+        let desc = self.in_flight[idx].desc;
+        self.in_flight.swap_remove(idx);
+        Ok(desc)
+    }
+}
+
+#[derive(Debug)]
+struct GState {
+    status: u8,
+    seq: Seq,
+    /// Active user regions: (task ID, global string ID of the region type).
+    regions: Vec<(u64, u32)>,
+    ranges: RangeState,
+}
+
+impl GState {
+    fn new(status: u8, seq: Seq) -> Self {
+        GState {
+            status,
+            seq,
+            regions: Vec::new(),
+            ranges: RangeState::default(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PState {
+    status: u8,
+    seq: Seq,
+    ranges: RangeState,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MState {
+    g: i64,
+    p: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum GcState {
+    Undetermined,
+    NotRunning,
+    Running,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    MustNotHave,
+    MayHave,
+    MustHave,
+}
+use Need::*;
+
+struct Reqs {
+    m: Need,
+    p: Need,
+    g: Need,
+}
+
+const USER_GO_REQS: Reqs = Reqs {
+    m: MustHave,
+    p: MustHave,
+    g: MustHave,
+};
+
+/// Go's `validateCtx`.
+fn validate_ctx(ctx: Ctx, r: Reqs) -> Result<(), String> {
+    if r.m == MustHave && ctx.m == NO_M {
+        return Err("expected a thread but didn't have one".into());
+    } else if r.m == MustNotHave && ctx.m != NO_M {
+        return Err("expected no thread but had one".into());
+    }
+    if r.p == MustHave && ctx.p == NO_P {
+        return Err("expected a proc but didn't have one".into());
+    } else if r.p == MustNotHave && ctx.p != NO_P {
+        return Err("expected no proc but had one".into());
+    }
+    if r.g == MustHave && ctx.g == NO_G {
+        return Err("expected a goroutine but didn't have one".into());
+    } else if r.g == MustNotHave && ctx.g != NO_G {
+        return Err("expected no goroutine but had one".into());
+    }
+    Ok(())
+}
+
+pub struct Ordering {
+    ver: u32,
+    g_states: FxHashMap<i64, GState>,
+    p_states: FxHashMap<i64, PState>,
+    m_states: FxHashMap<i64, MState>,
+    /// Active tasks: ID → (global string ID of the type, parent ID).
+    active_tasks: FxHashMap<u64, (u32, u64)>,
+    gc_seq: u64,
+    gc_state: GcState,
+    initial_gen: u64,
+    pub queue: VecDeque<QEvent>,
+}
+
+type Adv = Result<(Ctx, bool), String>;
+
+impl Ordering {
+    pub fn new(ver: u32) -> Self {
+        Ordering {
+            ver,
+            g_states: FxHashMap::default(),
+            p_states: FxHashMap::default(),
+            m_states: FxHashMap::default(),
+            active_tasks: FxHashMap::default(),
+            gc_seq: 0,
+            gc_state: GcState::Undetermined,
+            initial_gen: 0,
+            queue: VecDeque::with_capacity(16),
+        }
+    }
+
+    fn name(&self, typ: u8) -> String {
+        event_name(self.ver, typ)
+    }
+
+    #[inline]
+    fn push(&mut self, ev: BaseEvent, ctx: Ctx) {
+        self.queue.push_back(QEvent { ev, ctx });
+    }
+
+    /// Go's `ordering.Advance`: may the event `ev`, next on thread `m`, happen now?
+    pub fn advance(
+        &mut self,
+        ev: &mut BaseEvent,
+        g: &Generation,
+        m: i64,
+        gen: u64,
+    ) -> Result<bool, String> {
+        if self.initial_gen == 0 {
+            self.initial_gen = gen;
+        }
+        let mut cur = Ctx {
+            g: NO_G,
+            p: NO_P,
+            m,
+        };
+        let has_m = m != NO_M;
+        if has_m {
+            let ms = self
+                .m_states
+                .entry(m)
+                .or_insert(MState { g: NO_G, p: NO_P });
+            cur.p = ms.p;
+            cur.g = ms.g;
+        }
+        use spec::*;
+        let r = match ev.typ {
+            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(ev, cur),
+            EV_PROC_START => self.proc_start(ev, gen, cur),
+            EV_PROC_STOP => self.proc_stop(ev, cur),
+            EV_PROC_STEAL => self.proc_steal(ev, gen, cur),
+            EV_PROC_STATUS => self.proc_status(ev, gen, cur),
+            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create(ev, gen, cur),
+            EV_GO_CREATE_SYSCALL => self.go_create_syscall(ev, gen, cur),
+            EV_GO_START => self.go_start(ev, gen, cur),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
+            EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall(ev, cur),
+            EV_GO_UNBLOCK => self.go_unblock(ev, gen, cur),
+            EV_GO_SYSCALL_BEGIN => self.go_syscall_begin(ev, gen, cur),
+            EV_GO_SYSCALL_END => self.go_syscall_end(ev, cur),
+            EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(ev, cur),
+            EV_GO_STATUS | EV_GO_STATUS_STACK => self.go_status(ev, gen, cur),
+            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => self.go_range_begin(ev, cur),
+            EV_STW_END | EV_GC_MARK_ASSIST_END => self.go_range_end(ev, cur),
+            EV_GC_ACTIVE => self.gc_active(ev, gen, cur),
+            EV_GC_BEGIN => self.gc_begin(ev, cur),
+            EV_GC_END => self.gc_end(ev, cur),
+            EV_GC_SWEEP_ACTIVE => self.gc_sweep_active(ev, gen, cur),
+            EV_GC_SWEEP_BEGIN => self.gc_sweep_begin(ev, cur),
+            EV_GC_SWEEP_END => self.gc_sweep_end(ev, cur),
+            EV_GC_MARK_ASSIST_ACTIVE => self.go_range_active(ev, gen, cur),
+            EV_HEAP_ALLOC | EV_HEAP_GOAL => self.heap_metric(ev, cur),
+            EV_USER_TASK_BEGIN => self.user_task_begin(ev, g, cur),
+            EV_USER_TASK_END => self.user_task_end(ev, cur),
+            EV_USER_REGION_BEGIN | EV_USER_REGION_END => self.user_region(ev, g, cur),
+            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch(ev, gen, cur),
+            EV_SPAN..=EV_GOROUTINE_STACK_FREE => self.alloc_free(ev, cur),
+            t => Err(format!("bad event type found while ordering: {t}")),
+        };
+        let (new, ok) = r?;
+        if ok && has_m {
+            if let Some(ms) = self.m_states.get_mut(&m) {
+                ms.p = new.p;
+                ms.g = new.g;
+            }
+        }
+        Ok(ok)
+    }
+
+    // Precondition: none (status events may come from any thread). Sets up or checks
+    // the P's state and resets its sequence number for this generation.
+    fn proc_status(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
+        let pid = ev.args[0] as i64;
+        let status = ev.args[1];
+        if status >= 5 {
+            return Err(format!("invalid status for proc {pid}: {status}"));
+        }
+        let status = status as u8;
+        let mut old_state = ps::to_state(status as u64);
+        if let Some(s) = self.p_states.get_mut(&pid) {
+            if status == ps::SYSCALL_ABANDONED && s.status == ps::SYSCALL {
+                // Abandoned is a lossy Syscall; we still know the M, so promote it.
+                old_state = procstate::RUNNING;
+                ev.args[1] = ps::SYSCALL as u64;
+            } else if status == ps::SYSCALL_ABANDONED && s.status == ps::SYSCALL_ABANDONED {
+                old_state = procstate::IDLE;
+                ev.args[1] = ps::SYSCALL_ABANDONED as u64;
+            } else if s.status != status {
+                return Err(format!(
+                    "inconsistent status for proc {pid}: old {} vs. new {}",
+                    ps::name(s.status),
+                    ps::name(status)
+                ));
+            }
+            s.seq = Seq { gen, seq: 0 };
+        } else {
+            self.p_states.insert(
+                pid,
+                PState {
+                    status,
+                    seq: Seq { gen, seq: 0 },
+                    ranges: RangeState::default(),
+                },
+            );
+            old_state = if gen == self.initial_gen {
+                procstate::UNDETERMINED
+            } else {
+                procstate::NOT_EXIST
+            };
+        }
+        ev.args[2] = old_state as u64; // extra[0]: the old state, for the transition.
+
+        let mut new = cur;
+        if status == ps::RUNNING || status == ps::SYSCALL {
+            new.p = pid;
+        }
+        // A promoted SyscallAbandoned is about to be stolen and its status was likely not
+        // written by the thread it is bound to: emit it in the context it is bound to.
+        if status == ps::SYSCALL_ABANDONED && old_state == procstate::RUNNING {
+            let mut found = false;
+            for (&mid, ms) in self.m_states.iter() {
+                if ms.p == pid {
+                    cur.m = mid;
+                    cur.p = pid;
+                    cur.g = ms.g;
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(format!(
+                    "failed to find sched context for proc {pid} that's about to be stolen"
+                ));
+            }
+        }
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: the P is Idle with seq+1, and this M has no P. Then M must be present.
+    fn proc_start(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let pid = ev.args[0] as i64;
+        let seq = Seq {
+            gen,
+            seq: ev.args[1],
+        };
+        match self.p_states.get(&pid) {
+            Some(s) if s.status == ps::IDLE && seq.succeeds(s.seq) && cur.p == NO_P => {}
+            _ => return Ok((cur, false)),
+        }
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustNotHave,
+                g: MayHave,
+            },
+        )?;
+        let s = self.p_states.get_mut(&pid).unwrap();
+        s.status = ps::RUNNING;
+        s.seq = seq;
+        let mut new = cur;
+        new.p = pid;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: this M holds a Running or Syscall P. Always advanceable.
+    fn proc_stop(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        let name = self.name(ev.typ);
+        let Some(s) = self.p_states.get_mut(&cur.p) else {
+            return Err(format!(
+                "event {name} for proc ({}) that doesn't exist",
+                cur.p
+            ));
+        };
+        if s.status != ps::RUNNING && s.status != ps::SYSCALL {
+            return Err(format!(
+                "{name} event for proc that's not {} or {}",
+                ps::name(ps::RUNNING),
+                ps::name(ps::SYSCALL)
+            ));
+        }
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MayHave,
+            },
+        )?;
+        s.status = ps::IDLE;
+        let mut new = cur;
+        new.p = NO_P;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: the P is in (possibly abandoned) Syscall with seq+1.
+    fn proc_steal(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let pid = ev.args[0] as i64;
+        let seq = Seq {
+            gen,
+            seq: ev.args[1],
+        };
+        let old_status = match self.p_states.get(&pid) {
+            Some(s)
+                if (s.status == ps::SYSCALL || s.status == ps::SYSCALL_ABANDONED)
+                    && seq.succeeds(s.seq) =>
+            {
+                s.status
+            }
+            _ => return Ok((cur, false)),
+        };
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MayHave,
+                g: MayHave,
+            },
+        )?;
+        ev.args[3] = old_status as u64; // extra[0]: lets the view say Idle->Idle.
+        let s = self.p_states.get_mut(&pid).unwrap();
+        s.status = ps::IDLE;
+        s.seq = seq;
+        if old_status == ps::SYSCALL_ABANDONED {
+            // We lost track of the M: leave it alone.
+            self.push(*ev, cur);
+            return Ok((cur, true));
+        }
+        let mid = ev.args[2] as i64;
+        let mut new = cur;
+        if mid == cur.m {
+            // Self-steal: like a ProcStop.
+            if cur.p != pid {
+                return Err(format!(
+                    "tried to self-steal proc {pid} (thread {mid}), but got proc {} instead",
+                    cur.p
+                ));
+            }
+            new.p = NO_P;
+            self.push(*ev, cur);
+            return Ok((new, true));
+        }
+        let Some(ms) = self.m_states.get_mut(&mid) else {
+            return Err(format!("stole proc from non-existent thread {mid}"));
+        };
+        if ms.p != pid {
+            return Err(format!(
+                "tried to steal proc {pid} from thread {mid}, but got proc {} instead",
+                ms.p
+            ));
+        }
+        // The victim M is in a syscall and cannot proceed until it loses its P.
+        ms.p = NO_P;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: none on the context. First generation: any goroutine may appear
+    // (Undetermined -> X); later ones only goroutines we know, in the state we know.
+    fn go_status(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
+        let gid = ev.args[0] as i64;
+        let mid = ev.args[1] as i64;
+        let status = ev.args[2];
+        if status >= 5 {
+            return Err(format!("invalid status for goroutine {gid}: {status}"));
+        }
+        let status = status as u8;
+        let mut old_state = gs::to_state(status as u64);
+        if let Some(s) = self.g_states.get_mut(&gid) {
+            if s.status != status {
+                return Err(format!(
+                    "inconsistent status for goroutine {gid}: old {} vs. new {}",
+                    gs::name(s.status),
+                    gs::name(status)
+                ));
+            }
+            s.seq = Seq { gen, seq: 0 };
+        } else if gen == self.initial_gen {
+            self.g_states
+                .insert(gid, GState::new(status, Seq { gen, seq: 0 }));
+            old_state = gostate::UNDETERMINED;
+        } else {
+            return Err(format!(
+                "found goroutine status for new goroutine after the first generation: id={gid} status={}",
+                gs::name(status)
+            ));
+        }
+        ev.args[2] = (old_state as u64) << 32 | status as u64;
+
+        let mut new = cur;
+        match status {
+            gs::RUNNING => new.g = gid,
+            gs::SYSCALL => {
+                if mid == NO_M {
+                    return Err(format!("found goroutine {gid} in syscall without a thread"));
+                }
+                if mid == cur.m {
+                    if gen != self.initial_gen && cur.g != gid {
+                        return Err(format!(
+                            "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                            cur.g
+                        ));
+                    }
+                    new.g = gid;
+                } else {
+                    // A goroutine sitting in a syscall on another M for the whole
+                    // generation: attribute the event to that M.
+                    match self.m_states.get(&mid) {
+                        Some(ms) => {
+                            if ms.g != gid {
+                                return Err(format!(
+                                    "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                                    ms.g
+                                ));
+                            }
+                            cur.g = ms.g;
+                        }
+                        None => {
+                            self.m_states.insert(mid, MState { g: gid, p: NO_P });
+                        }
+                    }
+                    cur.m = mid;
+                }
+            }
+            _ => {}
+        }
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: M and P; the current G, if any, is running.
+    fn go_create(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MayHave,
+            },
+        )?;
+        if let Some(s) = self.g_states.get(&cur.g) {
+            if s.status != gs::RUNNING {
+                return Err(format!(
+                    "{} event for goroutine that's not Running",
+                    self.name(ev.typ)
+                ));
+            }
+        }
+        let newg = ev.args[0] as i64;
+        if self.g_states.contains_key(&newg) {
+            return Err(format!(
+                "tried to create goroutine ({newg}) that already exists"
+            ));
+        }
+        let status = if ev.typ == spec::EV_GO_CREATE_BLOCKED {
+            gs::WAITING
+        } else {
+            gs::RUNNABLE
+        };
+        self.g_states
+            .insert(newg, GState::new(status, Seq { gen, seq: 0 }));
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P and a Running G on this M. Always advanceable.
+    fn go_stop_exec(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let name = self.name(ev.typ);
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "event {name} for goroutine ({}) that doesn't exist",
+                cur.g
+            ));
+        };
+        if s.status != gs::RUNNING {
+            return Err(format!("{name} event for goroutine that's not Running"));
+        }
+        let mut new = cur;
+        match ev.typ {
+            spec::EV_GO_DESTROY => {
+                self.g_states.remove(&cur.g);
+                new.g = NO_G;
+            }
+            spec::EV_GO_STOP => {
+                s.status = gs::RUNNABLE;
+                new.g = NO_G;
+            }
+            _ => {
+                s.status = gs::WAITING;
+                new.g = NO_G;
+            }
+        }
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: the G is Runnable with seq+1; this M has a P and no G.
+    fn go_start(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let gid = ev.args[0] as i64;
+        let seq = Seq {
+            gen,
+            seq: ev.args[1],
+        };
+        match self.g_states.get(&gid) {
+            Some(s) if s.status == gs::RUNNABLE && seq.succeeds(s.seq) => {}
+            _ => return Ok((cur, false)),
+        }
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MustNotHave,
+            },
+        )?;
+        let s = self.g_states.get_mut(&gid).unwrap();
+        s.status = gs::RUNNING;
+        s.seq = seq;
+        let mut new = cur;
+        new.g = gid;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: the G is Waiting with seq+1. Any context may unblock.
+    fn go_unblock(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let gid = ev.args[0] as i64;
+        let seq = Seq {
+            gen,
+            seq: ev.args[1],
+        };
+        match self.g_states.get_mut(&gid) {
+            Some(s) if s.status == gs::WAITING && seq.succeeds(s.seq) => {
+                s.status = gs::RUNNABLE;
+                s.seq = seq;
+            }
+            _ => return Ok((cur, false)),
+        }
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: a Running G on this M; the next G is Waiting with seq+1.
+    // Emits: the switch itself (an unblock of next), a GoBlock or GoDestroy of the
+    // current G, and a GoStart of next.
+    fn go_switch(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let name = self.name(ev.typ);
+        match self.g_states.get(&cur.g) {
+            None => {
+                return Err(format!(
+                    "event {name} for goroutine ({}) that doesn't exist",
+                    cur.g
+                ))
+            }
+            Some(s) if s.status != gs::RUNNING => {
+                return Err(format!("{name} event for goroutine that's not Running"))
+            }
+            _ => {}
+        }
+        let nextg = ev.args[0] as i64;
+        let seq = Seq {
+            gen,
+            seq: ev.args[1],
+        };
+        match self.g_states.get(&nextg) {
+            Some(s) if s.status == gs::WAITING && seq.succeeds(s.seq) => {}
+            _ => return Ok((cur, false)),
+        }
+        self.push(*ev, cur);
+        if ev.typ == spec::EV_GO_SWITCH {
+            self.g_states.get_mut(&cur.g).unwrap().status = gs::WAITING;
+            self.push(
+                BaseEvent {
+                    typ: spec::EV_GO_BLOCK,
+                    time: ev.time,
+                    args: [0; 4],
+                },
+                cur,
+            );
+        } else {
+            self.g_states.remove(&cur.g);
+            self.push(
+                BaseEvent {
+                    typ: spec::EV_GO_DESTROY,
+                    time: ev.time,
+                    args: [0; 4],
+                },
+                cur,
+            );
+        }
+        let n = self.g_states.get_mut(&nextg).unwrap();
+        n.status = gs::RUNNING;
+        n.seq = seq;
+        let mut new = cur;
+        new.g = nextg;
+        let mut start_ctx = cur;
+        start_ctx.g = NO_G;
+        self.push(
+            BaseEvent {
+                typ: spec::EV_GO_START,
+                time: ev.time,
+                args: [nextg as u64, ev.args[1], 0, 0],
+            },
+            start_ctx,
+        );
+        Ok((new, true))
+    }
+
+    // Precondition: a Running G on this M with a P whose seq advances by one.
+    fn go_syscall_begin(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let name = self.name(ev.typ);
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "event {name} for goroutine ({}) that doesn't exist",
+                cur.g
+            ));
+        };
+        if s.status != gs::RUNNING {
+            return Err(format!("{name} event for goroutine that's not Running"));
+        }
+        s.status = gs::SYSCALL;
+        let Some(p) = self.p_states.get_mut(&cur.p) else {
+            return Err(format!("uninitialized proc {} found during {name}", cur.p));
+        };
+        p.status = ps::SYSCALL;
+        let pseq = Seq {
+            gen,
+            seq: ev.args[0],
+        };
+        if !pseq.succeeds(p.seq) {
+            return Err(format!(
+                "failed to advance {name}: can't make sequence: {} (gen={}) -> {} (gen={})",
+                p.seq.seq, p.seq.gen, pseq.seq, pseq.gen
+            ));
+        }
+        p.seq = pseq;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: a G in Syscall on this M, whose P is in Syscall. Always advanceable.
+    fn go_syscall_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let name = self.name(ev.typ);
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "event {name} for goroutine ({}) that doesn't exist",
+                cur.g
+            ));
+        };
+        if s.status != gs::SYSCALL {
+            return Err(format!("{name} event for goroutine that's not Running"));
+        }
+        s.status = gs::RUNNING;
+        let Some(p) = self.p_states.get_mut(&cur.p) else {
+            return Err(format!("uninitialized proc {} found during {name}", cur.p));
+        };
+        if p.status != ps::SYSCALL {
+            return Err(format!(
+                "expected proc {} in state {}, but got {} instead",
+                cur.p,
+                ps::name(ps::SYSCALL),
+                ps::name(p.status)
+            ));
+        }
+        p.status = ps::RUNNING;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: this M's P (if any) has left Syscall (stopped or stolen first).
+    fn go_syscall_end_blocked(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        let name = self.name(ev.typ);
+        if cur.p != NO_P {
+            let Some(p) = self.p_states.get(&cur.p) else {
+                return Err(format!("uninitialized proc {} found during {name}", cur.p));
+            };
+            if p.status == ps::SYSCALL {
+                return Ok((cur, false));
+            }
+        }
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MayHave,
+                g: MustHave,
+            },
+        )?;
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "event {name} for goroutine ({}) that doesn't exist",
+                cur.g
+            ));
+        };
+        if s.status != gs::SYSCALL {
+            return Err(format!("{name} event for goroutine that's not Running"));
+        }
+        s.status = gs::RUNNABLE;
+        let mut new = cur;
+        new.g = NO_G;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: M, no G (a cgo callback creates its goroutine in a syscall).
+    fn go_create_syscall(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MayHave,
+                g: MustNotHave,
+            },
+        )?;
+        let newg = ev.args[0] as i64;
+        if self.g_states.contains_key(&newg) {
+            return Err(format!(
+                "tried to create goroutine ({newg}) in syscall that already exists"
+            ));
+        }
+        self.g_states
+            .insert(newg, GState::new(gs::SYSCALL, Seq { gen, seq: 0 }));
+        let mut new = cur;
+        new.g = newg;
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: M and a G in Syscall. If the M holds a P (in Syscall), the P is
+    // abandoned and an extra self-ProcSteal is emitted first.
+    fn go_destroy_syscall(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MayHave,
+                g: MustHave,
+            },
+        )?;
+        let name = self.name(ev.typ);
+        match self.g_states.get(&cur.g) {
+            None => {
+                return Err(format!(
+                    "event {name} for goroutine ({}) that doesn't exist",
+                    cur.g
+                ))
+            }
+            Some(s) if s.status != gs::SYSCALL => {
+                return Err(format!("{name} event for goroutine that's not Syscall"))
+            }
+            _ => {}
+        }
+        self.g_states.remove(&cur.g);
+        let mut new = cur;
+        new.g = NO_G;
+        if cur.p != NO_P {
+            let Some(p) = self.p_states.get_mut(&cur.p) else {
+                return Err(format!("found invalid proc {} during {name}", cur.p));
+            };
+            if p.status != ps::SYSCALL {
+                return Err(format!(
+                    "proc {} in unexpected state {} during {name}",
+                    cur.p,
+                    ps::name(p.status)
+                ));
+            }
+            p.status = ps::SYSCALL_ABANDONED;
+            new.p = NO_P;
+            self.push(
+                BaseEvent {
+                    typ: spec::EV_PROC_STEAL,
+                    time: ev.time,
+                    args: [cur.p as u64, 0, 0, ps::SYSCALL as u64],
+                },
+                cur,
+            );
+        }
+        self.push(*ev, cur);
+        Ok((new, true))
+    }
+
+    // Precondition: M, P, G. Task IDs may not begin twice while active.
+    fn user_task_begin(&mut self, ev: &mut BaseEvent, g: &Generation, cur: Ctx) -> Adv {
+        let id = ev.args[0];
+        if self.active_tasks.contains_key(&id) {
+            return Err(format!("task ID conflict: {id}"));
+        }
+        let mut parent = ev.args[1];
+        if parent == 0 {
+            // 0 on the wire means "no parent", not the background task.
+            parent = NO_TASK;
+            ev.args[1] = NO_TASK;
+        }
+        let name_id = ev.args[2];
+        let Some(name) = g.strings.get(name_id) else {
+            return Err(format!("invalid string ID {name_id} for {} event", ev.typ));
+        };
+        self.active_tasks.insert(id, (name, parent));
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P, G. Carries the task's type and parent from its Begin, which
+    // may lie in an earlier generation (extra[0] = parent, extra[1] = type, global ID).
+    fn user_task_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        let id = ev.args[0];
+        if let Some((name, parent)) = self.active_tasks.remove(&id) {
+            ev.args[2] = parent;
+            ev.args[3] = name as u64;
+        } else {
+            ev.args[2] = NO_TASK;
+            ev.args[3] = 0;
+        }
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P and a known G. Regions nest per goroutine; an End with no open
+    // region is fine (it began before the trace).
+    fn user_region(&mut self, ev: &mut BaseEvent, g: &Generation, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let tid = ev.args[0];
+        let name_id = ev.args[1];
+        let Some(name) = g.strings.get(name_id) else {
+            return Err(format!("invalid string ID {name_id} for {} event", ev.typ));
+        };
+        let begin = ev.typ == spec::EV_USER_REGION_BEGIN;
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered {} without known state for current goroutine {}",
+                if begin {
+                    "EvUserRegionBegin"
+                } else {
+                    "EvUserRegionEnd"
+                },
+                cur.g
+            ));
+        };
+        if begin {
+            s.regions.push((tid, name));
+        } else if let Some(&last) = s.regions.last() {
+            if last != (tid, name) {
+                return Err(format!(
+                    "misuse of region in goroutine {}: region end {{{tid} {}}} when the inner-most active region start event is {{{} {}}}",
+                    cur.g, name, last.0, last.1
+                ));
+            }
+            s.regions.pop();
+        }
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    fn gc_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let seq = ev.args[0];
+        if gen == self.initial_gen {
+            if self.gc_state != GcState::Undetermined {
+                return Err("GCActive in the first generation isn't first GC event".into());
+            }
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(*ev, cur);
+            return Ok((cur, true));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok((cur, false));
+        }
+        if self.gc_state != GcState::Running {
+            return Err("encountered GCActive while GC was not in progress".into());
+        }
+        self.gc_seq = seq;
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    fn gc_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        let seq = ev.args[0];
+        if self.gc_state == GcState::Undetermined {
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(*ev, cur);
+            return Ok((cur, true));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok((cur, false));
+        }
+        if self.gc_state == GcState::Running {
+            return Err("encountered GCBegin while GC was already in progress".into());
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::Running;
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    fn gc_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        let seq = ev.args[0];
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok((cur, false));
+        }
+        if self.gc_state == GcState::NotRunning {
+            return Err("encountered GCEnd when GC was not in progress".into());
+        }
+        if self.gc_state == GcState::Undetermined {
+            return Err("encountered GCEnd when GC was in an undetermined state".into());
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::NotRunning;
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P, G.
+    fn annotation(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M and P.
+    fn heap_metric(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MayHave,
+            },
+        )?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M and P; no sweep in flight on the P.
+    fn gc_sweep_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MayHave,
+            },
+        )?;
+        let t = make_range_type(ev.typ, 0);
+        match self.p_states.get_mut(&cur.p) {
+            Some(p) => p.ranges.begin(t)?,
+            None => {
+                return Err(format!(
+                    "uninitialized proc {} found during GCSweepBegin",
+                    cur.p
+                ))
+            }
+        }
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    fn gc_sweep_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let pid = ev.args[0] as i64;
+        let initial = gen == self.initial_gen;
+        let Some(p) = self.p_states.get_mut(&pid) else {
+            return Err(format!("encountered GCSweepActive for unknown proc {pid}"));
+        };
+        p.ranges.active(make_range_type(ev.typ, 0), initial)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    fn gc_sweep_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MustHave,
+                g: MayHave,
+            },
+        )?;
+        match self.p_states.get_mut(&cur.p) {
+            Some(p) => {
+                p.ranges.end(ev.typ)?;
+            }
+            None => {
+                return Err(format!(
+                    "uninitialized proc {} found during GCSweepEnd",
+                    cur.p
+                ))
+            }
+        }
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P and a known G; the range not already in flight.
+    fn go_range_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let desc = if ev.typ == spec::EV_STW_BEGIN {
+            ev.args[0]
+        } else {
+            0
+        };
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                ev.typ, cur.g
+            ));
+        };
+        s.ranges.begin(make_range_type(ev.typ, desc))?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: none on the context (may name a non-running goroutine).
+    fn go_range_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        let gid = ev.args[0] as i64;
+        let initial = gen == self.initial_gen;
+        let name = self.name(ev.typ);
+        let Some(s) = self.g_states.get_mut(&gid) else {
+            return Err(format!("uninitialized goroutine {gid} found during {name}"));
+        };
+        s.ranges.active(make_range_type(ev.typ, 0), initial)?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M, P and a known G with the range in flight. STWEnd gets the
+    // reason of its Begin in args[0].
+    fn go_range_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(cur, USER_GO_REQS)?;
+        let Some(s) = self.g_states.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                ev.typ, cur.g
+            ));
+        };
+        let desc = s.ranges.end(ev.typ)?;
+        if ev.typ == spec::EV_STW_END {
+            ev.args[0] = desc;
+        }
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+
+    // Precondition: M.
+    fn alloc_free(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        validate_ctx(
+            cur,
+            Reqs {
+                m: MustHave,
+                p: MayHave,
+                g: MayHave,
+            },
+        )?;
+        self.push(*ev, cur);
+        Ok((cur, true))
+    }
+}

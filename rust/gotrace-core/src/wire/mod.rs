@@ -1,1 +1,301 @@
-//! Stub
+//! The v2 wire format (Go 1.22+): header, varints, the event spec table, batch framing.
+//!
+//! A trace is `go 1.N trace\0\0\0` followed by batches. A batch is
+//! `EvEventBatch gen m ts size data[size]`, `EvExperimentalBatch exp gen m ts size data`,
+//! or (1.26+) a lone `EvEndOfGeneration` byte. All integers are unsigned LEB128 varints.
+
+pub mod spec;
+
+pub use spec::{EventSpec, SPECS};
+
+/// Go's `binary.Uvarint` on a slice: `(value, n)` with `n > 0` bytes consumed, `n == 0` if
+/// the slice ended first, `n < 0` on overflow (more than 10 bytes, or a 10th byte > 1).
+#[inline]
+pub fn uvarint(buf: &[u8]) -> (u64, isize) {
+    // Fast path: one byte.
+    if let Some(&b) = buf.first() {
+        if b < 0x80 {
+            return (b as u64, 1);
+        }
+    }
+    let mut x: u64 = 0;
+    let mut s: u32 = 0;
+    for (i, &b) in buf.iter().enumerate() {
+        if i == 10 {
+            return (0, -((i + 1) as isize));
+        }
+        if b < 0x80 {
+            if i == 9 && b > 1 {
+                return (0, -((i + 1) as isize));
+            }
+            return (x | (b as u64) << s, (i + 1) as isize);
+        }
+        x |= ((b & 0x7f) as u64) << s;
+        s += 7;
+    }
+    (0, 0)
+}
+
+/// Why a streaming varint read (Go's `binary.ReadUvarint`) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarintErr {
+    /// No byte at all was left (Go's `io.EOF`).
+    Eof,
+    /// The input ended inside the varint (Go's `io.ErrUnexpectedEOF`).
+    UnexpectedEof,
+    Overflow,
+}
+
+impl VarintErr {
+    pub fn go_message(self) -> &'static str {
+        match self {
+            VarintErr::Eof => "EOF",
+            VarintErr::UnexpectedEof => "unexpected EOF",
+            VarintErr::Overflow => "binary: varint overflows a 64-bit integer",
+        }
+    }
+}
+
+/// A forward-only reader over the input with Go's `bufio.Reader` + `binary.ReadUvarint`
+/// error semantics, tracking the byte offset for error messages.
+pub struct Cursor<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(data: &'a [u8], pos: usize) -> Self {
+        Cursor { data, pos }
+    }
+
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    #[inline]
+    pub fn read_byte(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// Go's `binary.ReadUvarint`.
+    pub fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
+        let mut x: u64 = 0;
+        let mut s: u32 = 0;
+        for i in 0..10 {
+            let Some(b) = self.read_byte() else {
+                return Err(if i > 0 {
+                    VarintErr::UnexpectedEof
+                } else {
+                    VarintErr::Eof
+                });
+            };
+            if b < 0x80 {
+                if i == 9 && b > 1 {
+                    return Err(VarintErr::Overflow);
+                }
+                return Ok(x | (b as u64) << s);
+            }
+            x |= ((b & 0x7f) as u64) << s;
+            s += 7;
+        }
+        Err(VarintErr::Overflow)
+    }
+
+    /// Takes up to `n` bytes (fewer if the input ends first).
+    pub fn take(&mut self, n: u64) -> &'a [u8] {
+        let n = (n.min(self.remaining() as u64)) as usize;
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        s
+    }
+}
+
+/// Parses the header the way Go's `fmt.Fscanf(r, "go 1.%d trace\x00\x00\x00", &v)` does.
+/// Returns the minor version and the header length, or Go's error message.
+pub fn parse_header(data: &[u8]) -> Result<(u32, usize), String> {
+    const BAD: &str = "bad file format: not a Go execution trace?";
+    let prefix = b"go 1.";
+    if data.len() < prefix.len() || &data[..prefix.len()] != prefix {
+        return Err(BAD.to_string());
+    }
+    let mut i = prefix.len();
+    // %d: optional sign, then decimal digits.
+    let mut neg = false;
+    if i < data.len() && (data[i] == b'+' || data[i] == b'-') {
+        neg = data[i] == b'-';
+        i += 1;
+    }
+    let start = i;
+    let mut v: u64 = 0;
+    while i < data.len() && data[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add((data[i] - b'0') as u64);
+        i += 1;
+    }
+    if i == start {
+        return Err(BAD.to_string());
+    }
+    let rest = b" trace\x00\x00\x00";
+    if data.len() < i + rest.len() || &data[i..i + rest.len()] != rest {
+        return Err(BAD.to_string());
+    }
+    let v = if neg { 0u64.wrapping_sub(v) } else { v };
+    let v32 = v as u32;
+    if !matches!(v32, 11 | 19 | 21 | 22 | 23 | 25 | 26) || v32 as u64 != v {
+        return Err(format!("unknown or unsupported trace version go 1.{}", v32));
+    }
+    Ok((v32, i + rest.len()))
+}
+
+/// Maximum batch payload (Go's `tracev2.MaxBatchSize`).
+pub const MAX_BATCH_SIZE: u64 = 64 << 10;
+/// Maximum frames per stack (Go's `tracev2.MaxFramesPerStack`).
+pub const MAX_FRAMES_PER_STACK: u64 = 128;
+/// Maximum string length (Go's `tracev2.MaxEventTrailerDataSize`).
+pub const MAX_STRING_SIZE: u64 = 1 << 10;
+
+/// A batch, unparsed except for its header. `data` borrows the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    pub m: i64,
+    pub time: u64,
+    pub data: &'a [u8],
+    /// Byte offset of `data` in the input.
+    pub offset: usize,
+    pub exp: u8,
+}
+
+impl<'a> Batch<'a> {
+    #[inline]
+    fn first(&self) -> Option<u8> {
+        if self.exp == 0 {
+            self.data.first().copied()
+        } else {
+            None
+        }
+    }
+    pub fn is_strings(&self) -> bool {
+        self.first() == Some(spec::EV_STRINGS)
+    }
+    pub fn is_stacks(&self) -> bool {
+        self.first() == Some(spec::EV_STACKS)
+    }
+    pub fn is_cpu_samples(&self) -> bool {
+        self.first() == Some(spec::EV_CPU_SAMPLES)
+    }
+    pub fn is_sync(&self, ver: u32) -> bool {
+        match self.first() {
+            Some(spec::EV_FREQUENCY) => ver < 25,
+            Some(spec::EV_SYNC) => ver >= 25,
+            _ => false,
+        }
+    }
+    pub fn is_end_of_generation(&self) -> bool {
+        self.first() == Some(spec::EV_END_OF_GENERATION)
+    }
+}
+
+/// Outcome of reading one batch, mirroring Go's `readBatch` (its `io.EOF` is `Eof`).
+pub enum BatchRead<'a> {
+    Ok {
+        batch: Batch<'a>,
+        gen: u64,
+    },
+    Eof,
+    Err {
+        msg: String,
+        gen: u64,
+        offset: usize,
+    },
+}
+
+/// Go's `readBatch`.
+pub fn read_batch<'a>(c: &mut Cursor<'a>) -> BatchRead<'a> {
+    let start = c.pos;
+    let Some(b) = c.read_byte() else {
+        return BatchRead::Eof;
+    };
+    if b == spec::EV_END_OF_GENERATION {
+        return BatchRead::Ok {
+            batch: Batch {
+                m: -1,
+                time: 0,
+                data: &c.data[start..start + 1],
+                offset: start,
+                exp: 0,
+            },
+            gen: 0,
+        };
+    }
+    if b != spec::EV_EVENT_BATCH && b != spec::EV_EXPERIMENTAL_BATCH {
+        return BatchRead::Err {
+            msg: format!("expected batch event, got event {b}"),
+            gen: 0,
+            offset: start,
+        };
+    }
+    let mut exp = 0u8;
+    if b == spec::EV_EXPERIMENTAL_BATCH {
+        match c.read_byte() {
+            Some(e) => exp = e,
+            // Go returns the bare io.EOF here, which its callers take as a clean end.
+            None => return BatchRead::Eof,
+        }
+    }
+    macro_rules! field {
+        ($what:literal, $gen:expr) => {
+            match c.read_uvarint() {
+                Ok(v) => v,
+                Err(e) => {
+                    return BatchRead::Err {
+                        msg: format!(
+                            concat!("error reading batch ", $what, ": {}"),
+                            e.go_message()
+                        ),
+                        gen: $gen,
+                        offset: c.pos,
+                    }
+                }
+            }
+        };
+    }
+    let gen = field!("gen", 0);
+    let m = field!("M ID", gen);
+    let ts = field!("timestamp", gen);
+    let size = field!("size", gen);
+    if size > MAX_BATCH_SIZE {
+        return BatchRead::Err {
+            msg: format!("invalid batch size {size}, maximum is {MAX_BATCH_SIZE}"),
+            gen,
+            offset: c.pos,
+        };
+    }
+    let off = c.pos;
+    let data = c.take(size);
+    if data.len() as u64 != size {
+        return BatchRead::Err {
+            msg: format!(
+                "failed to read full batch: read {} but wanted {}",
+                data.len(),
+                size
+            ),
+            gen,
+            offset: off,
+        };
+    }
+    BatchRead::Ok {
+        batch: Batch {
+            m: m as i64,
+            time: ts,
+            data,
+            offset: off,
+            exp,
+        },
+        gen,
+    }
+}
+
+#[cfg(test)]
+mod tests;

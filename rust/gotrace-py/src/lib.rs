@@ -1,0 +1,384 @@
+//! `gotrace_fast._gotrace_fast`: a thin pyo3 layer over `gotrace-core`.
+//!
+//! Everything user-facing (exceptions, `Trace`, the CLI) lives in the Python package; this
+//! module only parses (with the GIL released), exposes the result as a frozen [`RawTrace`]
+//! and hands the event columns to numpy without copying.
+//!
+//! Rules kept here:
+//! * No Rust panic reaches Python: every call into the core runs under [`guard`]; a panic
+//!   becomes an error of kind `"internal"` (message `internal error: ...`).
+//! * Core errors become Python data in one place, [`error_tuple`]; Python objects for
+//!   errors are made in one place too, `gotrace_fast.exceptions.error_from_tuple`
+//!   (called from [`raise_error`] when this module itself has to raise).
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
+use gotrace_core::{ErrorKind, TraceError};
+use numpy::ndarray::{Array2, ArrayView1};
+use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyIndexError, PyOSError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// `(kind, message, offset, generation)`; kind is one of `"format"`,
+/// `"unsupported_version"`, `"validation"`, `"internal"`.
+type ErrorTuple = (&'static str, String, Option<u64>, Option<u64>);
+
+/// The single mapping from core errors to what Python sees.
+fn error_tuple(e: &TraceError) -> ErrorTuple {
+    let kind = match e.kind {
+        ErrorKind::Format => "format",
+        ErrorKind::UnsupportedVersion => "unsupported_version",
+        ErrorKind::Validation => "validation",
+    };
+    (kind, e.message.clone(), e.offset, e.generation)
+}
+
+fn internal_error_tuple(what: &str) -> ErrorTuple {
+    ("internal", format!("internal error: {what}"), None, None)
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Runs `f`, turning a panic into an `"internal"` error tuple.
+fn guard<T>(f: impl FnOnce() -> T) -> Result<T, ErrorTuple> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| internal_error_tuple(&panic_message(&*p)))
+}
+
+/// Builds the Python exception for `err` via `gotrace_fast.exceptions.error_from_tuple`.
+fn raise_error(py: Python<'_>, err: ErrorTuple) -> PyErr {
+    let made = py
+        .import("gotrace_fast.exceptions")
+        .and_then(|m| m.getattr("error_from_tuple"))
+        .and_then(|f| f.call1((err,)));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+fn io_error(e: std::io::Error, path: &std::path::Path) -> PyErr {
+    let name = path.to_string_lossy().into_owned();
+    match e.raw_os_error() {
+        // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...).
+        Some(code) => {
+            let msg = std::io::Error::from_raw_os_error(code).to_string();
+            let msg = match msg.rfind(" (os error") {
+                Some(i) => msg[..i].to_owned(),
+                None => msg,
+            };
+            PyOSError::new_err((code, msg, name))
+        }
+        None => PyErr::from(e),
+    }
+}
+
+/// Parses with the GIL released; a panic gives an empty trace and an internal error.
+fn parse_detached(py: Python<'_>, data: &[u8]) -> RawTrace {
+    let result = py.detach(|| guard(|| gotrace_core::parse(data)));
+    RawTrace::new(result)
+}
+
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+/// A parsed trace as the core produced it. Immutable.
+///
+/// Event columns are handed out by [`RawTrace::columns`] as read-only numpy arrays that
+/// borrow this object's memory (their `base` is this object), so they cost no copy and
+/// keep the trace alive. Callers should cache them (the `gotrace_fast.Trace` wrapper does);
+/// each call makes new array objects over the same memory.
+#[pyclass(frozen, module = "gotrace_fast._gotrace_fast")]
+pub struct RawTrace {
+    trace: Trace,
+    error: Option<ErrorTuple>,
+}
+
+impl RawTrace {
+    fn new(result: Result<Trace, ErrorTuple>) -> Self {
+        match result {
+            Ok(trace) => {
+                let error = trace.error.as_ref().map(error_tuple);
+                RawTrace { trace, error }
+            }
+            Err(err) => RawTrace {
+                trace: Trace::default(),
+                error: Some(err),
+            },
+        }
+    }
+
+    fn n_events(&self) -> usize {
+        self.trace.events.len()
+    }
+}
+
+/// A read-only numpy view of `col`, owned by `owner`.
+fn column<'py, T: Element>(owner: &Bound<'py, RawTrace>, col: &[T]) -> Bound<'py, PyArray1<T>> {
+    let view = ArrayView1::from(col);
+    // SAFETY: `col` is a column of the `Trace` inside `owner`, a frozen pyclass: the trace is
+    // never mutated or moved after construction, so the Vec's buffer is neither reallocated
+    // nor freed while `owner` lives; the array holds a reference to `owner` as its base.
+    let arr = unsafe { PyArray1::borrow_from_array(&view, owner.clone().into_any()) };
+    // Read-only; since the base is not a writable buffer, numpy refuses to make it writable again.
+    drop(arr.readwrite().make_nonwriteable());
+    arr
+}
+
+fn check_index(i: isize, len: usize, what: &str) -> PyResult<usize> {
+    let n = len as isize;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        return Err(PyIndexError::new_err(format!(
+            "{what} index {i} out of range (0..{len})"
+        )));
+    }
+    Ok(j as usize)
+}
+
+#[pymethods]
+impl RawTrace {
+    /// Minor version of the trace header (`go 1.N trace`), 0 if unknown.
+    #[getter]
+    fn version(&self) -> u32 {
+        self.trace.version
+    }
+
+    /// Number of generations read (v2 traces).
+    #[getter]
+    fn generations(&self) -> u64 {
+        self.trace.generations
+    }
+
+    /// None, or `(kind, message, offset, generation)`.
+    #[getter]
+    fn error(&self) -> Option<ErrorTuple> {
+        self.error.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.n_events()
+    }
+
+    /// The event columns as a dict name -> read-only 1-D numpy array (no copy).
+    /// Names: time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux.
+    fn columns<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let ev = &slf.get().trace.events;
+        let d = PyDict::new(py);
+        d.set_item("time", column(slf, &ev.time))?;
+        d.set_item("kind", column(slf, &ev.kind))?;
+        d.set_item("g", column(slf, &ev.g))?;
+        d.set_item("p", column(slf, &ev.p))?;
+        d.set_item("m", column(slf, &ev.m))?;
+        d.set_item("stack", column(slf, &ev.stack))?;
+        d.set_item("res_kind", column(slf, &ev.res_kind))?;
+        d.set_item("from", column(slf, &ev.from))?;
+        d.set_item("to", column(slf, &ev.to))?;
+        d.set_item("arg", column(slf, &ev.arg))?;
+        d.set_item("name", column(slf, &ev.name))?;
+        d.set_item("aux", column(slf, &ev.aux))?;
+        Ok(d)
+    }
+
+    /// Event counts indexed by EventKind value (15 entries).
+    fn counts_by_kind(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        let ev = &self.trace.events;
+        py.detach(|| guard(|| ev.counts_by_kind().to_vec()))
+            .map_err(|e| raise_error(py, e))
+    }
+
+    /// The EventKind names in numbering order.
+    #[staticmethod]
+    fn kind_names() -> Vec<&'static str> {
+        EVENT_KIND_NAMES.to_vec()
+    }
+
+    #[getter]
+    fn num_strings(&self) -> usize {
+        self.trace.strings.len()
+    }
+
+    /// String `i` decoded as UTF-8, invalid bytes replaced by U+FFFD.
+    fn string(&self, i: isize) -> PyResult<String> {
+        let i = check_index(i, self.trace.strings.len(), "string")?;
+        Ok(lossy(self.trace.strings.get(i as u32)).into_owned())
+    }
+
+    /// String `i` as the raw bytes of the trace.
+    fn string_bytes<'py>(&self, py: Python<'py>, i: isize) -> PyResult<Bound<'py, PyBytes>> {
+        let i = check_index(i, self.trace.strings.len(), "string")?;
+        Ok(PyBytes::new(py, self.trace.strings.get(i as u32)))
+    }
+
+    #[getter]
+    fn num_stacks(&self) -> usize {
+        self.trace.stacks.len()
+    }
+
+    /// Frames of stack `i`, innermost first: `[(pc, function, file, line), ...]`
+    /// (strings decoded like [`RawTrace::string`]). Stack 0 is the empty stack.
+    fn stack(&self, py: Python<'_>, i: isize) -> PyResult<Vec<(u64, String, String, u64)>> {
+        let i = check_index(i, self.trace.stacks.len(), "stack")?;
+        let t = &self.trace;
+        guard(|| {
+            t.stacks
+                .frames_of(i as u32)
+                .iter()
+                .map(|&f| {
+                    let fr = &t.stacks.frames[f as usize];
+                    (
+                        fr.pc,
+                        lossy(t.strings.get(fr.func)).into_owned(),
+                        lossy(t.strings.get(fr.file)).into_owned(),
+                        fr.line,
+                    )
+                })
+                .collect()
+        })
+        .map_err(|e| raise_error(py, e))
+    }
+
+    /// RangeEnd attributes: uint64 array of shape (n, 2) = (bytes swept, bytes reclaimed).
+    fn range_attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        let a = &self.trace.range_attrs;
+        let flat: Vec<u64> = a.iter().flatten().copied().collect();
+        let arr = Array2::from_shape_vec((a.len(), 2), flat)
+            .map_err(|e| raise_error(py, internal_error_tuple(&e.to_string())))?;
+        Ok(arr.into_pyarray(py))
+    }
+
+    /// The u64 side table (task parent IDs), uint64 array.
+    fn u64s<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        PyArray1::from_slice(py, &self.trace.u64s)
+    }
+
+    /// Clock snapshots as `(trace_ns int64, mono_ns uint64, wall_unix_ns int64)` arrays.
+    #[allow(clippy::type_complexity)]
+    fn clock_snapshots<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<i64>>,
+    ) {
+        let c = &self.trace.clock_snapshots;
+        (
+            c.iter()
+                .map(|s| s.trace_ns)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+            c.iter()
+                .map(|s| s.mono_ns)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+            c.iter()
+                .map(|s| s.wall_unix_ns)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )
+    }
+
+    /// Experimental event arguments as `(typ uint8 (n,), args uint64 (n, 4))`.
+    fn experimental<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<u64>>)> {
+        let x = &self.trace.experimental;
+        let typ: Vec<u8> = x.iter().map(|e| e.typ).collect();
+        let flat: Vec<u64> = x.iter().flat_map(|e| e.args).collect();
+        let args = Array2::from_shape_vec((x.len(), 4), flat)
+            .map_err(|e| raise_error(py, internal_error_tuple(&e.to_string())))?;
+        Ok((typ.into_pyarray(py), args.into_pyarray(py)))
+    }
+
+    /// Events `[start, end)` (clamped to the table) in the `tracecheck-events/1` format.
+    #[pyo3(signature = (start=0, end=None))]
+    fn events_tsv<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        end: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let n = self.n_events();
+        let end = end.unwrap_or(n).min(n);
+        let start = start.min(end);
+        let t = &self.trace;
+        let out = py.detach(|| {
+            guard(|| {
+                let mut buf = Vec::with_capacity((end - start) * 64);
+                gotrace_core::export::tsv::write_events(t, &mut buf, start, end).map(|()| buf)
+            })
+        });
+        match out {
+            Ok(Ok(buf)) => Ok(PyBytes::new(py, &buf)),
+            Ok(Err(e)) => Err(raise_error(py, internal_error_tuple(&e.to_string()))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<RawTrace go 1.{} events={} error={}>",
+            self.trace.version,
+            self.n_events(),
+            self.error.as_ref().map_or("None", |e| e.0)
+        )
+    }
+}
+
+/// Parses a trace held in memory. `bytes` are read in place; any other buffer
+/// (bytearray, memoryview, ...) is copied first, since it could change while the
+/// GIL is released.
+#[pyfunction]
+fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(parse_detached(py, b.as_bytes()));
+    }
+    let buf = PyBuffer::<u8>::get(data)?;
+    let owned = buf.to_vec(py)?;
+    drop(buf);
+    Ok(parse_detached(py, &owned))
+}
+
+/// Reads and parses the file at `path` (the read happens with the GIL released too).
+/// I/O problems raise `OSError` (`FileNotFoundError`, ...).
+#[pyfunction]
+fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
+    let data = py
+        .detach(|| std::fs::read(&path))
+        .map_err(|e| io_error(e, &path))?;
+    Ok(parse_detached(py, &data))
+}
+
+/// Test hook: panics inside the guard, to check that panics become `TraceError`.
+#[pyfunction]
+fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
+    py.detach(|| guard(|| panic!("deliberate test panic")))
+        .map_err(|e| raise_error(py, e))
+}
+
+#[pymodule]
+fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<RawTrace>()?;
+    m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_path, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
+    Ok(())
+}
