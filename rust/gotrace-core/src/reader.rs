@@ -25,6 +25,8 @@ use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor};
 
 struct BatchCursor {
     m: i64,
+    /// The ordering's slot for `m`.
+    m_slot: u32,
     /// Index of this M in `Generation::batches`.
     mi: usize,
     last_ts: i64,
@@ -150,7 +152,8 @@ fn heap_remove(h: &mut Vec<BatchCursor>, mut i: usize) {
 
 /// What one `ReadEvent` call yields, before validation and the time fix-up.
 enum Out {
-    Ev(QEvent),
+    /// An M advanced; its events are in the ordering's queue.
+    Advanced,
     Cpu(CpuSample),
     Sync {
         time: i64,
@@ -251,8 +254,15 @@ pub fn parse(data: &[u8]) -> Trace {
         spill_err_sync: false,
         names,
     };
-    loop {
+    'outer: loop {
+        while let Some(q) = r.order.queue.pop_front() {
+            if let Err(e) = r.emit_ev(&q, &mut trace) {
+                trace.error = Some(e);
+                break 'outer;
+            }
+        }
         match r.read_event(&mut trace) {
+            Ok(Some(Out::Advanced)) => {}
             Ok(Some(out)) => {
                 if let Err(e) = r.emit(out, &mut trace) {
                     trace.error = Some(e);
@@ -287,9 +297,6 @@ impl<'a> Reader<'a> {
     fn read_event(&mut self, trace: &mut Trace) -> Result<Option<Out>, TraceError> {
         if self.done {
             return Ok(None);
-        }
-        if let Some(q) = self.order.queue.pop_front() {
-            return Ok(Some(Out::Ev(q)));
         }
         let cpu_left = self
             .gen
@@ -359,12 +366,7 @@ impl<'a> Reader<'a> {
                 )));
             }
         }
-        let q = self
-            .order
-            .queue
-            .pop_front()
-            .expect("advance succeeded, so the queue holds an event");
-        Ok(Some(Out::Ev(q)))
+        Ok(Some(Out::Advanced))
     }
 
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
@@ -372,7 +374,7 @@ impl<'a> Reader<'a> {
         let bc = &mut self.frontier[i];
         let ok = self
             .order
-            .advance(&mut bc.ev, gen, bc.m, gen.gen)
+            .advance(&mut bc.ev, gen, bc.m, bc.m_slot, gen.gen)
             .map_err(|m| TraceError::validation(m).with_generation(gen.gen))?;
         if !ok {
             return Ok(false);
@@ -430,6 +432,11 @@ impl<'a> Reader<'a> {
         for (mi, (m, batches)) in g.batches.iter().enumerate() {
             let mut bc = BatchCursor {
                 m: *m,
+                m_slot: if *m == crate::order::NO_M {
+                    0
+                } else {
+                    self.order.m_slot(*m)
+                },
                 mi,
                 last_ts: 0,
                 idx: 0,
@@ -487,16 +494,29 @@ impl<'a> Reader<'a> {
                 })?;
                 s.time
             }
-            Out::Ev(q) => {
-                self.validate_ids(&q)?;
-                self.convert(&q, &mut row, trace)?;
-                q.ev.time
-            }
+            Out::Advanced => unreachable!("queued events are emitted by emit_ev"),
         };
         let time = if time <= self.last_ts {
             self.last_ts + 1
         } else {
             time
+        };
+        self.last_ts = time;
+        row.time = time;
+        trace.events.push(&row);
+        Ok(())
+    }
+
+    /// Emits one event of the ordering's queue.
+    #[inline]
+    fn emit_ev(&mut self, q: &QEvent, trace: &mut Trace) -> Result<(), TraceError> {
+        let mut row = Row::default();
+        self.convert(q, &mut row, trace)?;
+        let t = q.ev.time;
+        let time = if t <= self.last_ts {
+            self.last_ts + 1
+        } else {
+            t
         };
         self.last_ts = time;
         row.time = time;
@@ -541,12 +561,24 @@ impl<'a> Reader<'a> {
         row.p = ctx.p;
         row.m = ctx.m;
         let sp = &SPECS[q.ev.typ as usize];
-        // The event's own stack is the first stack argument (validated above).
-        let stack_of = |id: u64| gen.stacks.get(id).unwrap_or(0);
+        // Table references are looked up once; a miss means the trace is broken, and
+        // `validate_ids` then finds the error Go reports (it checks in Go's order).
+        let missing = std::cell::Cell::new(false);
+        let stack_of = |id: u64| {
+            gen.stacks.get(id).unwrap_or_else(|| {
+                missing.set(true);
+                0
+            })
+        };
         if let Some(&i) = sp.stack_ids.first() {
             row.stack = stack_of(a[i - 1]);
         }
-        let string = |id: u64| gen.strings.get(id).unwrap_or(0);
+        let string = |id: u64| {
+            gen.strings.get(id).unwrap_or_else(|| {
+                missing.set(true);
+                0
+            })
+        };
         let n = &self.names;
         let go_st = |row: &mut Row, id: i64, from: u8, to: u8| {
             row.kind = EventKind::StateTransition as u8;
@@ -733,6 +765,12 @@ impl<'a> Reader<'a> {
                     "internal error: unexpected wire-format event type {t}"
                 )))
             }
+        }
+        if missing.get() {
+            self.validate_ids(q)?;
+            return Err(TraceError::validation(
+                "internal error: unresolved table reference",
+            ));
         }
         Ok(())
     }

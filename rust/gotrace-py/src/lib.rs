@@ -29,6 +29,16 @@ use pyo3::types::{PyBytes, PyDict};
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
 type ErrorTuple = (&'static str, String, Option<u64>, Option<u64>);
 
+/// `(trace_ns, mono_ns, wall_unix_ns)` columns of the clock snapshots.
+type ClockArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<i64>>,
+);
+
+/// `(typ, args)` of the experimental events.
+type ExperimentalArrays<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<u64>>);
+
 /// The single mapping from core errors to what Python sees.
 fn error_tuple(e: &TraceError) -> ErrorTuple {
     let kind = match e.kind {
@@ -268,15 +278,7 @@ impl RawTrace {
     }
 
     /// Clock snapshots as `(trace_ns int64, mono_ns uint64, wall_unix_ns int64)` arrays.
-    #[allow(clippy::type_complexity)]
-    fn clock_snapshots<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyArray1<i64>>,
-    ) {
+    fn clock_snapshots<'py>(&self, py: Python<'py>) -> ClockArrays<'py> {
         let c = &self.trace.clock_snapshots;
         (
             c.iter()
@@ -295,10 +297,7 @@ impl RawTrace {
     }
 
     /// Experimental event arguments as `(typ uint8 (n,), args uint64 (n, 4))`.
-    fn experimental<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<u64>>)> {
+    fn experimental<'py>(&self, py: Python<'py>) -> PyResult<ExperimentalArrays<'py>> {
         let x = &self.trace.experimental;
         let typ: Vec<u8> = x.iter().map(|e| e.typ).collect();
         let flat: Vec<u64> = x.iter().flat_map(|e| e.args).collect();

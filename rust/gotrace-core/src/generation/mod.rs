@@ -8,7 +8,7 @@
 //! strings and stacks into trace-wide tables as they are read and keep, per generation,
 //! only the local-ID → global-ID maps.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::TraceError;
 use crate::store::{Frame, StackTable, StringTable};
@@ -390,7 +390,7 @@ impl<'a> Generation<'a> {
         // exist by mapping them to 0 (IdMap::get(0) is always present anyway).
         self.raw_stacks = Vec::new();
         self.stack_pcs = Vec::new();
-        self.pcs = HashMap::new();
+        self.pcs = HashMap::default();
         self.raw_stack_ids = IdMap::default();
 
         for s in &mut self.cpu_samples {

@@ -21,6 +21,9 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+mod tables;
+use tables::{DenseMap, MMap, MState};
+
 use crate::generation::Generation;
 use crate::store::{gostate, procstate, NO_TASK};
 use crate::wire::spec::{self, event_name, SPECS};
@@ -212,12 +215,6 @@ struct PState {
     ranges: RangeState,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct MState {
-    g: i64,
-    p: i64,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum GcState {
     Undetermined,
@@ -268,8 +265,8 @@ fn validate_ctx(ctx: Ctx, r: Reqs) -> Result<(), String> {
 pub struct Ordering {
     ver: u32,
     g_states: FxHashMap<i64, GState>,
-    p_states: FxHashMap<i64, PState>,
-    m_states: FxHashMap<i64, MState>,
+    p_states: DenseMap<PState>,
+    m_states: MMap,
     /// Active tasks: ID → (global string ID of the type, parent ID).
     active_tasks: FxHashMap<u64, (u32, u64)>,
     gc_seq: u64,
@@ -285,14 +282,19 @@ impl Ordering {
         Ordering {
             ver,
             g_states: FxHashMap::default(),
-            p_states: FxHashMap::default(),
-            m_states: FxHashMap::default(),
+            p_states: DenseMap::default(),
+            m_states: MMap::default(),
             active_tasks: FxHashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: VecDeque::with_capacity(16),
         }
+    }
+
+    /// The slot of thread `m` (see [`MMap`]); cursors resolve it once per generation.
+    pub fn m_slot(&mut self, m: i64) -> u32 {
+        self.m_states.slot(m)
     }
 
     fn name(&self, typ: u8) -> String {
@@ -310,6 +312,7 @@ impl Ordering {
         ev: &mut BaseEvent,
         g: &Generation,
         m: i64,
+        m_slot: u32,
         gen: u64,
     ) -> Result<bool, String> {
         if self.initial_gen == 0 {
@@ -322,10 +325,7 @@ impl Ordering {
         };
         let has_m = m != NO_M;
         if has_m {
-            let ms = self
-                .m_states
-                .entry(m)
-                .or_insert(MState { g: NO_G, p: NO_P });
+            let ms = self.m_states.touch(m_slot);
             cur.p = ms.p;
             cur.g = ms.g;
         }
@@ -365,10 +365,7 @@ impl Ordering {
         };
         let (new, ok) = r?;
         if ok && has_m {
-            if let Some(ms) = self.m_states.get_mut(&m) {
-                ms.p = new.p;
-                ms.g = new.g;
-            }
+            self.m_states.set(m_slot, MState { g: new.g, p: new.p });
         }
         Ok(ok)
     }
@@ -424,7 +421,7 @@ impl Ordering {
         // written by the thread it is bound to: emit it in the context it is bound to.
         if status == ps::SYSCALL_ABANDONED && old_state == procstate::RUNNING {
             let mut found = false;
-            for (&mid, ms) in self.m_states.iter() {
+            for (mid, ms) in self.m_states.iter() {
                 if ms.p == pid {
                     cur.m = mid;
                     cur.p = pid;

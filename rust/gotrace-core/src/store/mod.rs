@@ -192,20 +192,54 @@ impl Events {
         self.time.is_empty()
     }
 
+    /// Reserves room for `additional` more rows in every column.
+    #[cold]
+    fn grow(&mut self, additional: usize) {
+        self.time.reserve(additional);
+        self.kind.reserve(additional);
+        self.g.reserve(additional);
+        self.p.reserve(additional);
+        self.m.reserve(additional);
+        self.stack.reserve(additional);
+        self.res_kind.reserve(additional);
+        self.from.reserve(additional);
+        self.to.reserve(additional);
+        self.arg.reserve(additional);
+        self.name.reserve(additional);
+        self.aux.reserve(additional);
+    }
+
+    /// Appends a row. This is the hottest store operation (once per event), so it checks
+    /// capacity once for all twelve columns instead of once per column.
     #[inline]
     pub fn push(&mut self, r: &Row) {
-        self.time.push(r.time);
-        self.kind.push(r.kind);
-        self.g.push(r.g);
-        self.p.push(r.p);
-        self.m.push(r.m);
-        self.stack.push(r.stack);
-        self.res_kind.push(r.res_kind);
-        self.from.push(r.from);
-        self.to.push(r.to);
-        self.arg.push(r.arg);
-        self.name.push(r.name);
-        self.aux.push(r.aux);
+        let n = self.time.len();
+        if n == self.time.capacity()
+            || n == self.kind.capacity()
+            || n == self.g.capacity()
+            || n == self.p.capacity()
+            || n == self.m.capacity()
+            || n == self.stack.capacity()
+            || n == self.res_kind.capacity()
+            || n == self.from.capacity()
+            || n == self.to.capacity()
+            || n == self.arg.capacity()
+            || n == self.name.capacity()
+            || n == self.aux.capacity()
+        {
+            self.grow(n.max(1024));
+        }
+        // SAFETY: every column has length `n` (they only grow together, here) and, after the
+        // check above, capacity > `n`; each write initialises slot `n` before `set_len`.
+        unsafe {
+            macro_rules! put {
+                ($($col:ident),*) => {$(
+                    self.$col.as_mut_ptr().add(n).write(r.$col);
+                    self.$col.set_len(n + 1);
+                )*};
+            }
+            put!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        }
     }
 
     pub fn row(&self, i: usize) -> Row {

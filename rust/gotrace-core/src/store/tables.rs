@@ -1,6 +1,6 @@
 //! Interned strings and stacks shared by all generations of a trace.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Strings as one byte arena with offsets; ID 0 is the empty string.
 /// Strings are raw bytes: Go does not require trace strings to be UTF-8.
@@ -17,7 +17,7 @@ impl Default for StringTable {
         StringTable {
             bytes: Vec::new(),
             offsets: vec![0, 0],
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl StringTable {
 
     /// Drops the lookup index once parsing is done (it is only needed while interning).
     pub fn freeze(&mut self) {
-        self.index = HashMap::new();
+        self.index = HashMap::default();
         self.bytes.shrink_to_fit();
         self.offsets.shrink_to_fit();
     }
@@ -86,8 +86,8 @@ impl Default for StackTable {
             frames: Vec::new(),
             stack_frames: Vec::new(),
             stack_offsets: vec![0, 0],
-            frame_index: HashMap::new(),
-            stack_index: HashMap::new(),
+            frame_index: HashMap::default(),
+            stack_index: HashMap::default(),
         }
     }
 }
@@ -135,8 +135,8 @@ impl StackTable {
     }
 
     pub fn freeze(&mut self) {
-        self.frame_index = HashMap::new();
-        self.stack_index = HashMap::new();
+        self.frame_index = HashMap::default();
+        self.stack_index = HashMap::default();
         self.frames.shrink_to_fit();
         self.stack_frames.shrink_to_fit();
         self.stack_offsets.shrink_to_fit();
