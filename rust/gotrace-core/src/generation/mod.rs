@@ -354,34 +354,47 @@ impl<'a> Generation<'a> {
         }
         // Validate and intern stacks. Frames resolve PCs through the generation's PC table
         // and their strings through its string table.
-        let mut frames: Vec<u32> = Vec::with_capacity(wire::MAX_FRAMES_PER_STACK as usize);
+        // Each distinct PC is resolved and interned once; stacks are then lists of
+        // global frame indices. A bad string reference is reported per stack, in ID
+        // order, as Go's `validateStackStrings` words it.
+        let mut pc_frame: HashMap<u64, u32> = HashMap::default();
+        pc_frame.reserve(self.pcs.len());
+        let mut bad = false;
+        for (&pc, &(func, file, line)) in &self.pcs {
+            match (self.strings.get(func), self.strings.get(file)) {
+                (Some(gfunc), Some(gfile)) => {
+                    let f = t.stacks.intern_frame(Frame {
+                        pc,
+                        func: gfunc,
+                        file: gfile,
+                        line,
+                    });
+                    pc_frame.insert(pc, f);
+                }
+                _ => bad = true,
+            }
+        }
         let mut order: Vec<usize> = (0..self.raw_stacks.len()).collect();
-        order.sort_by_key(|&i| self.raw_stacks[i].0);
+        if bad {
+            order.sort_by_key(|&i| self.raw_stacks[i].0);
+        }
+        let mut frames: Vec<u32> = Vec::with_capacity(wire::MAX_FRAMES_PER_STACK as usize);
         for i in order {
             let (id, s, e) = self.raw_stacks[i];
             frames.clear();
             for &pc in &self.stack_pcs[s..e] {
-                let &(func, file, line) = self.pcs.get(&pc).ok_or_else(|| {
-                    TraceError::validation(format!("found unknown pc {pc:x} for stack {id}"))
-                })?;
-                let Some(gfunc) = self.strings.get(func) else {
-                    return Err(TraceError::validation(format!(
-                        "found invalid func string ID {func} for stack {id}"
-                    ))
-                    .with_generation(self.gen));
-                };
-                let Some(gfile) = self.strings.get(file) else {
-                    return Err(TraceError::validation(format!(
-                        "found invalid file string ID {file} for stack {id}"
-                    ))
-                    .with_generation(self.gen));
-                };
-                frames.push(t.stacks.intern_frame(Frame {
-                    pc,
-                    func: gfunc,
-                    file: gfile,
-                    line,
-                }));
+                match pc_frame.get(&pc) {
+                    Some(&f) => frames.push(f),
+                    None => {
+                        let (func, file, _) = self.pcs[&pc];
+                        let msg = if self.strings.get(func).is_none() {
+                            format!("found invalid func string ID {func} for stack {id}")
+                        } else {
+                            format!("found invalid file string ID {file} for stack {id}")
+                        };
+                        return Err(TraceError::validation(msg).with_generation(self.gen));
+                    }
+                }
             }
             let global = t.stacks.intern_stack(&frames);
             self.stacks.insert(id, global, self.byte_budget);

@@ -28,6 +28,16 @@ use crate::generation::Generation;
 use crate::store::{gostate, procstate, NO_TASK};
 use crate::wire::spec::{self, event_name, SPECS};
 
+/// An event type's name for error messages, formatted only if an error is built.
+#[derive(Clone, Copy)]
+struct EvName(u32, u8);
+
+impl std::fmt::Display for EvName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&event_name(self.0, self.1))
+    }
+}
+
 pub const NO_G: i64 = -1;
 pub const NO_P: i64 = -1;
 pub const NO_M: i64 = -1;
@@ -469,7 +479,7 @@ impl Ordering {
 
     // Precondition: this M holds a Running or Syscall P. Always advanceable.
     fn proc_stop(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         let Some(s) = self.p_states.get_mut(&cur.p) else {
             return Err(format!(
                 "event {name} for proc ({}) that doesn't exist",
@@ -671,7 +681,7 @@ impl Ordering {
     // Precondition: M, P and a Running G on this M. Always advanceable.
     fn go_stop_exec(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         let Some(s) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
@@ -751,7 +761,7 @@ impl Ordering {
     // current G, and a GoStart of next.
     fn go_switch(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         match self.g_states.get(&cur.g) {
             None => {
                 return Err(format!(
@@ -816,7 +826,7 @@ impl Ordering {
     // Precondition: a Running G on this M with a P whose seq advances by one.
     fn go_syscall_begin(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         let Some(s) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
@@ -849,7 +859,7 @@ impl Ordering {
     // Precondition: a G in Syscall on this M, whose P is in Syscall. Always advanceable.
     fn go_syscall_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         let Some(s) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
@@ -878,7 +888,7 @@ impl Ordering {
 
     // Precondition: this M's P (if any) has left Syscall (stopped or stolen first).
     fn go_syscall_end_blocked(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         if cur.p != NO_P {
             let Some(p) = self.p_states.get(&cur.p) else {
                 return Err(format!("uninitialized proc {} found during {name}", cur.p));
@@ -946,7 +956,7 @@ impl Ordering {
                 g: MustHave,
             },
         )?;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         match self.g_states.get(&cur.g) {
             None => {
                 return Err(format!(
@@ -1227,7 +1237,7 @@ impl Ordering {
     fn go_range_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0] as i64;
         let initial = gen == self.initial_gen;
-        let name = self.name(ev.typ);
+        let name = EvName(self.ver, ev.typ);
         let Some(s) = self.g_states.get_mut(&gid) else {
             return Err(format!("uninitialized goroutine {gid} found during {name}"));
         };

@@ -132,7 +132,7 @@ pub struct ExperimentalArgs {
 /// | Experimental | – | – | index into `experimental` | event name | experiment name (string) |
 /// | StackSample | – | – | – | – | – |
 #[derive(Default, Debug, Clone)]
-pub struct Events {
+pub struct Columns {
     pub time: Vec<i64>,
     pub kind: Vec<u8>,
     pub g: Vec<i64>,
@@ -145,6 +145,23 @@ pub struct Events {
     pub arg: Vec<i64>,
     pub name: Vec<u32>,
     pub aux: Vec<u32>,
+}
+
+/// The event table while it is built and read: the [`Columns`] (readable through `Deref`)
+/// plus the bookkeeping that lets [`Events::push`] check capacity once per row. The
+/// columns can only be changed through `push`, which keeps them of one length.
+#[derive(Default, Debug, Clone)]
+pub struct Events {
+    c: Columns,
+    /// The smallest capacity over all columns (rows that fit without growing).
+    cap: usize,
+}
+
+impl std::ops::Deref for Events {
+    type Target = Columns;
+    fn deref(&self) -> &Columns {
+        &self.c
+    }
 }
 
 /// One row to append (a plain struct so that builders stay readable).
@@ -166,7 +183,7 @@ pub struct Row {
 
 impl Events {
     pub fn with_capacity(n: usize) -> Self {
-        Events {
+        let c = Columns {
             time: Vec::with_capacity(n),
             kind: Vec::with_capacity(n),
             g: Vec::with_capacity(n),
@@ -179,63 +196,80 @@ impl Events {
             arg: Vec::with_capacity(n),
             name: Vec::with_capacity(n),
             aux: Vec::with_capacity(n),
-        }
+        };
+        let mut e = Events { c, cap: 0 };
+        e.update_cap();
+        e
+    }
+
+    /// Gives up the columns (e.g. to hand them to numpy without copying).
+    pub fn into_columns(self) -> Columns {
+        self.c
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.time.len()
+        self.c.time.len()
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.time.is_empty()
+        self.c.time.is_empty()
     }
 
     /// Reserves room for `additional` more rows in every column.
     #[cold]
     fn grow(&mut self, additional: usize) {
-        self.time.reserve(additional);
-        self.kind.reserve(additional);
-        self.g.reserve(additional);
-        self.p.reserve(additional);
-        self.m.reserve(additional);
-        self.stack.reserve(additional);
-        self.res_kind.reserve(additional);
-        self.from.reserve(additional);
-        self.to.reserve(additional);
-        self.arg.reserve(additional);
-        self.name.reserve(additional);
-        self.aux.reserve(additional);
+        self.c.time.reserve(additional);
+        self.c.kind.reserve(additional);
+        self.c.g.reserve(additional);
+        self.c.p.reserve(additional);
+        self.c.m.reserve(additional);
+        self.c.stack.reserve(additional);
+        self.c.res_kind.reserve(additional);
+        self.c.from.reserve(additional);
+        self.c.to.reserve(additional);
+        self.c.arg.reserve(additional);
+        self.c.name.reserve(additional);
+        self.c.aux.reserve(additional);
+        self.update_cap();
+    }
+
+    fn update_cap(&mut self) {
+        self.cap = [
+            self.c.time.capacity(),
+            self.c.kind.capacity(),
+            self.c.g.capacity(),
+            self.c.p.capacity(),
+            self.c.m.capacity(),
+            self.c.stack.capacity(),
+            self.c.res_kind.capacity(),
+            self.c.from.capacity(),
+            self.c.to.capacity(),
+            self.c.arg.capacity(),
+            self.c.name.capacity(),
+            self.c.aux.capacity(),
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0);
     }
 
     /// Appends a row. This is the hottest store operation (once per event), so it checks
     /// capacity once for all twelve columns instead of once per column.
     #[inline]
     pub fn push(&mut self, r: &Row) {
-        let n = self.time.len();
-        if n == self.time.capacity()
-            || n == self.kind.capacity()
-            || n == self.g.capacity()
-            || n == self.p.capacity()
-            || n == self.m.capacity()
-            || n == self.stack.capacity()
-            || n == self.res_kind.capacity()
-            || n == self.from.capacity()
-            || n == self.to.capacity()
-            || n == self.arg.capacity()
-            || n == self.name.capacity()
-            || n == self.aux.capacity()
-        {
+        let n = self.c.time.len();
+        if n >= self.cap {
             self.grow(n.max(1024));
         }
-        // SAFETY: every column has length `n` (they only grow together, here) and, after the
-        // check above, capacity > `n`; each write initialises slot `n` before `set_len`.
+        // SAFETY: every column has length `n` (they only grow together, here) and capacity
+        // >= `cap` > `n` after the check above; each write initialises slot `n` before `set_len`.
         unsafe {
             macro_rules! put {
                 ($($col:ident),*) => {$(
-                    self.$col.as_mut_ptr().add(n).write(r.$col);
-                    self.$col.set_len(n + 1);
+                    self.c.$col.as_mut_ptr().add(n).write(r.$col);
+                    self.c.$col.set_len(n + 1);
                 )*};
             }
             put!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
@@ -244,41 +278,42 @@ impl Events {
 
     pub fn row(&self, i: usize) -> Row {
         Row {
-            time: self.time[i],
-            kind: self.kind[i],
-            g: self.g[i],
-            p: self.p[i],
-            m: self.m[i],
-            stack: self.stack[i],
-            res_kind: self.res_kind[i],
-            from: self.from[i],
-            to: self.to[i],
-            arg: self.arg[i],
-            name: self.name[i],
-            aux: self.aux[i],
+            time: self.c.time[i],
+            kind: self.c.kind[i],
+            g: self.c.g[i],
+            p: self.c.p[i],
+            m: self.c.m[i],
+            stack: self.c.stack[i],
+            res_kind: self.c.res_kind[i],
+            from: self.c.from[i],
+            to: self.c.to[i],
+            arg: self.c.arg[i],
+            name: self.c.name[i],
+            aux: self.c.aux[i],
         }
     }
 
     /// Releases spare capacity (the builder over-reserves from the file size).
     pub fn shrink_to_fit(&mut self) {
-        self.time.shrink_to_fit();
-        self.kind.shrink_to_fit();
-        self.g.shrink_to_fit();
-        self.p.shrink_to_fit();
-        self.m.shrink_to_fit();
-        self.stack.shrink_to_fit();
-        self.res_kind.shrink_to_fit();
-        self.from.shrink_to_fit();
-        self.to.shrink_to_fit();
-        self.arg.shrink_to_fit();
-        self.name.shrink_to_fit();
-        self.aux.shrink_to_fit();
+        self.c.time.shrink_to_fit();
+        self.c.kind.shrink_to_fit();
+        self.c.g.shrink_to_fit();
+        self.c.p.shrink_to_fit();
+        self.c.m.shrink_to_fit();
+        self.c.stack.shrink_to_fit();
+        self.c.res_kind.shrink_to_fit();
+        self.c.from.shrink_to_fit();
+        self.c.to.shrink_to_fit();
+        self.c.arg.shrink_to_fit();
+        self.c.name.shrink_to_fit();
+        self.c.aux.shrink_to_fit();
+        self.update_cap();
     }
 
     /// Event counts indexed by [`EventKind`] value.
     pub fn counts_by_kind(&self) -> [u64; 15] {
         let mut c = [0u64; 15];
-        for &k in &self.kind {
+        for &k in &self.c.kind {
             c[(k as usize).min(14)] += 1;
         }
         c
