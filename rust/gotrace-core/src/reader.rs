@@ -48,27 +48,41 @@ impl BatchCursor {
         }
         let b = &batches[self.idx];
         if self.last_ts == 0 {
-            self.last_ts = freq.mul(b.time);
+            self.last_ts = freq.ns(b.time);
         }
         let (n, tsdiff) = read_timed_base_event(&b.data[self.data_off..], &mut self.ev)
             .map_err(|m| TraceError::format(m, (b.offset + self.data_off) as u64))?;
-        self.ev.time = freq.mul(tsdiff).wrapping_add(self.last_ts);
+        self.ev.time = freq.ns(tsdiff).wrapping_add(self.last_ts);
         self.last_ts = self.ev.time;
         self.data_off += n;
         Ok(true)
     }
 }
 
+/// Per wire type: number of arguments after the timestamp, or `NOT_TIMED`.
+static NARGS: [u8; 256] = {
+    let mut t = [NOT_TIMED; 256];
+    let mut i = 0;
+    while i < SPECS.len() {
+        if !SPECS[i].args.is_empty() && SPECS[i].is_timed {
+            t[i] = (SPECS[i].args.len() - 1) as u8;
+        }
+        i += 1;
+    }
+    t
+};
+const NOT_TIMED: u8 = u8::MAX;
+
 /// Go's `readTimedBaseEvent`: decodes one event of an event batch (any version reads the
 /// full spec table here).
 #[inline]
 fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Result<(usize, u64), String> {
     let typ = b[0];
-    if typ as usize >= SPECS.len() {
-        return Err(format!("found invalid event type: {typ}"));
-    }
-    let sp = &SPECS[typ as usize];
-    if sp.args.is_empty() || !sp.is_timed {
+    let nargs = NARGS[typ as usize];
+    if nargs == NOT_TIMED {
+        if typ as usize >= SPECS.len() {
+            return Err(format!("found invalid event type: {typ}"));
+        }
         return Err(format!("found event without a timestamp: type={typ}"));
     }
     e.typ = typ;
@@ -78,8 +92,7 @@ fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Result<(usize, u64), St
         return Err("found invalid uvarint for timestamp".into());
     }
     n += nb as usize;
-    e.args = [0; 4];
-    for i in 0..sp.args.len() - 1 {
+    for i in 0..nargs as usize {
         let (a, nb) = uvarint(&b[n..]);
         if nb <= 0 {
             return Err("found invalid uvarint".into());
@@ -87,6 +100,8 @@ fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Result<(usize, u64), St
         e.args[i] = a;
         n += nb as usize;
     }
+    // Go reuses the cursor's event, so slots past the arguments keep stale values; they
+    // are only ever read after `advance` has written them, so zeroing is not needed.
     Ok((n, ts))
 }
 
@@ -255,11 +270,16 @@ pub fn parse(data: &[u8]) -> Trace {
         names,
     };
     'outer: loop {
-        while let Some(q) = r.order.queue.pop_front() {
-            if let Err(e) = r.emit_ev(&q, &mut trace) {
-                trace.error = Some(e);
-                break 'outer;
+        if !r.order.queue.is_empty() {
+            let queue = std::mem::take(&mut r.order.queue);
+            for q in &queue {
+                if let Err(e) = r.emit_ev(q, &mut trace) {
+                    trace.error = Some(e);
+                    break 'outer;
+                }
             }
+            r.order.queue = queue;
+            r.order.queue.clear();
         }
         match r.read_event(&mut trace) {
             Ok(Some(Out::Advanced)) => {}
@@ -449,11 +469,11 @@ impl<'a> Reader<'a> {
             heap_insert(&mut self.frontier, bc);
         }
         let snapshot = g.has_clock_snapshot.then(|| ClockSnapshot {
-            trace_ns: g.freq.mul(g.snap_time),
+            trace_ns: g.freq.ns(g.snap_time),
             mono_ns: g.snap_mono,
             wall_unix_ns: g.snap_wall_unix_ns,
         });
-        let time = g.freq.mul(g.min_ts);
+        let time = g.freq.ns(g.min_ts);
         self.gen = Some(g);
         Ok(self.sync(time, snapshot))
     }

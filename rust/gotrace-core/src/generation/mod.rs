@@ -78,14 +78,14 @@ impl Freq {
     /// Go's `frequency.mul`: `Time(float64(t) * float64(f))`, truncating toward zero, with
     /// amd64's result (`i64::MIN`) for values outside the int64 range.
     #[inline]
-    pub fn mul(self, t: u64) -> i64 {
+    pub fn ns(self, t: u64) -> i64 {
         go_f64_to_i64(t as f64 * self.0)
     }
 }
 
 #[inline]
 pub fn go_f64_to_i64(x: f64) -> i64 {
-    if x >= -9.223_372_036_854_776e18 && x < 9.223_372_036_854_776e18 {
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&x) {
         x as i64
     } else {
         i64::MIN
@@ -407,7 +407,7 @@ impl<'a> Generation<'a> {
         self.raw_stack_ids = IdMap::default();
 
         for s in &mut self.cpu_samples {
-            s.time = self.freq.mul(s.time as u64);
+            s.time = self.freq.ns(s.time as u64);
         }
         // Go sorts with slices.SortFunc (pdqsort); for samples with distinct times (all we
         // have seen) any sort agrees. A stable sort keeps equal times in file order.

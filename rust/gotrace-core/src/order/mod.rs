@@ -17,8 +17,6 @@
 //! (old states, task parents), exactly where Go's `baseEvent.extra` puts them, because the
 //! API-level view of the event needs them later.
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap;
 
 mod tables;
@@ -202,6 +200,13 @@ impl RangeState {
 struct GState {
     status: u8,
     seq: Seq,
+    /// Regions and ranges, which few goroutines have: boxed to keep the map's entries
+    /// small (there can be hundreds of thousands of goroutines).
+    extra: Option<Box<GExtra>>,
+}
+
+#[derive(Debug, Default)]
+struct GExtra {
     /// Active user regions: (task ID, global string ID of the region type).
     regions: Vec<(u64, u32)>,
     ranges: RangeState,
@@ -212,9 +217,12 @@ impl GState {
         GState {
             status,
             seq,
-            regions: Vec::new(),
-            ranges: RangeState::default(),
+            extra: None,
         }
+    }
+
+    fn extra(&mut self) -> &mut GExtra {
+        self.extra.get_or_insert_with(Default::default)
     }
 }
 
@@ -233,6 +241,7 @@ enum GcState {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // Go's names: mustNotHave, mayHave, mustHave.
 enum Need {
     MustNotHave,
     MayHave,
@@ -252,8 +261,33 @@ const USER_GO_REQS: Reqs = Reqs {
     g: MustHave,
 };
 
-/// Go's `validateCtx`.
+/// Go's `validateCtx`. Inlined so that the constant requirements fold away.
+#[inline(always)]
 fn validate_ctx(ctx: Ctx, r: Reqs) -> Result<(), String> {
+    let ok_m = match r.m {
+        MustHave => ctx.m != NO_M,
+        MustNotHave => ctx.m == NO_M,
+        MayHave => true,
+    };
+    let ok_p = match r.p {
+        MustHave => ctx.p != NO_P,
+        MustNotHave => ctx.p == NO_P,
+        MayHave => true,
+    };
+    let ok_g = match r.g {
+        MustHave => ctx.g != NO_G,
+        MustNotHave => ctx.g == NO_G,
+        MayHave => true,
+    };
+    if ok_m && ok_p && ok_g {
+        return Ok(());
+    }
+    validate_ctx_err(ctx, r)
+}
+
+#[cold]
+#[inline(never)]
+fn validate_ctx_err(ctx: Ctx, r: Reqs) -> Result<(), String> {
     if r.m == MustHave && ctx.m == NO_M {
         return Err("expected a thread but didn't have one".into());
     } else if r.m == MustNotHave && ctx.m != NO_M {
@@ -282,7 +316,9 @@ pub struct Ordering {
     gc_seq: u64,
     gc_state: GcState,
     initial_gen: u64,
-    pub queue: VecDeque<QEvent>,
+    /// Events accepted by the last `advance`, to be emitted in order before anything
+    /// else (Go's ring-buffer queue; here it is always drained right after an advance).
+    pub queue: Vec<QEvent>,
 }
 
 type Adv = Result<(Ctx, bool), String>;
@@ -298,7 +334,7 @@ impl Ordering {
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_gen: 0,
-            queue: VecDeque::with_capacity(16),
+            queue: Vec::with_capacity(16),
         }
     }
 
@@ -313,7 +349,7 @@ impl Ordering {
 
     #[inline]
     fn push(&mut self, ev: BaseEvent, ctx: Ctx) {
-        self.queue.push_back(QEvent { ev, ctx });
+        self.queue.push(QEvent { ev, ctx });
     }
 
     /// Go's `ordering.Advance`: may the event `ev`, next on thread `m`, happen now?
@@ -717,9 +753,11 @@ impl Ordering {
             gen,
             seq: ev.args[1],
         };
-        match self.g_states.get(&gid) {
-            Some(s) if s.status == gs::RUNNABLE && seq.succeeds(s.seq) => {}
-            _ => return Ok((cur, false)),
+        let Some(s) = self.g_states.get_mut(&gid) else {
+            return Ok((cur, false));
+        };
+        if s.status != gs::RUNNABLE || !seq.succeeds(s.seq) {
+            return Ok((cur, false));
         }
         validate_ctx(
             cur,
@@ -729,7 +767,6 @@ impl Ordering {
                 g: MustNotHave,
             },
         )?;
-        let s = self.g_states.get_mut(&gid).unwrap();
         s.status = gs::RUNNING;
         s.seq = seq;
         let mut new = cur;
@@ -1058,15 +1095,15 @@ impl Ordering {
             ));
         };
         if begin {
-            s.regions.push((tid, name));
-        } else if let Some(&last) = s.regions.last() {
+            s.extra().regions.push((tid, name));
+        } else if let Some(&last) = s.extra().regions.last() {
             if last != (tid, name) {
                 return Err(format!(
                     "misuse of region in goroutine {}: region end {{{tid} {}}} when the inner-most active region start event is {{{} {}}}",
                     cur.g, name, last.0, last.1
                 ));
             }
-            s.regions.pop();
+            s.extra().regions.pop();
         }
         self.push(*ev, cur);
         Ok((cur, true))
@@ -1228,7 +1265,7 @@ impl Ordering {
                 ev.typ, cur.g
             ));
         };
-        s.ranges.begin(make_range_type(ev.typ, desc))?;
+        s.extra().ranges.begin(make_range_type(ev.typ, desc))?;
         self.push(*ev, cur);
         Ok((cur, true))
     }
@@ -1241,7 +1278,9 @@ impl Ordering {
         let Some(s) = self.g_states.get_mut(&gid) else {
             return Err(format!("uninitialized goroutine {gid} found during {name}"));
         };
-        s.ranges.active(make_range_type(ev.typ, 0), initial)?;
+        s.extra()
+            .ranges
+            .active(make_range_type(ev.typ, 0), initial)?;
         self.push(*ev, cur);
         Ok((cur, true))
     }
@@ -1256,7 +1295,7 @@ impl Ordering {
                 ev.typ, cur.g
             ));
         };
-        let desc = s.ranges.end(ev.typ)?;
+        let desc = s.extra().ranges.end(ev.typ)?;
         if ev.typ == spec::EV_STW_END {
             ev.args[0] = desc;
         }

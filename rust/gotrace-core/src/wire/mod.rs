@@ -81,7 +81,18 @@ impl<'a> Cursor<'a> {
     }
 
     /// Go's `binary.ReadUvarint`.
+    #[inline]
     pub fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
+        if let Some(&b) = self.data.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(b as u64);
+            }
+        }
+        self.read_uvarint_slow()
+    }
+
+    fn read_uvarint_slow(&mut self) -> Result<u64, VarintErr> {
         let mut x: u64 = 0;
         let mut s: u32 = 0;
         for i in 0..10 {

@@ -1,0 +1,467 @@
+"""`parse` and the `Trace` / `EventTable` wrappers around the extension's ``RawTrace``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, overload
+
+import numpy as np
+
+from . import _gotrace_fast as _native
+from ._enums import EventKind, GoState, ProcState, ResourceKind
+from .exceptions import TraceError, error_from_tuple
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["EventTable", "Frame", "StringTable", "Trace", "parse"]
+
+Source = Union[
+    str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview, BinaryIO
+]
+
+#: Events per chunk when streaming the TSV dump (bounds the memory of one chunk).
+TSV_CHUNK_EVENTS = 1 << 20
+
+_COLUMN_NAMES = (
+    "time",
+    "kind",
+    "g",
+    "p",
+    "m",
+    "stack",
+    "res_kind",
+    "from_state",
+    "to_state",
+    "arg",
+    "name",
+    "aux",
+)
+# The extension's names for the two columns renamed here (``from`` is a Python keyword).
+_NATIVE_NAME = {"from_state": "from", "to_state": "to"}
+
+_RANGE_KINDS = (EventKind.RangeBegin, EventKind.RangeActive, EventKind.RangeEnd)
+# Kinds whose (res_kind, arg) name a resource: transitions, labels, range scopes.
+_RESOURCE_KINDS = (EventKind.StateTransition, EventKind.Label, *_RANGE_KINDS)
+
+
+class Frame(NamedTuple):
+    """One stack frame; function and file are decoded like :meth:`Trace.string`."""
+
+    pc: int
+    function: str
+    file: str
+    line: int
+
+
+class EventTable:
+    """The events as numpy columns (one row per event, in Go's reader order).
+
+    All columns are read-only 1-D arrays of one length that share the parser's memory
+    (no copy). Common columns:
+
+    ============  ======  ===============================================================
+    ``time``      int64   ``Event.Time()`` in ns (trace clock, not rebased)
+    ``kind``      uint8   :class:`EventKind`
+    ``g``         int64   goroutine of the execution context (-1 = none)
+    ``p``         int64   proc of the execution context (-1 = none)
+    ``m``         int64   thread of the execution context (-1 = none)
+    ``stack``     uint32  stack ID (:meth:`Trace.stack`), 0 = no stack
+    ============  ======  ===============================================================
+
+    Kind-specific columns ``res_kind``, ``arg``, ``name`` (a string ID, see
+    :meth:`Trace.string`) and ``aux`` mean, per kind:
+
+    ===================  ==============  ===================  ===========  =====================
+    kind                 res_kind        arg                  name         aux
+    ===================  ==============  ===================  ===========  =====================
+    StateTransition      Goroutine/Proc  resource id          reason       transition stack ID
+    RangeBegin/Active    scope kind      scope id (0: None)   range name   --
+    RangeEnd             scope kind      scope id (0: None)   range name   1 + range_attrs row
+    Metric               --              value (uint64 bits)  metric name  --
+    Label                Goroutine       goroutine id         label        --
+    TaskBegin/TaskEnd    --              task id (uint64)     task type    u64s row: parent ID
+    RegionBegin/End      --              task id (uint64)     region type  --
+    Log                  --              task id (uint64)     category     message (string ID)
+    Sync                 --              N (1-based)          --           1 + clock_snapshots
+                                                                           row (0: no snapshot)
+    Experimental         --              experimental row     event name   experiment (string)
+    StackSample          --              --                   --           --
+    ===================  ==============  ===================  ===========  =====================
+
+    ``from_state``/``to_state`` are set for StateTransition only: :class:`GoState` when
+    ``res_kind`` is Goroutine, :class:`ProcState` when it is Proc. "1 + row" columns use 0
+    for "none"; ``--`` cells are 0.
+
+    Named views of the shared columns: :attr:`resource_kind`, :attr:`resource_id`,
+    :attr:`arg_u64`, :attr:`reason`, :attr:`transition_stack`; :meth:`event` decodes
+    one row into a dict with Go's field names.
+    """
+
+    time: np.ndarray
+    kind: np.ndarray
+    g: np.ndarray
+    p: np.ndarray
+    m: np.ndarray
+    stack: np.ndarray
+    res_kind: np.ndarray
+    from_state: np.ndarray
+    to_state: np.ndarray
+    arg: np.ndarray
+    name: np.ndarray
+    aux: np.ndarray
+
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
+        native = trace._raw.columns()
+        for col in _COLUMN_NAMES:
+            setattr(self, col, native[_NATIVE_NAME.get(col, col)])
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __repr__(self) -> str:
+        return f"<EventTable {len(self)} events>"
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """All columns by name, in table order (the same array objects as the attributes)."""
+        return {col: getattr(self, col) for col in _COLUMN_NAMES}
+
+    # -- named views of the shared columns ------------------------------------------------
+
+    @property
+    def resource_kind(self) -> np.ndarray:
+        """:class:`ResourceKind` of StateTransition/Label resources and Range scopes."""
+        return self.res_kind
+
+    @property
+    def resource_id(self) -> np.ndarray:
+        """Goroutine/proc ID of StateTransition and Label events, scope ID of Range events."""
+        return self.arg
+
+    @property
+    def arg_u64(self) -> np.ndarray:
+        """``arg`` viewed as uint64: Metric values, task IDs (NoTask = 2**64-1). No copy."""
+        return self.arg.view(np.uint64)
+
+    @property
+    def reason(self) -> np.ndarray:
+        """String ID of a StateTransition's reason (0 = "")."""
+        return self.name
+
+    @property
+    def transition_stack(self) -> np.ndarray:
+        """Stack ID of a StateTransition's own stack (e.g. the new goroutine's start)."""
+        return self.aux
+
+    def mask(self, kind: EventKind | int) -> np.ndarray:
+        """Boolean mask of the events of ``kind``."""
+        return self.kind == int(kind)
+
+    # -- one row, decoded -----------------------------------------------------------------
+
+    def event(self, i: int) -> dict[str, Any]:
+        """Row ``i`` as a dict with the fields Go's ``trace.Event`` exposes for its kind.
+
+        Strings are decoded (see :meth:`Trace.string`), stacks are lists of :class:`Frame`.
+        """
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"event index {i} out of range (0..{n})")
+        i %= n
+        t = self._trace
+        kind = EventKind(int(self.kind[i]))
+        arg = int(self.arg[i])
+        arg_u = arg & (2**64 - 1)
+        name = t.string(int(self.name[i]))
+        aux = int(self.aux[i])
+        ev: dict[str, Any] = {
+            "time": int(self.time[i]),
+            "kind": kind,
+            "goroutine": int(self.g[i]),
+            "proc": int(self.p[i]),
+            "thread": int(self.m[i]),
+            "stack": t.stack(int(self.stack[i])),
+        }
+        res = ResourceKind(int(self.res_kind[i])) if kind in _RESOURCE_KINDS else None
+        if kind == EventKind.StateTransition:
+            states = GoState if res == ResourceKind.Goroutine else ProcState
+            ev.update(
+                resource_kind=res,
+                resource_id=arg,
+                from_state=states(int(self.from_state[i])),
+                to_state=states(int(self.to_state[i])),
+                reason=name,
+                transition_stack=t.stack(aux),
+            )
+        elif kind in _RANGE_KINDS:
+            ev.update(name=name, scope_kind=res, scope_id=arg)
+            if kind == EventKind.RangeEnd:
+                attrs: dict[str, int] = {}
+                if aux:
+                    swept, reclaimed = (int(x) for x in t.range_attrs[aux - 1])
+                    attrs = {"bytes swept": swept, "bytes reclaimed": reclaimed}
+                ev["attributes"] = attrs
+        elif kind == EventKind.Metric:
+            ev.update(name=name, value=arg_u)
+        elif kind == EventKind.Label:
+            ev.update(label=name, resource_kind=res, resource_id=arg)
+        elif kind in (EventKind.TaskBegin, EventKind.TaskEnd):
+            ev.update(task_id=arg_u, parent_id=int(t.u64s[aux]), type=name)
+        elif kind in (EventKind.RegionBegin, EventKind.RegionEnd):
+            ev.update(task_id=arg_u, type=name)
+        elif kind == EventKind.Log:
+            ev.update(task_id=arg_u, category=name, message=t.string(aux))
+        elif kind == EventKind.Sync:
+            snap = None
+            if aux:
+                cs = t.clock_snapshots
+                snap = {k: int(v[aux - 1]) for k, v in cs.items()}
+            ev.update(n=arg, clock_snapshot=snap)
+        elif kind == EventKind.Experimental:
+            typ, args = t.experimental
+            ev.update(
+                name=name,
+                experiment=t.string(aux),
+                type=int(typ[arg]),
+                args=[int(x) for x in args[arg]],
+            )
+        return ev
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The columns as a ``pandas.DataFrame`` (needs the ``pandas`` extra).
+
+        Numeric columns as in :attr:`columns`, plus ``kind_name``, a categorical of the
+        :class:`EventKind` names. Strings and stacks stay IDs (see :meth:`Trace.string`).
+        """
+        import pandas as pd
+
+        df = pd.DataFrame(self.columns, copy=False)
+        df["kind_name"] = pd.Categorical.from_codes(
+            np.minimum(self.kind, len(EventKind) - 1).astype(np.int8),
+            categories=[k.name for k in EventKind],
+        )
+        return df
+
+
+class StringTable(Sequence[str]):
+    """The trace's strings (read-only sequence; ``[0]`` is ""). See :meth:`Trace.string`."""
+
+    def __init__(self, raw: _native.RawTrace) -> None:
+        self._raw = raw
+
+    def __len__(self) -> int:
+        return self._raw.num_strings
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._raw.string(j) for j in range(*i.indices(len(self)))]
+        return self._raw.string(i)
+
+    def raw(self, i: int) -> bytes:
+        """String ``i`` as the trace's bytes."""
+        return self._raw.string_bytes(i)
+
+
+class Trace:
+    """A parsed Go execution trace. Make one with :func:`parse`."""
+
+    def __init__(self, raw: _native.RawTrace) -> None:
+        self._raw = raw
+        self.events = EventTable(self)
+        self.strings = StringTable(raw)
+        self._side: dict[str, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        v = self.version or "?"
+        return f"<gotrace_fast.Trace go {v}, {len(self)} events, {self.generations} generations>"
+
+    # -- header and extent ----------------------------------------------------------------
+
+    @property
+    def version(self) -> str | None:
+        """Header version as ``"1.N"`` (Go 1.24 writes ``"1.23"``, 1.27 ``"1.26"``), or None."""
+        minor = self._raw.version
+        return f"1.{minor}" if minor else None
+
+    @property
+    def version_minor(self) -> int:
+        """N of the header ``go 1.N trace`` (0 if unknown)."""
+        return self._raw.version
+
+    @property
+    def generations(self) -> int:
+        """Number of generations read."""
+        return self._raw.generations
+
+    @property
+    def error(self) -> TraceError | None:
+        """None, or (for the ``partial`` trace of a failed parse) the error it ended with."""
+        err = self._raw.error
+        return None if err is None else error_from_tuple(err)
+
+    @property
+    def start_ns(self) -> int | None:
+        """Time of the first event (a Sync), or None for no events."""
+        t = self.events.time
+        return int(t[0]) if len(t) else None
+
+    @property
+    def end_ns(self) -> int | None:
+        """Time of the last event (a Sync), or None for no events."""
+        t = self.events.time
+        return int(t[-1]) if len(t) else None
+
+    @property
+    def duration_ns(self) -> int:
+        """``end_ns - start_ns`` (0 for no events)."""
+        t = self.events.time
+        return int(t[-1] - t[0]) if len(t) else 0
+
+    # -- aggregates -----------------------------------------------------------------------
+
+    def counts_by_kind(self) -> dict[str, int]:
+        """Number of events per :class:`EventKind` name, every kind included (zeros too)."""
+        counts = self._raw.counts_by_kind()
+        return {k.name: int(counts[k.value]) for k in EventKind}
+
+    def _ids(self, column: np.ndarray, resource: ResourceKind) -> np.ndarray:
+        ev = self.events
+        in_ctx = column[column != -1]
+        is_res = (ev.res_kind == resource) & np.isin(ev.kind, [int(k) for k in _RESOURCE_KINDS])
+        return np.unique(np.concatenate([in_ctx, ev.arg[is_res]]))
+
+    def goroutine_ids(self) -> np.ndarray:
+        """Sorted distinct goroutine IDs: execution contexts (``g`` != -1) plus goroutines
+        named by transitions, labels and range scopes (the oracle's ``distinct_ids``)."""
+        return self._ids(self.events.g, ResourceKind.Goroutine)
+
+    def proc_ids(self) -> np.ndarray:
+        """Sorted distinct proc IDs (``p`` != -1, proc transitions, proc range scopes)."""
+        return self._ids(self.events.p, ResourceKind.Proc)
+
+    def thread_ids(self) -> np.ndarray:
+        """Sorted distinct thread IDs (``m`` != -1)."""
+        return self._ids(self.events.m, ResourceKind.Thread)
+
+    # -- strings, stacks, side tables -----------------------------------------------------
+
+    def string(self, i: int) -> str:
+        """String ``i`` decoded as UTF-8; invalid bytes become U+FFFD (``errors="replace"``).
+
+        Go does not require trace strings to be UTF-8: :meth:`string_bytes` gives the
+        exact bytes. ID 0 is the empty string.
+        """
+        return self._raw.string(i)
+
+    def string_bytes(self, i: int) -> bytes:
+        """String ``i`` as the exact bytes of the trace."""
+        return self._raw.string_bytes(i)
+
+    def stack(self, i: int) -> list[Frame]:
+        """Frames of stack ``i``, innermost first; stack 0 (no stack) is ``[]``."""
+        return [Frame(*f) for f in self._raw.stack(i)]
+
+    @property
+    def num_stacks(self) -> int:
+        return self._raw.num_stacks
+
+    def _cached(self, key: str, make: Any) -> Any:
+        if key not in self._side:
+            self._side[key] = make()
+        return self._side[key]
+
+    @property
+    def range_attrs(self) -> np.ndarray:
+        """uint64 array (n, 2): ``bytes swept``, ``bytes reclaimed`` of sweep RangeEnds."""
+        return self._cached("range_attrs", self._raw.range_attrs)
+
+    @property
+    def u64s(self) -> np.ndarray:
+        """uint64 side table (task parent IDs, indexed by ``aux`` of Task events)."""
+        return self._cached("u64s", self._raw.u64s)
+
+    @property
+    def clock_snapshots(self) -> dict[str, np.ndarray]:
+        """Sync clock snapshots (Go >= 1.25): ``trace_ns``, ``mono_ns``, ``wall_unix_ns``."""
+
+        def make() -> dict[str, np.ndarray]:
+            trace_ns, mono_ns, wall_unix_ns = self._raw.clock_snapshots()
+            return {"trace_ns": trace_ns, "mono_ns": mono_ns, "wall_unix_ns": wall_unix_ns}
+
+        return self._cached("clock_snapshots", make)
+
+    @property
+    def experimental(self) -> tuple[np.ndarray, np.ndarray]:
+        """Experimental events' ``(type uint8 (n,), args uint64 (n, 4))``."""
+        return self._cached("experimental", self._raw.experimental)
+
+    # -- text dump ------------------------------------------------------------------------
+
+    def events_tsv(self, start: int = 0, end: int | None = None) -> bytes:
+        """Events ``[start, end)`` in the oracle's ``tracecheck-events/1`` line format."""
+        return self._raw.events_tsv(start, end)
+
+    def iter_events_tsv(self, chunk_events: int | None = None) -> Iterator[bytes]:
+        """The whole ``tracecheck-events/1`` dump in chunks of ``chunk_events`` events
+        (default :data:`TSV_CHUNK_EVENTS`), so memory stays bounded on huge traces."""
+        if chunk_events is None:
+            chunk_events = TSV_CHUNK_EVENTS
+        if chunk_events < 1:
+            raise ValueError("chunk_events must be >= 1")
+        n = len(self)
+        for start in range(0, n, chunk_events):
+            yield self._raw.events_tsv(start, min(start + chunk_events, n))
+
+
+def _parse_raw(source: Source) -> _native.RawTrace:
+    if isinstance(source, (str, os.PathLike)):
+        return _native.parse_path(os.fsdecode(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _native.parse_bytes(source)
+    read = getattr(source, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"file object returned {type(data).__name__}, not bytes: open it in binary mode"
+            )
+        return _native.parse_bytes(data)
+    try:
+        view = memoryview(source)  # any other buffer (numpy uint8 array, mmap, ...)
+    except TypeError:
+        raise TypeError(
+            "source must be a path (str or os.PathLike), bytes-like, or a binary file object, "
+            f"not {type(source).__name__}"
+        ) from None
+    return _native.parse_bytes(view)
+
+
+def parse(source: Source) -> Trace:
+    """Parses a Go execution trace.
+
+    ``source`` is a path (``str`` or ``os.PathLike``, read by the extension), the trace's
+    bytes (``bytes``, ``bytearray``, ``memoryview`` or another buffer) or a binary file
+    object (its ``read()`` result is parsed). The GIL is released while parsing.
+
+    Raises:
+        TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
+            broken; the exception's ``partial`` holds a :class:`Trace` with the events
+            Go's reader yields before the error.
+        OSError: the file cannot be read (``FileNotFoundError``, ...).
+        TypeError: ``source`` is none of the above.
+    """
+    raw = _parse_raw(source)
+    trace = Trace(raw)
+    if raw.error is not None:
+        raise error_from_tuple(raw.error, partial=trace)
+    return trace

@@ -1,0 +1,170 @@
+"""The ``gotrace-fast`` command (the only module that prints).
+
+Exit status, as ``tracecheck``: 0 = success; 1 = the trace is broken (``events`` has
+written the events read before the error, the error message is on stderr); 2 = usage or
+I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from . import example_path, parse
+from ._trace import Trace
+from .exceptions import TraceError
+
+PROG = "gotrace-fast"
+
+
+def _open_source(file: str) -> Any:
+    """``-`` means stdin (read whole); anything else is a path, read by the extension."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    return file
+
+
+def _load(file: str) -> tuple[Trace | None, TraceError | None]:
+    """Parses ``file``; returns (trace or partial trace, error or None)."""
+    try:
+        return parse(_open_source(file)), None
+    except TraceError as e:
+        return e.partial, e
+
+
+def _error(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _stdout_bytes() -> BinaryIO:
+    return getattr(sys.stdout, "buffer", sys.stdout)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    trace, err = _load(args.file)
+    out = _stdout_bytes()
+    try:
+        if trace is not None:
+            for chunk in trace.iter_events_tsv():
+                out.write(chunk)
+        out.flush()
+    except TraceError as e:  # an internal error while formatting
+        _error(e.message)
+        return 1
+    if err is not None:
+        _error(err.message)
+        return 1
+    return 0
+
+
+def summary_dict(trace: Trace, name: str) -> dict[str, Any]:
+    """The ``--json`` summary; keys named as in the oracle's ``tracecheck-summary/1``."""
+    return {
+        "file": name,
+        "header_version": trace.version,
+        "header_version_minor": trace.version_minor,
+        "events_total": len(trace),
+        "events_by_kind": trace.counts_by_kind(),
+        "first_event_ns": trace.start_ns,
+        "last_event_ns": trace.end_ns,
+        "duration_ns": trace.duration_ns,
+        "distinct_ids": {
+            "goroutines": len(trace.goroutine_ids()),
+            "procs": len(trace.proc_ids()),
+            "threads": len(trace.thread_ids()),
+        },
+        "generations": trace.generations,
+    }
+
+
+def _human_ns(ns: int) -> str:
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+        if abs(ns) >= scale:
+            return f"{ns / scale:.3f} {unit}"
+    return f"{ns} ns"
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    ids = s["distinct_ids"]
+    first, last = s["first_event_ns"], s["last_event_ns"]
+    rows = [
+        ("file", s["file"]),
+        ("header", f"go {s['header_version']} trace" if s["header_version"] else "?"),
+        ("generations", f"{s['generations']:,}"),
+        ("events", f"{s['events_total']:,}"),
+        ("first event", "-" if first is None else f"{first} ns"),
+        ("last event", "-" if last is None else f"{last} ns"),
+        ("duration", f"{_human_ns(s['duration_ns'])} ({s['duration_ns']:,} ns)"),
+        ("goroutines", f"{ids['goroutines']:,}"),
+        ("procs", f"{ids['procs']:,}"),
+        ("threads", f"{ids['threads']:,}"),
+    ]
+    lines = [f"{k:<13}{v}" for k, v in rows]
+    counts = s["events_by_kind"]
+    width = max(len(k) for k in counts)
+    total = max(s["events_total"], 1)
+    lines += ["", f"{'event kind':<{width}}  {'count':>12}  {'share':>6}"]
+    for kind, n in counts.items():
+        if n or kind != "Bad":
+            lines.append(f"{kind:<{width}}  {n:>12,}  {100 * n / total:>5.1f}%")
+    return "\n".join(lines)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    file = str(example_path()) if args.example else args.file
+    trace, err = _load(file)
+    if err is not None:
+        _error(err.message)
+        return 1
+    assert trace is not None
+    s = summary_dict(trace, "-" if file == "-" else os.path.basename(file))
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(format_summary(s))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Read Go execution traces.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ev = sub.add_parser(
+        "events",
+        help="dump every event, one TSV line each (tracecheck-events/1)",
+        description="Writes one TAB-separated line per event in Go's reader order, the "
+        "format of the oracle's `tracecheck events`. On a broken trace: the events read "
+        "before the error, then the error on stderr and exit status 1.",
+    )
+    ev.add_argument("file", help="trace file, or - for stdin")
+    ev.set_defaults(func=cmd_events)
+
+    sm = sub.add_parser(
+        "summary",
+        help="header version, duration, event counts, distinct IDs",
+        description="Prints an overview of a trace (--json: one JSON object).",
+    )
+    src = sm.add_mutually_exclusive_group(required=True)
+    src.add_argument("file", nargs="?", help="trace file, or - for stdin")
+    src.add_argument("--example", action="store_true", help="use the packaged example trace")
+    sm.add_argument("--json", action="store_true", help="print one JSON object")
+    sm.set_defaults(func=cmd_summary)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            # The reader went away (e.g. `| head`): silence the final flush at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        _error(f"{PROG}: {e}")
+        return 2

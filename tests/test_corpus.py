@@ -1,0 +1,76 @@
+"""(a) Every v2 trace of the shared corpus against the oracle (Go 1.27.3's own parser)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import oracle
+from gotrace_fast import EventKind, Trace, TraceError
+
+ROWS = [
+    r
+    for r in oracle.read_index(oracle.EXPECTED / "INDEX.tsv")
+    if oracle.version_minor(r["header_version"]) >= 22
+]
+
+
+def _param(row: dict[str, str]) -> Any:
+    marks = [pytest.mark.slow] if int(row["bytes"]) > oracle.SLOW_BYTES else []
+    return pytest.param(row, id=row["name"], marks=marks)
+
+
+@pytest.fixture(scope="module", params=[_param(r) for r in ROWS])
+def case(request: pytest.FixtureRequest) -> tuple[dict[str, str], Trace, TraceError | None]:
+    """(INDEX row, trace, error); module scope: each trace is parsed once for all tests."""
+    oracle.require_shared()
+    row = request.param
+    trace, err = oracle.load(oracle.CORPUS / row["file"])
+    return row, trace, err
+
+
+def _ok(case: tuple[dict[str, str], Trace, TraceError | None]) -> tuple[dict[str, str], Trace]:
+    row, trace, err = case
+    if err is not None:
+        pytest.fail(f"{row['name']}: Go parses it, we raise {type(err).__name__}: {err}")
+    return row, trace
+
+
+def test_events_tsv(case: Any) -> None:
+    row, trace = _ok(case)
+    if not row["events_dump"].startswith("ok"):
+        pytest.skip(f"the oracle has no events dump ({row['events_dump']})")
+    oracle.assert_same_lines(
+        oracle.tsv_chunks(trace), oracle.EXPECTED / f"{row['name']}.events.tsv.gz", row["name"]
+    )
+
+
+def test_counts_by_kind(case: Any) -> None:
+    row, trace = _ok(case)
+    summary = oracle.load_summary(oracle.EXPECTED, row["name"])
+    assert trace.counts_by_kind() == summary["events_by_kind"]
+    assert len(trace) == summary["events_total"] == int(row["events"])
+
+
+def test_summary_fields(case: Any) -> None:
+    row, trace = _ok(case)
+    s = oracle.load_summary(oracle.EXPECTED, row["name"])
+    assert trace.version == s["header_version"] == row["header_version"]
+    assert trace.version_minor == s["header_version_minor"]
+    assert trace.start_ns == s["first_event_ns"]
+    assert trace.end_ns == s["last_event_ns"]
+    assert trace.duration_ns == s["duration_ns"]
+    n_syncs = int(np.count_nonzero(trace.events.kind == EventKind.Sync))
+    assert n_syncs == s["events_by_kind"]["Sync"]
+
+
+def test_distinct_ids(case: Any) -> None:
+    row, trace = _ok(case)
+    ids = oracle.load_summary(oracle.EXPECTED, row["name"])["distinct_ids"]
+    assert {
+        "goroutines": len(trace.goroutine_ids()),
+        "procs": len(trace.proc_ids()),
+        "threads": len(trace.thread_ids()),
+    } == ids
