@@ -155,6 +155,8 @@ pub struct Events {
     c: Columns,
     /// The smallest capacity over all columns (rows that fit without growing).
     cap: usize,
+    /// Rows below this have their pages already faulted in (see [`Events::populate`]).
+    populated: usize,
 }
 
 impl std::ops::Deref for Events {
@@ -197,7 +199,11 @@ impl Events {
             name: Vec::with_capacity(n),
             aux: Vec::with_capacity(n),
         };
-        let mut e = Events { c, cap: 0 };
+        let mut e = Events {
+            c,
+            cap: 0,
+            populated: 0,
+        };
         e.update_cap();
         e
     }
@@ -215,6 +221,44 @@ impl Events {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.c.time.is_empty()
+    }
+
+    /// Faults in the pages for the next rows of every column with one `madvise` per
+    /// column instead of one page fault per 4 KiB: the columns are written front to back
+    /// exactly once, and page faults were a third of the parse time of large traces.
+    #[cold]
+    fn populate(&mut self, from: usize) {
+        const ROWS: usize = 1 << 16;
+        let to = (from + ROWS).min(self.cap);
+        self.populated = to;
+        #[cfg(target_os = "linux")]
+        {
+            fn advise<T>(v: &[T], cap_ptr: *const T, from: usize, to: usize) {
+                let _ = v;
+                let size = std::mem::size_of::<T>();
+                let page = 4096usize;
+                let start = (cap_ptr as usize + from * size) & !(page - 1);
+                let end = (cap_ptr as usize + to * size) & !(page - 1);
+                if end > start {
+                    // SAFETY: [start, end) lies inside the Vec's allocation (rows up to its
+                    // capacity, rounded down to whole pages; the first page is shared with
+                    // rows already written, which MADV_POPULATE_WRITE leaves untouched). It
+                    // only faults pages in; contents do not change. Errors (old kernels)
+                    // are ignored: the pages then fault in on first write as usual.
+                    unsafe {
+                        libc::madvise(
+                            start as *mut libc::c_void,
+                            end - start,
+                            23, /* MADV_POPULATE_WRITE */
+                        );
+                    }
+                }
+            }
+            macro_rules! all {
+                ($($col:ident),*) => {$( advise(&self.c.$col, self.c.$col.as_ptr(), from, to); )*};
+            }
+            all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        }
     }
 
     /// Reserves room for `additional` more rows in every column.
@@ -262,6 +306,9 @@ impl Events {
         let n = self.c.time.len();
         if n >= self.cap {
             self.grow(n.max(1024));
+        }
+        if n >= self.populated {
+            self.populate(n);
         }
         // SAFETY: every column has length `n` (they only grow together, here) and capacity
         // >= `cap` > `n` after the check above; each write initialises slot `n` before `set_len`.
