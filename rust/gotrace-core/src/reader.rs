@@ -36,8 +36,10 @@ struct BatchCursor {
 }
 
 impl BatchCursor {
-    /// Go's `batchCursor.nextEvent`.
-    fn next_event(&mut self, batches: &[Batch], freq: Freq) -> Result<bool, TraceError> {
+    /// Go's `batchCursor.nextEvent`. Errors are boxed: this runs once per event and a
+    /// pointer-sized error keeps the `Ok` path in registers.
+    #[inline]
+    fn next_event(&mut self, batches: &[Batch], freq: Freq) -> Result<bool, Box<TraceError>> {
         while self.idx < batches.len() && batches[self.idx].data.len() == self.data_off {
             self.idx += 1;
             self.data_off = 0;
@@ -50,13 +52,102 @@ impl BatchCursor {
         if self.last_ts == 0 {
             self.last_ts = freq.ns(b.time);
         }
-        let (n, tsdiff) = read_timed_base_event(&b.data[self.data_off..], &mut self.ev)
-            .map_err(|m| TraceError::format(m, (b.offset + self.data_off) as u64))?;
-        self.ev.time = freq.ns(tsdiff).wrapping_add(self.last_ts);
-        self.last_ts = self.ev.time;
-        self.data_off += n;
-        Ok(true)
+        match read_timed_base_event(&b.data[self.data_off..], &mut self.ev) {
+            Some((n, tsdiff)) => {
+                self.ev.time = freq.ns(tsdiff).wrapping_add(self.last_ts);
+                self.last_ts = self.ev.time;
+                self.data_off += n;
+                Ok(true)
+            }
+            None => Err(decode_error(
+                &b.data[self.data_off..],
+                b.offset + self.data_off,
+            )),
+        }
     }
+}
+
+/// Go's `binary.Uvarint`, success only: any failure (truncated, overflow) is `None`, and
+/// the caller re-decodes on its cold path to say which.
+#[inline(always)]
+fn uv(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut x = 0u64;
+    let mut s = 0u32;
+    let mut i = *pos;
+    let end = b.len().min(*pos + 10);
+    while i < end {
+        let c = b[i];
+        if c < 0x80 {
+            if i - *pos == 9 && c > 1 {
+                return None;
+            }
+            *pos = i + 1;
+            return Some(x | (c as u64) << s);
+        }
+        x |= ((c & 0x7f) as u64) << s;
+        s += 7;
+        i += 1;
+    }
+    None
+}
+
+/// The message Go's `readTimedBaseEvent` gives for an event that does not decode.
+#[cold]
+#[inline(never)]
+fn decode_error(b: &[u8], offset: usize) -> Box<TraceError> {
+    let mut e = BaseEvent::default();
+    let msg = match read_timed_base_event_checked(b, &mut e) {
+        Err(m) => m,
+        Ok(_) => "internal error: event decodes on retry".to_string(),
+    };
+    Box::new(TraceError::format(msg, offset as u64))
+}
+
+/// Go's `readTimedBaseEvent` with its error messages (used to explain a failure).
+fn read_timed_base_event_checked(b: &[u8], e: &mut BaseEvent) -> Result<(usize, u64), String> {
+    let typ = b[0];
+    let nargs = NARGS[typ as usize];
+    if nargs == NOT_TIMED {
+        if typ as usize >= SPECS.len() {
+            return Err(format!("found invalid event type: {typ}"));
+        }
+        return Err(format!("found event without a timestamp: type={typ}"));
+    }
+    let mut n = 1;
+    let (ts, nb) = uvarint(&b[n..]);
+    if nb <= 0 {
+        return Err("found invalid uvarint for timestamp".into());
+    }
+    n += nb as usize;
+    for i in 0..nargs as usize {
+        let (a, nb) = uvarint(&b[n..]);
+        if nb <= 0 {
+            return Err("found invalid uvarint".into());
+        }
+        e.args[i] = a;
+        n += nb as usize;
+    }
+    Ok((n, ts))
+}
+
+/// Go's `readTimedBaseEvent`, fast path: decodes one event of an event batch (any
+/// version reads the full spec table here). `None` if it does not decode.
+#[inline(always)]
+fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Option<(usize, u64)> {
+    let typ = b[0];
+    let nargs = NARGS[typ as usize];
+    if nargs == NOT_TIMED {
+        return None;
+    }
+    e.typ = typ;
+    let mut pos = 1;
+    let ts = uv(b, &mut pos)?;
+    // Go reuses the cursor's event, so slots past the arguments keep stale values; they
+    // are only ever read after `advance` has written them.
+    for i in 0..(nargs as usize).min(4) {
+        e.args[i] = uv(b, &mut pos)?;
+    }
+    Some((pos, ts))
 }
 
 /// Per wire type: number of arguments after the timestamp, or `NOT_TIMED`.
@@ -72,38 +163,6 @@ static NARGS: [u8; 256] = {
     t
 };
 const NOT_TIMED: u8 = u8::MAX;
-
-/// Go's `readTimedBaseEvent`: decodes one event of an event batch (any version reads the
-/// full spec table here).
-#[inline]
-fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Result<(usize, u64), String> {
-    let typ = b[0];
-    let nargs = NARGS[typ as usize];
-    if nargs == NOT_TIMED {
-        if typ as usize >= SPECS.len() {
-            return Err(format!("found invalid event type: {typ}"));
-        }
-        return Err(format!("found event without a timestamp: type={typ}"));
-    }
-    e.typ = typ;
-    let mut n = 1;
-    let (ts, nb) = uvarint(&b[n..]);
-    if nb <= 0 {
-        return Err("found invalid uvarint for timestamp".into());
-    }
-    n += nb as usize;
-    for i in 0..nargs as usize {
-        let (a, nb) = uvarint(&b[n..]);
-        if nb <= 0 {
-            return Err("found invalid uvarint".into());
-        }
-        e.args[i] = a;
-        n += nb as usize;
-    }
-    // Go reuses the cursor's event, so slots past the arguments keep stale values; they
-    // are only ever read after `advance` has written them, so zeroing is not needed.
-    Ok((n, ts))
-}
 
 // Go's heap over []*batchCursor, keyed by the next event's time.
 fn heap_sift_up(h: &mut [BatchCursor], mut i: usize) -> usize {
@@ -399,7 +458,10 @@ impl<'a> Reader<'a> {
         if !ok {
             return Ok(false);
         }
-        if bc.next_event(&gen.batches[bc.mi].1, gen.freq)? {
+        if bc
+            .next_event(&gen.batches[bc.mi].1, gen.freq)
+            .map_err(|e| *e)?
+        {
             heap_update(&mut self.frontier, i);
         } else {
             heap_remove(&mut self.frontier, i);
@@ -463,7 +525,7 @@ impl<'a> Reader<'a> {
                 data_off: 0,
                 ev: BaseEvent::default(),
             };
-            if !bc.next_event(batches, g.freq)? {
+            if !bc.next_event(batches, g.freq).map_err(|e| *e)? {
                 continue;
             }
             heap_insert(&mut self.frontier, bc);

@@ -71,15 +71,41 @@ pub struct CpuSample {
 }
 
 /// Nanoseconds per timestamp unit, and Go's float-based conversion.
+///
+/// When the factor is a whole number `k` (64 on Linux, where the trace clock is
+/// nanotime/64), `t * k` computed in integers equals Go's `int64(float64(t) * k)` as long
+/// as the product stays below 2^53, where every integer is an exact float; `int_limit`
+/// is the largest `t` for which that holds, 0 when the factor is not whole.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Freq(pub f64);
+pub struct Freq {
+    pub f: f64,
+    k: u64,
+    int_limit: u64,
+}
 
 impl Freq {
+    pub fn new(f: f64) -> Self {
+        let whole = f >= 1.0 && f < 1e15 && f.fract() == 0.0;
+        let k = if whole { f as u64 } else { 0 };
+        Freq {
+            f,
+            k,
+            int_limit: if whole { (1u64 << 53) / k } else { 0 },
+        }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.f == 0.0
+    }
+
     /// Go's `frequency.mul`: `Time(float64(t) * float64(f))`, truncating toward zero, with
     /// amd64's result (`i64::MIN`) for values outside the int64 range.
     #[inline]
     pub fn ns(self, t: u64) -> i64 {
-        go_f64_to_i64(t as f64 * self.0)
+        if t < self.int_limit {
+            return (t * self.k) as i64;
+        }
+        go_f64_to_i64(t as f64 * self.f)
     }
 }
 
@@ -312,11 +338,11 @@ impl<'a> Generation<'a> {
                     .map_err(|e| fmt_err(e.go_message(), base + c.pos))
             };
             if ev == spec::EV_FREQUENCY {
-                if self.freq.0 != 0.0 {
+                if !self.freq.is_zero() {
                     return Err(fmt_err("found multiple frequency events", at));
                 }
                 let f = rd(&mut c)?;
-                self.freq = Freq(1.0 / (f as f64 / 1e9));
+                self.freq = Freq::new(1.0 / (f as f64 / 1e9));
             } else if ev == spec::EV_CLOCK_SNAPSHOT && ver >= 25 {
                 if self.has_clock_snapshot {
                     return Err(fmt_err("found multiple clock snapshot events", at));
@@ -344,7 +370,7 @@ impl<'a> Generation<'a> {
 
     /// The checks and fix-ups Go does once all batches of a generation are in.
     fn finish(&mut self, ver: u32, t: &mut Tables, end_offset: usize) -> Result<(), TraceError> {
-        if self.freq.0 == 0.0 {
+        if self.freq.is_zero() {
             return Err(fmt_err("no frequency event found", end_offset).with_generation(self.gen));
         }
         if ver >= 25 && !self.has_clock_snapshot {
@@ -549,9 +575,6 @@ pub fn read_generation<'a>(
                     .map_err(|e| e.with_generation(gen))?;
             }
         }
-    }
-    if ver >= 26 && !g.has_clock_snapshot && g.freq.0 != 0.0 {
-        // (checked in finish; kept separate for the message order Go uses)
     }
     g.finish(ver, t, c.pos)?;
     Ok(Some(g))
