@@ -579,7 +579,7 @@ impl<'a> Reader<'a> {
             Out::Advanced => unreachable!("queued events are emitted by emit_ev"),
         };
         let time = if time <= self.last_ts {
-            self.last_ts + 1
+            self.last_ts.wrapping_add(1)
         } else {
             time
         };
@@ -596,7 +596,7 @@ impl<'a> Reader<'a> {
         self.convert(q, &mut row, trace)?;
         let t = q.ev.time;
         let time = if t <= self.last_ts {
-            self.last_ts + 1
+            self.last_ts.wrapping_add(1)
         } else {
             t
         };

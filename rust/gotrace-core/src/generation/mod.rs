@@ -21,6 +21,7 @@ use crate::wire::{self, spec, Batch, BatchRead, Cursor};
 pub struct IdMap {
     dense: Vec<u32>,
     sparse: HashMap<u64, u32>,
+    count: usize,
 }
 
 const ABSENT: u32 = u32::MAX;
@@ -44,11 +45,14 @@ impl IdMap {
     }
 
     /// Inserts a mapping; `false` if the ID is already present (ID 0 always is).
-    pub fn insert(&mut self, id: u64, global: u32, budget: usize) -> bool {
+    /// The dense vector only grows to a few times the number of entries, so a hostile
+    /// ID costs one map entry, never a large allocation.
+    pub fn insert(&mut self, id: u64, global: u32) -> bool {
         if self.get(id).is_some() {
             return false;
         }
-        if (id as usize) < budget.max(1024) && id < u32::MAX as u64 {
+        self.count += 1;
+        if id < (4 * self.count + 1024) as u64 {
             let i = id as usize;
             if i >= self.dense.len() {
                 self.dense.resize(i + 1, ABSENT);
@@ -142,7 +146,6 @@ pub struct Generation<'a> {
     raw_stack_ids: IdMap,
     // PC → (func string ID, file string ID, line), first definition wins.
     pcs: HashMap<u64, (u64, u64, u64)>,
-    byte_budget: usize,
 }
 
 /// Trace-wide tables the generations intern into.
@@ -156,11 +159,8 @@ fn fmt_err(msg: impl Into<String>, offset: usize) -> TraceError {
 }
 
 impl<'a> Generation<'a> {
-    fn new(budget: usize) -> Self {
-        Generation {
-            byte_budget: budget,
-            ..Default::default()
-        }
+    fn new() -> Self {
+        Generation::default()
     }
 
     /// Go's `processBatch`.
@@ -237,7 +237,7 @@ impl<'a> Generation<'a> {
                 ));
             }
             let global = t.strings.intern(s);
-            self.strings.insert(id, global, self.byte_budget);
+            self.strings.insert(id, global);
         }
         Ok(())
     }
@@ -285,10 +285,7 @@ impl<'a> Generation<'a> {
                 self.stack_pcs.push(pc);
                 self.pcs.entry(pc).or_insert((vals[1], vals[2], vals[3]));
             }
-            if !self
-                .raw_stack_ids
-                .insert(id, self.raw_stacks.len() as u32, self.byte_budget)
-            {
+            if !self.raw_stack_ids.insert(id, self.raw_stacks.len() as u32) {
                 return Err(fmt_err(
                     format!("multiple trace.stacks with the same ID: id={id}"),
                     at,
@@ -423,7 +420,7 @@ impl<'a> Generation<'a> {
                 }
             }
             let global = t.stacks.intern_stack(&frames);
-            self.stacks.insert(id, global, self.byte_budget);
+            self.stacks.insert(id, global);
         }
         // Stacks with zero frames exist in the table but intern to 0; remember that they
         // exist by mapping them to 0 (IdMap::get(0) is always present anyway).
@@ -461,7 +458,7 @@ pub fn read_generation_with_spill<'a>(
         spill: None,
         err: Some(e),
     };
-    let mut g = Generation::new(c.data.len());
+    let mut g = Generation::new();
     if let Some((gen, b)) = spill {
         g.gen = gen;
         g.min_ts = b.time;
@@ -526,7 +523,7 @@ pub fn read_generation<'a>(
     ver: u32,
     t: &mut Tables,
 ) -> Result<Option<Generation<'a>>, TraceError> {
-    let mut g = Generation::new(c.data.len());
+    let mut g = Generation::new();
     let mut any = false;
     loop {
         match wire::read_batch(c) {
