@@ -36,8 +36,8 @@ impl IdMap {
             if v != ABSENT {
                 return Some(v);
             }
-            return None;
         }
+        // The dense vector may have grown past an ID stored in the map earlier.
         if self.sparse.is_empty() {
             return None;
         }
@@ -89,7 +89,7 @@ pub struct Freq {
 
 impl Freq {
     pub fn new(f: f64) -> Self {
-        let whole = f >= 1.0 && f < 1e15 && f.fract() == 0.0;
+        let whole = (1.0..1e15).contains(&f) && f.fract() == 0.0;
         let k = if whole { f as u64 } else { 0 };
         Freq {
             f,
@@ -575,4 +575,31 @@ pub fn read_generation<'a>(
     }
     g.finish(ver, t, c.pos)?;
     Ok(Some(g))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_map_dense_sparse_and_duplicates() {
+        let mut m = IdMap::default();
+        assert_eq!(m.get(0), Some(0), "ID 0 always exists");
+        assert!(!m.insert(0, 5), "ID 0 cannot be inserted");
+        // A far ID goes to the map; later dense growth must not hide it.
+        assert!(m.insert(5000, 7));
+        for id in 1..6000 {
+            if id != 5000 {
+                assert!(m.insert(id, id as u32));
+            }
+        }
+        assert_eq!(m.get(5000), Some(7));
+        assert_eq!(m.get(4999), Some(4999));
+        assert!(!m.insert(5000, 8), "duplicate");
+        assert_eq!(m.get(6000), None);
+        // A hostile ID costs one map entry, not a huge vector.
+        assert!(m.insert(u64::MAX, 9));
+        assert_eq!(m.get(u64::MAX), Some(9));
+        assert!(m.dense.len() < 64 * 1024);
+    }
 }
