@@ -20,7 +20,7 @@
 use rustc_hash::FxHashMap;
 
 mod tables;
-use tables::{DenseMap, MMap, MState};
+use tables::{DenseMap, GMap, MMap, MState};
 
 use crate::generation::Generation;
 use crate::store::{gostate, procstate, NO_TASK};
@@ -308,7 +308,7 @@ fn validate_ctx_err(ctx: Ctx, r: Reqs) -> Result<(), String> {
 
 pub struct Ordering {
     ver: u32,
-    g_states: FxHashMap<i64, GState>,
+    g_states: GMap<GState>,
     p_states: DenseMap<PState>,
     m_states: MMap,
     /// Active tasks: ID → (global string ID of the type, parent ID).
@@ -327,7 +327,7 @@ impl Ordering {
     pub fn new(ver: u32) -> Self {
         Ordering {
             ver,
-            g_states: FxHashMap::default(),
+            g_states: GMap::default(),
             p_states: DenseMap::default(),
             m_states: MMap::default(),
             active_tasks: FxHashMap::default(),

@@ -135,3 +135,129 @@ impl MMap {
             .map(|s| (s.id, &s.state))
     }
 }
+
+/// Goroutine states. Goroutine IDs are handed out densely by the runtime (a 100 MB
+/// trace had 457,050 goroutines with IDs up to 457,089), so a vector indexed by ID beats
+/// a hash map; the vector only grows to a few times the number of goroutines it holds,
+/// so that a stray large ID (a goroutine older than the trace, or hostile input) goes
+/// to the map instead of allocating.
+#[derive(Debug)]
+pub struct GMap<T> {
+    dense: Vec<Option<T>>,
+    sparse: FxHashMap<i64, T>,
+    inserted: usize,
+}
+
+impl<T> Default for GMap<T> {
+    fn default() -> Self {
+        GMap {
+            dense: Vec::new(),
+            sparse: FxHashMap::default(),
+            inserted: 0,
+        }
+    }
+}
+
+impl<T> GMap<T> {
+    #[inline]
+    fn dense_index(&self, id: i64) -> Option<usize> {
+        if id >= 0 && (id as u64) < self.dense.len() as u64 {
+            Some(id as usize)
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, id: &i64) -> Option<&T> {
+        match self.dense_index(*id) {
+            Some(i) => match &self.dense[i] {
+                Some(v) => Some(v),
+                None if self.sparse.is_empty() => None,
+                None => self.sparse.get(id),
+            },
+            None if self.sparse.is_empty() => None,
+            None => self.sparse.get(id),
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, id: &i64) -> Option<&mut T> {
+        match self.dense_index(*id) {
+            Some(i) if self.dense[i].is_some() => self.dense[i].as_mut(),
+            _ if self.sparse.is_empty() => None,
+            _ => self.sparse.get_mut(id),
+        }
+    }
+
+    #[inline]
+    pub fn contains_key(&self, id: &i64) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Inserts (or replaces) the state of goroutine `id`.
+    pub fn insert(&mut self, id: i64, v: T) {
+        self.inserted += 1;
+        if self.sparse.contains_key(&id) {
+            self.sparse.insert(id, v);
+            return;
+        }
+        let limit = 4 * self.inserted as u64 + 65536;
+        if id >= 0 && (id as u64) < limit {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                let want = (i + 1).max(self.dense.len() * 2).min(limit as usize);
+                self.dense.resize_with(want.max(i + 1), || None);
+            }
+            self.dense[i] = Some(v);
+        } else {
+            self.sparse.insert(id, v);
+        }
+    }
+
+    pub fn remove(&mut self, id: &i64) -> Option<T> {
+        if let Some(i) = self.dense_index(*id) {
+            if self.dense[i].is_some() {
+                return self.dense[i].take();
+            }
+        }
+        self.sparse.remove(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmap_dense_sparse_remove() {
+        let mut m: GMap<u32> = GMap::default();
+        m.insert(1 << 40, 1); // far beyond the dense limit: map
+        m.insert(-5, 2); // negative: map
+        for id in 0..100_000 {
+            m.insert(id, id as u32);
+        }
+        assert_eq!(m.get(&(1 << 40)), Some(&1));
+        assert_eq!(m.get(&-5), Some(&2));
+        assert_eq!(m.get(&99_999), Some(&99_999));
+        assert!(
+            m.dense.len() < 1 << 20,
+            "dense grows with the count, not the IDs"
+        );
+        assert_eq!(m.remove(&7), Some(7));
+        assert!(!m.contains_key(&7));
+        assert_eq!(m.remove(&(1 << 40)), Some(1));
+        assert_eq!(m.get(&(1 << 40)), None);
+        *m.get_mut(&8).unwrap() = 80;
+        assert_eq!(m.get(&8), Some(&80));
+        // An ID first stored in the map stays reachable after the vector grows past it.
+        let mut m: GMap<u32> = GMap::default();
+        m.insert(70_000, 1);
+        for id in 0..20_000 {
+            m.insert(id, 0);
+        }
+        assert_eq!(m.get(&70_000), Some(&1));
+        m.insert(70_000, 3);
+        assert_eq!(m.get(&70_000), Some(&3));
+    }
+}
