@@ -198,8 +198,8 @@ impl<T> GMap<T> {
     /// Inserts (or replaces) the state of goroutine `id`.
     pub fn insert(&mut self, id: i64, v: T) {
         self.inserted += 1;
-        if self.sparse.contains_key(&id) {
-            self.sparse.insert(id, v);
+        if let Some(slot) = self.sparse.get_mut(&id) {
+            *slot = v;
             return;
         }
         let limit = 4 * self.inserted as u64 + 65536;
