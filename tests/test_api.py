@@ -127,7 +127,10 @@ def test_error_classes() -> None:
     ]:
         e = error_from_tuple((kind, "msg", 7, 3))
         assert type(e) is cls
-        assert (e.message, str(e), e.offset, e.generation, e.kind) == ("msg", "msg", 7, 3, kind)
+        assert (e.message, e.offset, e.generation, e.kind) == ("msg", 7, 3, kind)
+        assert str(e) == "msg (byte offset 7, generation 3)"
+    assert str(error_from_tuple(("format", "msg", None, None))) == "msg"
+    assert str(error_from_tuple(("validation", "msg", None, 2))) == "msg (generation 2)"
 
 
 def test_broken_trace_raises_value_error_with_offset_and_partial(shared: pathlib.Path) -> None:

@@ -40,6 +40,13 @@ def _error(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def _trace_error(err: TraceError) -> None:
+    """Go's message first (as ``tracecheck`` prints it), then where it was found."""
+    _error(err.message)
+    if err.location:
+        _error(f"gotrace-fast: at {err.location}")
+
+
 def _stdout_bytes() -> BinaryIO:
     return getattr(sys.stdout, "buffer", sys.stdout)
 
@@ -56,7 +63,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         _error(e.message)
         return 1
     if err is not None:
-        _error(err.message)
+        _trace_error(err)
         return 1
     return 0
 
@@ -118,7 +125,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     file = str(example_path()) if args.example else args.file
     trace, err = _load(file)
     if err is not None:
-        _error(err.message)
+        _trace_error(err)
         return 1
     assert trace is not None
     s = summary_dict(trace, "-" if file == "-" else os.path.basename(file))

@@ -50,8 +50,19 @@ class TraceError(ValueError):
         self.generation = generation
         self.partial = partial
 
+    @property
+    def location(self) -> str:
+        """Where the problem is, e.g. ``"byte offset 1894, generation 1"`` ("" if unknown)."""
+        where = []
+        if self.offset is not None:
+            where.append(f"byte offset {self.offset}")
+        if self.generation is not None:
+            where.append(f"generation {self.generation}")
+        return ", ".join(where)
+
     def __str__(self) -> str:
-        return self.message
+        where = self.location
+        return f"{self.message} ({where})" if where else self.message
 
 
 class TraceFormatError(TraceError):
