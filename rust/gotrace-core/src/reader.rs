@@ -71,6 +71,25 @@ impl BatchCursor {
 /// the caller re-decodes on its cold path to say which.
 #[inline(always)]
 fn uv(b: &[u8], pos: &mut usize) -> Option<u64> {
+    // Most arguments (deltas, sequence numbers, small IDs) take one or two bytes.
+    let p = *pos;
+    if p + 1 < b.len() {
+        let b0 = b[p];
+        if b0 < 0x80 {
+            *pos = p + 1;
+            return Some(b0 as u64);
+        }
+        let b1 = b[p + 1];
+        if b1 < 0x80 {
+            *pos = p + 2;
+            return Some((b0 & 0x7f) as u64 | (b1 as u64) << 7);
+        }
+    }
+    uv_slow(b, pos)
+}
+
+#[inline(never)]
+fn uv_slow(b: &[u8], pos: &mut usize) -> Option<u64> {
     let mut x = 0u64;
     let mut s = 0u32;
     let mut i = *pos;
