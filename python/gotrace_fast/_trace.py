@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, cast, overload
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from ._enums import EventKind, GoState, ProcState, ResourceKind
 from .exceptions import TraceError, error_from_tuple
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
 __all__ = ["EventTable", "Frame", "StringTable", "Trace", "parse"]
 
@@ -158,7 +158,7 @@ class EventTable:
 
     def mask(self, kind: EventKind | int) -> np.ndarray:
         """Boolean mask of the events of ``kind``."""
-        return self.kind == int(kind)
+        return cast(np.ndarray, self.kind == int(kind))
 
     # -- one row, decoded -----------------------------------------------------------------
 
@@ -383,12 +383,12 @@ class Trace:
     @property
     def range_attrs(self) -> np.ndarray:
         """uint64 array (n, 2): ``bytes swept``, ``bytes reclaimed`` of sweep RangeEnds."""
-        return self._cached("range_attrs", self._raw.range_attrs)
+        return cast(np.ndarray, self._cached("range_attrs", self._raw.range_attrs))
 
     @property
     def u64s(self) -> np.ndarray:
         """uint64 side table (task parent IDs, indexed by ``aux`` of Task events)."""
-        return self._cached("u64s", self._raw.u64s)
+        return cast(np.ndarray, self._cached("u64s", self._raw.u64s))
 
     @property
     def clock_snapshots(self) -> dict[str, np.ndarray]:
@@ -398,12 +398,14 @@ class Trace:
             trace_ns, mono_ns, wall_unix_ns = self._raw.clock_snapshots()
             return {"trace_ns": trace_ns, "mono_ns": mono_ns, "wall_unix_ns": wall_unix_ns}
 
-        return self._cached("clock_snapshots", make)
+        return cast(dict[str, np.ndarray], self._cached("clock_snapshots", make))
 
     @property
     def experimental(self) -> tuple[np.ndarray, np.ndarray]:
         """Experimental events' ``(type uint8 (n,), args uint64 (n, 4))``."""
-        return self._cached("experimental", self._raw.experimental)
+        return cast(
+            tuple[np.ndarray, np.ndarray], self._cached("experimental", self._raw.experimental)
+        )
 
     # -- text dump ------------------------------------------------------------------------
 
@@ -437,7 +439,7 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             )
         return _native.parse_bytes(data)
     try:
-        view = memoryview(source)  # any other buffer (numpy uint8 array, mmap, ...)
+        view = memoryview(cast(Any, source))  # any other buffer (numpy uint8 array, mmap, ...)
     except TypeError:
         raise TypeError(
             "source must be a path (str or os.PathLike), bytes-like, or a binary file object, "

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from . import example_path, parse
 from ._trace import Trace
@@ -48,7 +48,7 @@ def _trace_error(err: TraceError) -> None:
 
 
 def _stdout_bytes() -> BinaryIO:
-    return getattr(sys.stdout, "buffer", sys.stdout)
+    return cast(BinaryIO, getattr(sys.stdout, "buffer", sys.stdout))
 
 
 def cmd_events(args: argparse.Namespace) -> int:
