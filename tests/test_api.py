@@ -366,3 +366,29 @@ def test_event_decoding_matches_oracle(example: gt.Trace, shared: pathlib.Path) 
         assert got == fields[: len(got)], f"event {i}"
         if ev["kind"] != gt.EventKind.Experimental:
             assert len(fields) == len(got), f"event {i}"
+
+
+def test_path_and_bytes_agree_on_every_column(tmp_path: pathlib.Path) -> None:
+    """A path is streamed generation by generation; bytes are parsed whole: same table."""
+    data = gt.example_path().read_bytes()
+    by_path = gt.parse(gt.example_path())
+    by_bytes = gt.parse(data)
+    for name, col in by_path.events.columns.items():
+        np.testing.assert_array_equal(col, by_bytes.events.columns[name], err_msg=name)
+    # A truncated file: the same partial events and error either way.
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(gt.TraceError) as by_path_err:
+        gt.parse(cut)
+    with pytest.raises(gt.TraceError) as by_bytes_err:
+        gt.parse(data[: len(data) // 2])
+    assert str(by_path_err.value) == str(by_bytes_err.value)
+    assert by_path_err.value.partial is not None
+    assert by_bytes_err.value.partial is not None
+    assert len(by_path_err.value.partial) == len(by_bytes_err.value.partial) > 0
+
+
+def test_reading_a_directory_is_an_os_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(OSError, match="directory") as ei:
+        gt.parse(tmp_path)
+    assert not isinstance(ei.value, gt.TraceError)

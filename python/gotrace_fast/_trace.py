@@ -465,5 +465,8 @@ def parse(source: Source) -> Trace:
     raw = _parse_raw(source)
     trace = Trace(raw)
     if raw.error is not None:
+        kind, message, offset, _ = raw.error
+        if kind == "io":  # the file could not be read to its end: not the trace's fault
+            raise OSError(f"{message} (after {offset} bytes of {source!r})")
         raise error_from_tuple(raw.error, partial=trace)
     return trace

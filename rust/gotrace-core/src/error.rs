@@ -12,6 +12,8 @@ pub enum ErrorKind {
     /// Well-formed bytes that describe an impossible execution (ordering, state machine,
     /// bad table references).
     Validation,
+    /// Reading the input failed (streamed input only).
+    Io,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +53,16 @@ impl TraceError {
             kind: ErrorKind::UnsupportedVersion,
             message: message.into(),
             offset: Some(0),
+            generation: None,
+        }
+    }
+
+    #[cold]
+    pub fn io(message: impl Into<String>, offset: u64) -> Self {
+        TraceError {
+            kind: ErrorKind::Io,
+            message: message.into(),
+            offset: Some(offset),
             generation: None,
         }
     }

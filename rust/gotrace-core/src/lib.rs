@@ -22,3 +22,9 @@ pub use store::{EventKind, Events, Trace};
 pub fn parse(data: &[u8]) -> Trace {
     reader::parse(data)
 }
+
+/// Like [`parse`], from a stream (e.g. a file): only one generation's bytes are held in
+/// memory at a time. `size_hint` is the expected input size (it sizes the event table).
+pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
+    reader::parse_read(r, size_hint)
+}

@@ -21,7 +21,7 @@ use crate::order::{BaseEvent, Ctx, Ordering, QEvent};
 use crate::store::{
     gostate, procstate, resource, ClockSnapshot, EventKind, ExperimentalArgs, Row, Trace,
 };
-use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor};
+use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
 struct BatchCursor {
     m: i64,
@@ -39,8 +39,13 @@ impl BatchCursor {
     /// Go's `batchCursor.nextEvent`. Errors are boxed: this runs once per event and a
     /// pointer-sized error keeps the `Ok` path in registers.
     #[inline]
-    fn next_event(&mut self, batches: &[Batch], freq: Freq) -> Result<bool, Box<TraceError>> {
-        while self.idx < batches.len() && batches[self.idx].data.len() == self.data_off {
+    fn next_event(
+        &mut self,
+        batches: &[Batch],
+        buf: &[u8],
+        freq: Freq,
+    ) -> Result<bool, Box<TraceError>> {
+        while self.idx < batches.len() && batches[self.idx].len == self.data_off {
             self.idx += 1;
             self.data_off = 0;
             self.last_ts = 0;
@@ -52,17 +57,15 @@ impl BatchCursor {
         if self.last_ts == 0 {
             self.last_ts = freq.ns(b.time);
         }
-        match read_timed_base_event(&b.data[self.data_off..], &mut self.ev) {
+        let data = &b.data(buf)[self.data_off..];
+        match read_timed_base_event(data, &mut self.ev) {
             Some((n, tsdiff)) => {
                 self.ev.time = freq.ns(tsdiff).wrapping_add(self.last_ts);
                 self.last_ts = self.ev.time;
                 self.data_off += n;
                 Ok(true)
             }
-            None => Err(decode_error(
-                &b.data[self.data_off..],
-                b.offset + self.data_off,
-            )),
+            None => Err(decode_error(data, b.offset + self.data_off)),
         }
     }
 }
@@ -278,11 +281,11 @@ struct Names {
     exp_name: [u32; spec::EXPERIMENT_NAMES.len()],
 }
 
-struct Reader<'a> {
-    cur: Cursor<'a>,
+struct Reader<S> {
+    cur: S,
     ver: u32,
     last_ts: i64,
-    gen: Option<Generation<'a>>,
+    gen: Option<Generation>,
     /// Go's frontier heap, over `cursors`.
     frontier: Vec<HeapEnt>,
     cursors: Vec<BatchCursor>,
@@ -291,35 +294,82 @@ struct Reader<'a> {
     syncs: u64,
     read_gen_err: Option<TraceError>,
     done: bool,
-    spill: Option<(u64, Batch<'a>)>,
+    spill: Option<generation::Spill>,
     spill_err: Option<TraceError>,
     spill_err_sync: bool,
     names: Names,
 }
 
+/// Parses a whole trace held in memory.
 pub fn parse(data: &[u8]) -> Trace {
-    let mut trace = Trace::default();
-    let (ver, hlen) = match wire::parse_header(data) {
+    let (mut trace, hlen) = match start(data) {
         Ok(v) => v,
+        Err(t) => return *t,
+    };
+    if trace.version < 22 {
+        trace.error = Some(TraceError::unsupported(format!(
+            "trace version go 1.{} (the pre-1.22 format) is not supported yet",
+            trace.version
+        )));
+        return trace;
+    }
+    run(Cursor::new(data, hlen), data.len(), trace)
+}
+
+/// Parses a trace from a stream (a file), keeping only one generation's bytes in
+/// memory at a time. `size_hint` (e.g. the file size) sizes the event table up front.
+/// An I/O error ends the parse with an `ErrorKind::Io` error.
+pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
+    let mut src = StreamSource::new(r);
+    let head = src.peek(64).to_vec();
+    let (mut trace, hlen) = match start(&head) {
+        Ok(v) => v,
+        Err(t) => return with_io_error(*t, &mut src),
+    };
+    src.skip(hlen);
+    if trace.version < 22 {
+        trace.error = Some(TraceError::unsupported(format!(
+            "trace version go 1.{} (the pre-1.22 format) is not supported yet",
+            trace.version
+        )));
+        return with_io_error(trace, &mut src);
+    }
+    let trace = run(&mut src, size_hint, trace);
+    with_io_error(trace, &mut src)
+}
+
+fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
+    if let Some(e) = src.error.take() {
+        trace.error = Some(TraceError::io(e.to_string(), src.pos() as u64));
+    }
+    trace
+}
+
+/// Reads the header: the empty trace with its version set, and the header's length.
+fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
+    let mut trace = Trace::default();
+    match wire::parse_header(head) {
+        Ok((ver, hlen)) => {
+            trace.version = ver;
+            Ok((trace, hlen))
+        }
         Err(msg) => {
             trace.error = Some(if msg.starts_with("unknown") {
                 TraceError::unsupported(msg)
             } else {
                 TraceError::format(msg, 0)
             });
-            return trace;
+            Err(Box::new(trace))
         }
-    };
-    trace.version = ver;
-    if ver < 22 {
-        trace.error = Some(TraceError::unsupported(format!(
-            "trace version go 1.{ver} (the pre-1.22 format) is not supported yet"
-        )));
-        return trace;
     }
+}
+
+/// Runs the v2 reader over `src` (positioned after the header).
+fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace) -> Trace {
+    let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
-    trace.events = crate::store::Events::with_capacity(data.len() / 6 + 16);
+    trace.events = crate::store::Events::with_capacity(size_hint / 6 + 16);
     let names = {
         let s = &mut trace.strings;
         let mut exp_event = [0u32; SPECS.len()];
@@ -345,7 +395,7 @@ pub fn parse(data: &[u8]) -> Trace {
         }
     };
     let mut r = Reader {
-        cur: Cursor::new(data, hlen),
+        cur: src,
         ver,
         last_ts: 0,
         gen: None,
@@ -399,7 +449,7 @@ pub fn parse(data: &[u8]) -> Trace {
     trace
 }
 
-impl<'a> Reader<'a> {
+impl<S: Source> Reader<S> {
     fn sync(&mut self, time: i64, snapshot: Option<ClockSnapshot>) -> Out {
         self.syncs += 1;
         Out::Sync { time, snapshot }
@@ -493,7 +543,7 @@ impl<'a> Reader<'a> {
             return Ok(false);
         }
         if bc
-            .next_event(&gen.batches[bc.mi].1, gen.freq)
+            .next_event(&gen.batches[bc.mi].1, &gen.buf, gen.freq)
             .map_err(|e| *e)?
         {
             self.frontier[i].time = bc.ev.time;
@@ -538,7 +588,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn install_gen(&mut self, g: Option<Generation<'a>>) -> Result<Out, TraceError> {
+    fn install_gen(&mut self, g: Option<Generation>) -> Result<Out, TraceError> {
         let Some(g) = g else {
             self.gen = None;
             self.done = true;
@@ -561,7 +611,7 @@ impl<'a> Reader<'a> {
                 data_off: 0,
                 ev: BaseEvent::default(),
             };
-            if !bc.next_event(batches, g.freq).map_err(|e| *e)? {
+            if !bc.next_event(batches, &g.buf, g.freq).map_err(|e| *e)? {
                 continue;
             }
             let e = HeapEnt {

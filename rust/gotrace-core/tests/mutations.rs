@@ -33,12 +33,58 @@ impl Rng {
 }
 
 #[test]
-fn originals_parse_cleanly() {
+fn originals_parse_cleanly_whole_and_streamed() {
     for (name, data) in corpus() {
         let t = parse(data);
         assert!(t.error.is_none(), "{name}: {:?}", t.error);
         assert!(t.events.len() > 2, "{name}");
+        // A reader that hands out a few bytes at a time exercises every buffer boundary.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let s = gotrace_core::parse_read(Trickle(data), 0);
+        assert!(s.error.is_none(), "{name}: {:?}", s.error);
+        let (a, b) = (&t.events, &s.events);
+        assert_eq!(a.time, b.time, "{name}");
+        assert_eq!(
+            (&a.kind, &a.g, &a.p, &a.m),
+            (&b.kind, &b.g, &b.p, &b.m),
+            "{name}"
+        );
+        assert_eq!(
+            (&a.arg, &a.name, &a.aux, &a.stack),
+            (&b.arg, &b.name, &b.aux, &b.stack),
+            "{name}"
+        );
     }
+}
+
+#[test]
+fn stream_io_error_is_reported() {
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let data = include_bytes!("data/go1.25.5-mixed-small.trace");
+            if self.0 >= 50_000 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(50_000 - self.0);
+            buf[..n].copy_from_slice(&data[self.0..self.0 + n]);
+            self.0 += n;
+            Ok(n)
+        }
+    }
+    let t = gotrace_core::parse_read(Failing(0), 0);
+    let e = t.error.expect("an error");
+    assert_eq!(e.kind, gotrace_core::ErrorKind::Io);
+    assert_eq!(e.message, "disk on fire");
+    assert_eq!(e.offset, Some(50_000));
 }
 
 #[test]
@@ -64,6 +110,17 @@ fn mutated_traces_never_panic() {
                     _ => m.truncate(pos),
                 }
                 let t = parse(&m);
+                // Streaming the same bytes gives the same table and the same error.
+                if pos % 7 == 0 {
+                    let s = gotrace_core::parse_read(&m[..], m.len());
+                    assert_eq!(s.events.time, t.events.time, "{name} @{pos}/{mutation}");
+                    assert_eq!(s.events.arg, t.events.arg, "{name} @{pos}/{mutation}");
+                    assert_eq!(
+                        s.error.as_ref().map(|e| (&e.message, e.offset)),
+                        t.error.as_ref().map(|e| (&e.message, e.offset)),
+                        "{name} @{pos}/{mutation}"
+                    );
+                }
                 // Whatever happened, the table is consistent: columns of one length, and
                 // times strictly increasing.
                 let e = &t.events;

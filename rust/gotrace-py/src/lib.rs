@@ -45,6 +45,7 @@ fn error_tuple(e: &TraceError) -> ErrorTuple {
         ErrorKind::Format => "format",
         ErrorKind::UnsupportedVersion => "unsupported_version",
         ErrorKind::Validation => "validation",
+        ErrorKind::Io => "io",
     };
     (kind, e.message.clone(), e.offset, e.generation)
 }
@@ -355,14 +356,15 @@ fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
     Ok(parse_detached(py, &owned))
 }
 
-/// Reads and parses the file at `path` (the read happens with the GIL released too).
-/// I/O problems raise `OSError` (`FileNotFoundError`, ...).
+/// Reads and parses the file at `path`, streaming it (only one generation's bytes are in
+/// memory at a time), with the GIL released. I/O problems raise `OSError`
+/// (`FileNotFoundError`, ...).
 #[pyfunction]
 fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
-    let data = py
-        .detach(|| std::fs::read(&path))
-        .map_err(|e| io_error(e, &path))?;
-    Ok(parse_detached(py, &data))
+    let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
+    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let result = py.detach(|| guard(|| gotrace_core::parse_read(file, size)));
+    Ok(RawTrace::new(result))
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::TraceError;
 use crate::store::{Frame, StackTable, StringTable};
-use crate::wire::{self, spec, Batch, BatchRead, Cursor};
+use crate::wire::{self, spec, Batch, BatchRead, Cursor, Source};
 
 /// Local (per-generation) ID → global ID. IDs written by the runtime are dense from 1,
 /// so a vector serves them; IDs far beyond what the input could hold go to a map, so a
@@ -122,12 +122,15 @@ pub fn go_f64_to_i64(x: f64) -> i64 {
     }
 }
 
-/// One decoded generation. Batches borrow the input.
+/// One decoded generation. It owns the bytes of its event batches (`buf`); table
+/// batches (strings, stacks, samples, sync) are decoded as they are read and dropped.
 #[derive(Default)]
-pub struct Generation<'a> {
+pub struct Generation {
     pub gen: u64,
     /// Event batches per M, Ms in order of first appearance (Go's `batchMs`).
-    pub batches: Vec<(i64, Vec<Batch<'a>>)>,
+    pub batches: Vec<(i64, Vec<Batch>)>,
+    /// The data of the event batches.
+    pub buf: Vec<u8>,
     pub cpu_samples: Vec<CpuSample>,
     pub min_ts: u64,
     pub freq: Freq,
@@ -158,30 +161,41 @@ fn fmt_err(msg: impl Into<String>, offset: usize) -> TraceError {
     TraceError::format(msg, offset as u64)
 }
 
-impl<'a> Generation<'a> {
+impl Generation {
     fn new() -> Self {
         Generation::default()
     }
 
-    /// Go's `processBatch`.
-    fn process_batch(&mut self, b: Batch<'a>, ver: u32, t: &mut Tables) -> Result<(), TraceError> {
-        if b.is_strings() {
-            self.add_strings(&b, t)
-        } else if b.is_stacks() {
-            self.add_stacks(&b)
-        } else if b.is_cpu_samples() {
-            self.add_cpu_samples(&b)
-        } else if b.is_sync(ver) {
-            self.set_sync(&b, ver)
-        } else if b.exp != 0 {
-            self.exp_batches += 1;
-            Ok(())
-        } else if b.is_end_of_generation() {
-            Err(fmt_err(
+    /// Go's `processBatch`, for a batch whose data was just appended to `self.buf`.
+    fn process_batch(&mut self, b: Batch, ver: u32, t: &mut Tables) -> Result<(), TraceError> {
+        let table = b.is_strings() || b.is_stacks() || b.is_cpu_samples() || b.is_sync(ver);
+        if table || b.exp != 0 {
+            // Decode now, then give the bytes back: only event batches stay buffered.
+            let buf = std::mem::take(&mut self.buf);
+            let data = b.data(&buf);
+            let r = if b.is_strings() {
+                self.add_strings(data, b.offset, t)
+            } else if b.is_stacks() {
+                self.add_stacks(data, b.offset)
+            } else if b.is_cpu_samples() {
+                self.add_cpu_samples(data, b.offset)
+            } else if b.is_sync(ver) {
+                self.set_sync(data, b.offset, b.time, ver)
+            } else {
+                self.exp_batches += 1;
+                Ok(())
+            };
+            self.buf = buf;
+            self.buf.truncate(b.start);
+            return r;
+        }
+        if b.is_end_of_generation() {
+            return Err(fmt_err(
                 "internal error: unexpectedly processing EndOfGeneration; broken trace?",
                 b.offset,
-            ))
-        } else {
+            ));
+        }
+        {
             match self.m_index.get(&b.m) {
                 Some(&i) => self.batches[i].1.push(b),
                 None => {
@@ -193,9 +207,8 @@ impl<'a> Generation<'a> {
         }
     }
 
-    fn add_strings(&mut self, b: &Batch<'a>, t: &mut Tables) -> Result<(), TraceError> {
-        let mut c = Cursor::new(b.data, 1);
-        let base = b.offset;
+    fn add_strings(&mut self, data: &[u8], base: usize, t: &mut Tables) -> Result<(), TraceError> {
+        let mut c = Cursor::new(data, 1);
         while c.remaining() != 0 {
             let at = base + c.pos;
             let ev = c.read_byte().unwrap_or(0);
@@ -242,9 +255,8 @@ impl<'a> Generation<'a> {
         Ok(())
     }
 
-    fn add_stacks(&mut self, b: &Batch<'a>) -> Result<(), TraceError> {
-        let mut c = Cursor::new(b.data, 1);
-        let base = b.offset;
+    fn add_stacks(&mut self, data: &[u8], base: usize) -> Result<(), TraceError> {
+        let mut c = Cursor::new(data, 1);
         while c.remaining() != 0 {
             let at = base + c.pos;
             let ev = c.read_byte().unwrap_or(0);
@@ -296,9 +308,8 @@ impl<'a> Generation<'a> {
         Ok(())
     }
 
-    fn add_cpu_samples(&mut self, b: &Batch<'a>) -> Result<(), TraceError> {
-        let mut c = Cursor::new(b.data, 1);
-        let base = b.offset;
+    fn add_cpu_samples(&mut self, data: &[u8], base: usize) -> Result<(), TraceError> {
+        let mut c = Cursor::new(data, 1);
         while c.remaining() != 0 {
             let at = base + c.pos;
             let ev = c.read_byte().unwrap_or(0);
@@ -323,10 +334,15 @@ impl<'a> Generation<'a> {
         Ok(())
     }
 
-    fn set_sync(&mut self, b: &Batch<'a>, ver: u32) -> Result<(), TraceError> {
-        let mut c = Cursor::new(b.data, if ver >= 25 { 1 } else { 0 });
-        let base = b.offset;
-        let mut last_ts = b.time;
+    fn set_sync(
+        &mut self,
+        data: &[u8],
+        base: usize,
+        batch_time: u64,
+        ver: u32,
+    ) -> Result<(), TraceError> {
+        let mut c = Cursor::new(data, if ver >= 25 { 1 } else { 0 });
+        let mut last_ts = batch_time;
         while c.remaining() != 0 {
             let at = base + c.pos;
             let ev = c.read_byte().unwrap_or(0);
@@ -439,29 +455,35 @@ impl<'a> Generation<'a> {
     }
 }
 
+/// The first batch of the next generation, read while looking for the end of the
+/// current one (traces before 1.26): its generation, header and data.
+pub type Spill = (u64, Batch, Vec<u8>);
+
 /// Result of reading a pre-1.26 generation, as Go's `readGenerationWithSpill`.
-pub struct SpillRead<'a> {
-    pub gen: Option<Generation<'a>>,
-    pub spill: Option<(u64, Batch<'a>)>,
+pub struct SpillRead {
+    pub gen: Option<Generation>,
+    pub spill: Option<Spill>,
     pub err: Option<TraceError>,
 }
 
 /// Go's `readGenerationWithSpill` (trace versions < 1.26).
-pub fn read_generation_with_spill<'a>(
-    c: &mut Cursor<'a>,
-    spill: Option<(u64, Batch<'a>)>,
+pub fn read_generation_with_spill<S: Source>(
+    c: &mut S,
+    spill: Option<Spill>,
     ver: u32,
     t: &mut Tables,
-) -> SpillRead<'a> {
+) -> SpillRead {
     let fail = |e: TraceError| SpillRead {
         gen: None,
         spill: None,
         err: Some(e),
     };
     let mut g = Generation::new();
-    if let Some((gen, b)) = spill {
+    if let Some((gen, mut b, bytes)) = spill {
         g.gen = gen;
         g.min_ts = b.time;
+        b.start = g.buf.len();
+        g.buf.extend_from_slice(&bytes);
         if let Err(e) = g.process_batch(b, ver, t) {
             return fail(e.with_generation(gen));
         }
@@ -469,7 +491,7 @@ pub fn read_generation_with_spill<'a>(
     let mut spill_err = None;
     let mut next_spill = None;
     loop {
-        match wire::read_batch(c) {
+        match wire::read_batch(c, &mut g.buf) {
             BatchRead::Eof => break,
             BatchRead::Err { msg, gen, offset } => {
                 let e = fmt_err(msg, offset).with_generation(if g.gen != 0 { g.gen } else { gen });
@@ -490,7 +512,9 @@ pub fn read_generation_with_spill<'a>(
                     g.gen = gen;
                 }
                 if gen == g.gen.wrapping_add(1) {
-                    next_spill = Some((gen, batch));
+                    let bytes = g.buf[batch.start..].to_vec();
+                    g.buf.truncate(batch.start);
+                    next_spill = Some((gen, batch, bytes));
                     break;
                 }
                 if gen != g.gen {
@@ -507,7 +531,7 @@ pub fn read_generation_with_spill<'a>(
             }
         }
     }
-    if let Err(e) = g.finish(ver, t, c.pos) {
+    if let Err(e) = g.finish(ver, t, c.pos()) {
         return fail(e);
     }
     SpillRead {
@@ -518,20 +542,20 @@ pub fn read_generation_with_spill<'a>(
 }
 
 /// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace.
-pub fn read_generation<'a>(
-    c: &mut Cursor<'a>,
+pub fn read_generation<S: Source>(
+    c: &mut S,
     ver: u32,
     t: &mut Tables,
-) -> Result<Option<Generation<'a>>, TraceError> {
+) -> Result<Option<Generation>, TraceError> {
     let mut g = Generation::new();
-    let mut any = false;
     loop {
-        match wire::read_batch(c) {
+        match wire::read_batch(c, &mut g.buf) {
             BatchRead::Eof => {
-                if any {
+                // Go only calls a generation incomplete if it has event batches.
+                if !g.batches.is_empty() {
                     return Err(fmt_err(
                         "incomplete generation found; trace likely truncated",
-                        c.pos,
+                        c.pos(),
                     )
                     .with_generation(g.gen));
                 }
@@ -549,9 +573,9 @@ pub fn read_generation<'a>(
                     g.gen = gen;
                 }
                 if batch.is_end_of_generation() {
+                    g.buf.truncate(batch.start);
                     break;
                 }
-                any = true;
                 if gen == 0 {
                     return Err(fmt_err(
                         format!("invalid generation number {gen}"),
@@ -573,7 +597,7 @@ pub fn read_generation<'a>(
             }
         }
     }
-    g.finish(ver, t, c.pos)?;
+    g.finish(ver, t, c.pos())?;
     Ok(Some(g))
 }
 

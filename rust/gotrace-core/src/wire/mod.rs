@@ -124,6 +124,193 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Where batches are read from: the whole input in memory ([`Cursor`]) or a stream
+/// ([`StreamSource`], which keeps only a small buffer, so a large file is never resident
+/// as a whole). Positions are absolute byte offsets in the input.
+pub trait Source {
+    fn read_byte(&mut self) -> Option<u8>;
+    /// Go's `binary.ReadUvarint`.
+    fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
+        let mut x: u64 = 0;
+        let mut s: u32 = 0;
+        for i in 0..10 {
+            let Some(b) = self.read_byte() else {
+                return Err(if i > 0 {
+                    VarintErr::UnexpectedEof
+                } else {
+                    VarintErr::Eof
+                });
+            };
+            if b < 0x80 {
+                if i == 9 && b > 1 {
+                    return Err(VarintErr::Overflow);
+                }
+                return Ok(x | (b as u64) << s);
+            }
+            x |= ((b & 0x7f) as u64) << s;
+            s += 7;
+        }
+        Err(VarintErr::Overflow)
+    }
+    /// Appends up to `n` bytes to `out` (fewer if the input ends first); returns how many.
+    fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize;
+    /// Absolute offset of the next byte.
+    fn pos(&self) -> usize;
+}
+
+impl<S: Source + ?Sized> Source for &mut S {
+    #[inline]
+    fn read_byte(&mut self) -> Option<u8> {
+        (**self).read_byte()
+    }
+    #[inline]
+    fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
+        (**self).read_uvarint()
+    }
+    fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize {
+        (**self).read_into(n, out)
+    }
+    fn pos(&self) -> usize {
+        (**self).pos()
+    }
+}
+
+impl Source for Cursor<'_> {
+    #[inline]
+    fn read_byte(&mut self) -> Option<u8> {
+        Cursor::read_byte(self)
+    }
+    #[inline]
+    fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
+        Cursor::read_uvarint(self)
+    }
+    fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize {
+        let s = self.take(n as u64);
+        out.extend_from_slice(s);
+        s.len()
+    }
+    fn pos(&self) -> usize {
+        self.pos
+    }
+}
+
+/// A [`Source`] over any `std::io::Read`. An I/O error ends the input (the parser then
+/// sees a truncated trace) and is kept for the caller, who reports it instead.
+pub struct StreamSource<R> {
+    r: R,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// Absolute offset of `buf[start]`.
+    offset: usize,
+    eof: bool,
+    pub error: Option<std::io::Error>,
+}
+
+impl<R: std::io::Read> StreamSource<R> {
+    pub fn new(r: R) -> Self {
+        StreamSource {
+            r,
+            buf: vec![0u8; 1 << 20].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+            error: None,
+        }
+    }
+
+    /// Refills the buffer; false at the end of the input.
+    fn fill(&mut self) -> bool {
+        if self.eof {
+            return false;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        loop {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return false;
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return true;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.error = Some(e);
+                    self.eof = true;
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Up to `n` (at most 1 MiB) next bytes without consuming them.
+    pub fn peek(&mut self, n: usize) -> &[u8] {
+        while self.end - self.start < n && self.fill() {}
+        let k = n.min(self.end - self.start);
+        &self.buf[self.start..self.start + k]
+    }
+
+    pub fn skip(&mut self, n: usize) {
+        let k = n.min(self.end - self.start);
+        self.start += k;
+        self.offset += k;
+    }
+
+    /// The rest of the input (for formats that must be read whole).
+    pub fn read_rest(&mut self, size_hint: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(size_hint.saturating_sub(self.offset));
+        out.extend_from_slice(&self.buf[self.start..self.end]);
+        self.offset += self.end - self.start;
+        self.start = self.end;
+        if !self.eof {
+            if let Err(e) = self.r.read_to_end(&mut out) {
+                self.error = Some(e);
+            }
+            self.eof = true;
+        }
+        out
+    }
+}
+
+impl<R: std::io::Read> Source for StreamSource<R> {
+    #[inline]
+    fn read_byte(&mut self) -> Option<u8> {
+        if self.start == self.end && !self.fill() {
+            return None;
+        }
+        let b = self.buf[self.start];
+        self.start += 1;
+        self.offset += 1;
+        Some(b)
+    }
+
+    fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize {
+        let mut got = 0;
+        while got < n {
+            if self.start == self.end && !self.fill() {
+                break;
+            }
+            let k = (n - got).min(self.end - self.start);
+            out.extend_from_slice(&self.buf[self.start..self.start + k]);
+            self.start += k;
+            self.offset += k;
+            got += k;
+        }
+        got
+    }
+
+    fn pos(&self) -> usize {
+        self.offset
+    }
+}
+
 /// Parses the header the way Go's `fmt.Fscanf(r, "go 1.%d trace\x00\x00\x00", &v)` does.
 /// Returns the minor version and the header length, or Go's error message.
 pub fn parse_header(data: &[u8]) -> Result<(u32, usize), String> {
@@ -167,25 +354,25 @@ pub const MAX_FRAMES_PER_STACK: u64 = 128;
 /// Maximum string length (Go's `tracev2.MaxEventTrailerDataSize`).
 pub const MAX_STRING_SIZE: u64 = 1 << 10;
 
-/// A batch, unparsed except for its header. `data` borrows the input.
+/// A batch, unparsed except for its header. Its data is `buf[start..start+len]` of the
+/// buffer it was read into (see [`read_batch`]).
 #[derive(Clone, Copy, Debug)]
-pub struct Batch<'a> {
+pub struct Batch {
     pub m: i64,
     pub time: u64,
-    pub data: &'a [u8],
-    /// Byte offset of `data` in the input.
+    pub start: usize,
+    pub len: usize,
+    /// First data byte (classifies the batch), 0 if empty.
+    pub first: u8,
+    /// Absolute byte offset of the data in the input.
     pub offset: usize,
     pub exp: u8,
 }
 
-impl<'a> Batch<'a> {
+impl Batch {
     #[inline]
     fn first(&self) -> Option<u8> {
-        if self.exp == 0 {
-            self.data.first().copied()
-        } else {
-            None
-        }
+        (self.exp == 0 && self.len > 0).then_some(self.first)
     }
     pub fn is_strings(&self) -> bool {
         self.first() == Some(spec::EV_STRINGS)
@@ -206,12 +393,17 @@ impl<'a> Batch<'a> {
     pub fn is_end_of_generation(&self) -> bool {
         self.first() == Some(spec::EV_END_OF_GENERATION)
     }
+    /// The batch's data in the buffer it was read into.
+    #[inline]
+    pub fn data<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        &buf[self.start..self.start + self.len]
+    }
 }
 
 /// Outcome of reading one batch, mirroring Go's `readBatch` (its `io.EOF` is `Eof`).
-pub enum BatchRead<'a> {
+pub enum BatchRead {
     Ok {
-        batch: Batch<'a>,
+        batch: Batch,
         gen: u64,
     },
     Eof,
@@ -222,18 +414,21 @@ pub enum BatchRead<'a> {
     },
 }
 
-/// Go's `readBatch`.
-pub fn read_batch<'a>(c: &mut Cursor<'a>) -> BatchRead<'a> {
-    let start = c.pos;
+/// Go's `readBatch`: reads one batch header from `c` and appends its data to `buf`.
+pub fn read_batch<S: Source>(c: &mut S, buf: &mut Vec<u8>) -> BatchRead {
+    let start = c.pos();
     let Some(b) = c.read_byte() else {
         return BatchRead::Eof;
     };
     if b == spec::EV_END_OF_GENERATION {
+        buf.push(b);
         return BatchRead::Ok {
             batch: Batch {
                 m: -1,
                 time: 0,
-                data: &c.data[start..start + 1],
+                start: buf.len() - 1,
+                len: 1,
+                first: b,
                 offset: start,
                 exp: 0,
             },
@@ -266,7 +461,7 @@ pub fn read_batch<'a>(c: &mut Cursor<'a>) -> BatchRead<'a> {
                             e.go_message()
                         ),
                         gen: $gen,
-                        offset: c.pos,
+                        offset: c.pos(),
                     }
                 }
             }
@@ -280,18 +475,16 @@ pub fn read_batch<'a>(c: &mut Cursor<'a>) -> BatchRead<'a> {
         return BatchRead::Err {
             msg: format!("invalid batch size {size}, maximum is {MAX_BATCH_SIZE}"),
             gen,
-            offset: c.pos,
+            offset: c.pos(),
         };
     }
-    let off = c.pos;
-    let data = c.take(size);
-    if data.len() as u64 != size {
+    let off = c.pos();
+    let at = buf.len();
+    let got = c.read_into(size as usize, buf);
+    if got as u64 != size {
+        buf.truncate(at);
         return BatchRead::Err {
-            msg: format!(
-                "failed to read full batch: read {} but wanted {}",
-                data.len(),
-                size
-            ),
+            msg: format!("failed to read full batch: read {got} but wanted {size}"),
             gen,
             offset: off,
         };
@@ -300,7 +493,9 @@ pub fn read_batch<'a>(c: &mut Cursor<'a>) -> BatchRead<'a> {
         batch: Batch {
             m: m as i64,
             time: ts,
-            data,
+            start: at,
+            len: got,
+            first: if got > 0 { buf[at] } else { 0 },
             offset: off,
             exp,
         },
