@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Validation,
     /// Reading the input failed (streamed input only).
     Io,
+    /// The caller asked to stop (e.g. Ctrl-C).
+    Interrupted,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +65,16 @@ impl TraceError {
             kind: ErrorKind::Io,
             message: message.into(),
             offset: Some(offset),
+            generation: None,
+        }
+    }
+
+    #[cold]
+    pub fn interrupted() -> Self {
+        TraceError {
+            kind: ErrorKind::Interrupted,
+            message: "interrupted".into(),
+            offset: None,
             generation: None,
         }
     }

@@ -28,3 +28,5 @@ pub fn parse(data: &[u8]) -> Trace {
 pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
     reader::parse_read(r, size_hint)
 }
+
+pub use reader::{parse_interruptible, parse_read_interruptible};

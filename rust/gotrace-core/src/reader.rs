@@ -302,6 +302,12 @@ struct Reader<S> {
 
 /// Parses a whole trace held in memory.
 pub fn parse(data: &[u8]) -> Trace {
+    parse_interruptible(data, &mut || false)
+}
+
+/// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
+/// ends with an `ErrorKind::Interrupted` error after the events read so far).
+pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
     let (mut trace, hlen) = match start(data) {
         Ok(v) => v,
         Err(t) => return *t,
@@ -313,13 +319,22 @@ pub fn parse(data: &[u8]) -> Trace {
         )));
         return trace;
     }
-    run(Cursor::new(data, hlen), data.len(), trace)
+    run(Cursor::new(data, hlen), data.len(), trace, interrupt)
 }
 
 /// Parses a trace from a stream (a file), keeping only one generation's bytes in
 /// memory at a time. `size_hint` (e.g. the file size) sizes the event table up front.
 /// An I/O error ends the parse with an `ErrorKind::Io` error.
 pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
+    parse_read_interruptible(r, size_hint, &mut || false)
+}
+
+/// [`parse_read`] with an interrupt check per generation, as [`parse_interruptible`].
+pub fn parse_read_interruptible<R: std::io::Read>(
+    r: R,
+    size_hint: usize,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
     let mut src = StreamSource::new(r);
     let head = src.peek(64).to_vec();
     let (mut trace, hlen) = match start(&head) {
@@ -334,7 +349,7 @@ pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
         )));
         return with_io_error(trace, &mut src);
     }
-    let trace = run(&mut src, size_hint, trace);
+    let trace = run(&mut src, size_hint, trace, interrupt);
     with_io_error(trace, &mut src)
 }
 
@@ -365,7 +380,12 @@ fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
 }
 
 /// Runs the v2 reader over `src` (positioned after the header).
-fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace) -> Trace {
+fn run<S: Source>(
+    src: S,
+    size_hint: usize,
+    mut trace: Trace,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
@@ -425,6 +445,16 @@ fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace) -> Trace {
         }
         match r.read_event(&mut trace) {
             Ok(Some(Out::Advanced)) => {}
+            Ok(Some(out @ Out::Sync { .. })) => {
+                if let Err(e) = r.emit(out, &mut trace) {
+                    trace.error = Some(e);
+                    break;
+                }
+                if interrupt() {
+                    trace.error = Some(TraceError::interrupted());
+                    break;
+                }
+            }
             Ok(Some(out)) => {
                 if let Err(e) = r.emit(out, &mut trace) {
                     trace.error = Some(e);

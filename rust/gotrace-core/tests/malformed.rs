@@ -228,3 +228,20 @@ fn hostile_lengths_do_not_allocate() {
     let t = parse(&input);
     assert!(t.error.is_none(), "{:?}", t.error);
 }
+
+#[test]
+fn interrupt_stops_after_a_generation() {
+    let data = include_bytes!("data/go1.25.5-mixed-small.trace");
+    let full = parse(data);
+    assert!(full.error.is_none());
+    let mut calls = 0;
+    let t = gotrace_core::parse_interruptible(data, &mut || {
+        calls += 1;
+        calls == 1
+    });
+    let e = t.error.expect("interrupted");
+    assert_eq!(e.kind, ErrorKind::Interrupted);
+    // The first generation's Sync was emitted, then the parse stopped.
+    assert_eq!(t.events.kind, vec![EventKind::Sync as u8]);
+    assert_eq!(t.events.time[0], full.events.time[0]);
+}

@@ -46,6 +46,7 @@ fn error_tuple(e: &TraceError) -> ErrorTuple {
         ErrorKind::UnsupportedVersion => "unsupported_version",
         ErrorKind::Validation => "validation",
         ErrorKind::Io => "io",
+        ErrorKind::Interrupted => "interrupted",
     };
     (kind, e.message.clone(), e.offset, e.generation)
 }
@@ -97,10 +98,38 @@ fn io_error(e: std::io::Error, path: &std::path::Path) -> PyErr {
     }
 }
 
-/// Parses with the GIL released; a panic gives an empty trace and an internal error.
-fn parse_detached(py: Python<'_>, data: &[u8]) -> RawTrace {
-    let result = py.detach(|| guard(|| gotrace_core::parse(data)));
-    RawTrace::new(result)
+/// Runs a parse with the GIL released (a panic gives an empty trace and an internal
+/// error). Once per generation the parse briefly takes the GIL back to check for
+/// signals, so Ctrl-C stops a long parse: the signal's exception (KeyboardInterrupt) is
+/// returned instead of the trace.
+fn run_detached(
+    py: Python<'_>,
+    parse: impl FnOnce(&mut dyn FnMut() -> bool) -> Trace + Send,
+) -> PyResult<RawTrace> {
+    let mut pending: Option<PyErr> = None;
+    let result = py.detach(|| {
+        guard(|| {
+            parse(&mut || {
+                Python::attach(|py| match py.check_signals() {
+                    Ok(()) => false,
+                    Err(e) => {
+                        pending = Some(e);
+                        true
+                    }
+                })
+            })
+        })
+    });
+    if let Some(e) = pending {
+        return Err(e);
+    }
+    Ok(RawTrace::new(result))
+}
+
+fn parse_detached(py: Python<'_>, data: &[u8]) -> PyResult<RawTrace> {
+    run_detached(py, |interrupt| {
+        gotrace_core::parse_interruptible(data, interrupt)
+    })
 }
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
@@ -348,12 +377,12 @@ impl RawTrace {
 #[pyfunction]
 fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(parse_detached(py, b.as_bytes()));
+        return parse_detached(py, b.as_bytes());
     }
     let buf = PyBuffer::<u8>::get(data)?;
     let owned = buf.to_vec(py)?;
     drop(buf);
-    Ok(parse_detached(py, &owned))
+    parse_detached(py, &owned)
 }
 
 /// Reads and parses the file at `path`, streaming it (only one generation's bytes are in
@@ -363,8 +392,9 @@ fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
 fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
     let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
     let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let result = py.detach(|| guard(|| gotrace_core::parse_read(file, size)));
-    Ok(RawTrace::new(result))
+    run_detached(py, |interrupt| {
+        gotrace_core::parse_read_interruptible(file, size, interrupt)
+    })
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.
