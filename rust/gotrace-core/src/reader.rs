@@ -313,11 +313,7 @@ pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> 
         Err(t) => return *t,
     };
     if trace.version < 22 {
-        trace.error = Some(TraceError::unsupported(format!(
-            "trace version go 1.{} (the pre-1.22 format) is not supported yet",
-            trace.version
-        )));
-        return trace;
+        return parse_v1(data, hlen, trace);
     }
     run(Cursor::new(data, hlen), data.len(), trace, interrupt)
 }
@@ -343,14 +339,25 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     };
     src.skip(hlen);
     if trace.version < 22 {
-        trace.error = Some(TraceError::unsupported(format!(
-            "trace version go 1.{} (the pre-1.22 format) is not supported yet",
-            trace.version
-        )));
+        // The v1 format has no generations: it is read whole, header included.
+        let mut all = Vec::with_capacity(size_hint.max(hlen));
+        all.extend_from_slice(&head[..hlen]);
+        src.read_rest(&mut all);
+        let trace = parse_v1(&all, hlen, trace);
         return with_io_error(trace, &mut src);
     }
     let trace = run(&mut src, size_hint, trace, interrupt);
     with_io_error(trace, &mut src)
+}
+
+/// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
+fn parse_v1(data: &[u8], hlen: usize, mut trace: Trace) -> Trace {
+    let _ = (data, hlen);
+    trace.error = Some(TraceError::unsupported(format!(
+        "trace version go 1.{} (the pre-1.22 format) is not supported yet",
+        trace.version
+    )));
+    trace
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {

@@ -263,19 +263,17 @@ impl<R: std::io::Read> StreamSource<R> {
         self.offset += k;
     }
 
-    /// The rest of the input (for formats that must be read whole).
-    pub fn read_rest(&mut self, size_hint: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(size_hint.saturating_sub(self.offset));
+    /// Appends the rest of the input to `out` (for formats that must be read whole).
+    pub fn read_rest(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.buf[self.start..self.end]);
         self.offset += self.end - self.start;
         self.start = self.end;
         if !self.eof {
-            if let Err(e) = self.r.read_to_end(&mut out) {
+            if let Err(e) = self.r.read_to_end(out) {
                 self.error = Some(e);
             }
             self.eof = true;
         }
-        out
     }
 }
 
