@@ -308,7 +308,7 @@ pub fn parse(data: &[u8]) -> Trace {
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
 /// ends with an `ErrorKind::Interrupted` error after the events read so far).
 pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
-    let (mut trace, hlen) = match start(data) {
+    let (trace, hlen) = match start(data) {
         Ok(v) => v,
         Err(t) => return *t,
     };
@@ -333,7 +333,7 @@ pub fn parse_read_interruptible<R: std::io::Read>(
 ) -> Trace {
     let mut src = StreamSource::new(r);
     let head = src.peek(64).to_vec();
-    let (mut trace, hlen) = match start(&head) {
+    let (trace, hlen) = match start(&head) {
         Ok(v) => v,
         Err(t) => return with_io_error(*t, &mut src),
     };
