@@ -338,6 +338,22 @@ impl Ordering {
         }
     }
 
+    /// The goroutine running on this M (`g`), which must exist and be in status `want`.
+    /// `shown` is the status Go's message names: Go says "not Running" for some events
+    /// that check for Syscall, and we keep its wording.
+    fn cur_g(&mut self, typ: u8, g: i64, want: u8, shown: &str) -> Result<&mut GState, String> {
+        let name = EvName(self.ver, typ);
+        match self.g_states.get_mut(&g) {
+            None => Err(format!(
+                "event {name} for goroutine ({g}) that doesn't exist"
+            )),
+            Some(s) if s.status != want => {
+                Err(format!("{name} event for goroutine that's not {shown}"))
+            }
+            Some(s) => Ok(s),
+        }
+    }
+
     /// The slot of thread `m` (see [`MMap`]); cursors resolve it once per generation.
     pub fn m_slot(&mut self, m: i64) -> u32 {
         self.m_states.slot(m)
@@ -717,16 +733,7 @@ impl Ordering {
     // Precondition: M, P and a Running G on this M. Always advanceable.
     fn go_stop_exec(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = EvName(self.ver, ev.typ);
-        let Some(s) = self.g_states.get_mut(&cur.g) else {
-            return Err(format!(
-                "event {name} for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gs::RUNNING {
-            return Err(format!("{name} event for goroutine that's not Running"));
-        }
+        let s = self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         let mut new = cur;
         match ev.typ {
             spec::EV_GO_DESTROY => {
@@ -798,19 +805,7 @@ impl Ordering {
     // current G, and a GoStart of next.
     fn go_switch(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
-        let name = EvName(self.ver, ev.typ);
-        match self.g_states.get(&cur.g) {
-            None => {
-                return Err(format!(
-                    "event {name} for goroutine ({}) that doesn't exist",
-                    cur.g
-                ))
-            }
-            Some(s) if s.status != gs::RUNNING => {
-                return Err(format!("{name} event for goroutine that's not Running"))
-            }
-            _ => {}
-        }
+        self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         let nextg = ev.args[0] as i64;
         let seq = Seq {
             gen,
@@ -864,15 +859,7 @@ impl Ordering {
     fn go_syscall_begin(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
         let name = EvName(self.ver, ev.typ);
-        let Some(s) = self.g_states.get_mut(&cur.g) else {
-            return Err(format!(
-                "event {name} for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gs::RUNNING {
-            return Err(format!("{name} event for goroutine that's not Running"));
-        }
+        let s = self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         s.status = gs::SYSCALL;
         let Some(p) = self.p_states.get_mut(&cur.p) else {
             return Err(format!("uninitialized proc {} found during {name}", cur.p));
@@ -897,15 +884,7 @@ impl Ordering {
     fn go_syscall_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
         let name = EvName(self.ver, ev.typ);
-        let Some(s) = self.g_states.get_mut(&cur.g) else {
-            return Err(format!(
-                "event {name} for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gs::SYSCALL {
-            return Err(format!("{name} event for goroutine that's not Running"));
-        }
+        let s = self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Running")?;
         s.status = gs::RUNNING;
         let Some(p) = self.p_states.get_mut(&cur.p) else {
             return Err(format!("uninitialized proc {} found during {name}", cur.p));
@@ -942,15 +921,7 @@ impl Ordering {
                 g: MustHave,
             },
         )?;
-        let Some(s) = self.g_states.get_mut(&cur.g) else {
-            return Err(format!(
-                "event {name} for goroutine ({}) that doesn't exist",
-                cur.g
-            ));
-        };
-        if s.status != gs::SYSCALL {
-            return Err(format!("{name} event for goroutine that's not Running"));
-        }
+        let s = self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Running")?;
         s.status = gs::RUNNABLE;
         let mut new = cur;
         new.g = NO_G;
@@ -994,18 +965,7 @@ impl Ordering {
             },
         )?;
         let name = EvName(self.ver, ev.typ);
-        match self.g_states.get(&cur.g) {
-            None => {
-                return Err(format!(
-                    "event {name} for goroutine ({}) that doesn't exist",
-                    cur.g
-                ))
-            }
-            Some(s) if s.status != gs::SYSCALL => {
-                return Err(format!("{name} event for goroutine that's not Syscall"))
-            }
-            _ => {}
-        }
+        self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Syscall")?;
         self.g_states.remove(&cur.g);
         let mut new = cur;
         new.g = NO_G;

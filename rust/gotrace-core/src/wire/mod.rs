@@ -56,6 +56,30 @@ impl VarintErr {
     }
 }
 
+/// Go's `binary.ReadUvarint` over a byte supplier.
+fn read_uvarint_from(mut next: impl FnMut() -> Option<u8>) -> Result<u64, VarintErr> {
+    let mut x: u64 = 0;
+    let mut s: u32 = 0;
+    for i in 0..10 {
+        let Some(b) = next() else {
+            return Err(if i > 0 {
+                VarintErr::UnexpectedEof
+            } else {
+                VarintErr::Eof
+            });
+        };
+        if b < 0x80 {
+            if i == 9 && b > 1 {
+                return Err(VarintErr::Overflow);
+            }
+            return Ok(x | (b as u64) << s);
+        }
+        x |= ((b & 0x7f) as u64) << s;
+        s += 7;
+    }
+    Err(VarintErr::Overflow)
+}
+
 /// A forward-only reader over the input with Go's `bufio.Reader` + `binary.ReadUvarint`
 /// error semantics, tracking the byte offset for error messages.
 pub struct Cursor<'a> {
@@ -93,26 +117,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn read_uvarint_slow(&mut self) -> Result<u64, VarintErr> {
-        let mut x: u64 = 0;
-        let mut s: u32 = 0;
-        for i in 0..10 {
-            let Some(b) = self.read_byte() else {
-                return Err(if i > 0 {
-                    VarintErr::UnexpectedEof
-                } else {
-                    VarintErr::Eof
-                });
-            };
-            if b < 0x80 {
-                if i == 9 && b > 1 {
-                    return Err(VarintErr::Overflow);
-                }
-                return Ok(x | (b as u64) << s);
-            }
-            x |= ((b & 0x7f) as u64) << s;
-            s += 7;
-        }
-        Err(VarintErr::Overflow)
+        read_uvarint_from(|| self.read_byte())
     }
 
     /// Takes up to `n` bytes (fewer if the input ends first).
@@ -131,26 +136,7 @@ pub trait Source {
     fn read_byte(&mut self) -> Option<u8>;
     /// Go's `binary.ReadUvarint`.
     fn read_uvarint(&mut self) -> Result<u64, VarintErr> {
-        let mut x: u64 = 0;
-        let mut s: u32 = 0;
-        for i in 0..10 {
-            let Some(b) = self.read_byte() else {
-                return Err(if i > 0 {
-                    VarintErr::UnexpectedEof
-                } else {
-                    VarintErr::Eof
-                });
-            };
-            if b < 0x80 {
-                if i == 9 && b > 1 {
-                    return Err(VarintErr::Overflow);
-                }
-                return Ok(x | (b as u64) << s);
-            }
-            x |= ((b & 0x7f) as u64) << s;
-            s += 7;
-        }
-        Err(VarintErr::Overflow)
+        read_uvarint_from(|| self.read_byte())
     }
     /// Appends up to `n` bytes to `out` (fewer if the input ends first); returns how many.
     fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize;
