@@ -255,11 +255,11 @@ struct Reqs {
     g: Need,
 }
 
-const USER_GO_REQS: Reqs = Reqs {
-    m: MustHave,
-    p: MustHave,
-    g: MustHave,
-};
+const fn reqs(m: Need, p: Need, g: Need) -> Reqs {
+    Reqs { m, p, g }
+}
+
+const USER_GO_REQS: Reqs = reqs(MustHave, MustHave, MustHave);
 
 /// Go's `validateCtx`. Inlined so that the constant requirements fold away.
 #[inline(always)]
@@ -512,14 +512,7 @@ impl Ordering {
             Some(s) if s.status == ps::IDLE && seq.succeeds(s.seq) && cur.p == NO_P => {}
             _ => return Ok((cur, false)),
         }
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustNotHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustNotHave, MayHave))?;
         let s = self.p_states.get_mut(&pid).unwrap();
         s.status = ps::RUNNING;
         s.seq = seq;
@@ -545,14 +538,7 @@ impl Ordering {
                 ps::name(ps::SYSCALL)
             ));
         }
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         s.status = ps::IDLE;
         let mut new = cur;
         new.p = NO_P;
@@ -576,14 +562,7 @@ impl Ordering {
             }
             _ => return Ok((cur, false)),
         };
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MayHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
         ev.args[3] = old_status as u64; // extra[0]: lets the view say Idle->Idle.
         let s = self.p_states.get_mut(&pid).unwrap();
         s.status = ps::IDLE;
@@ -697,14 +676,7 @@ impl Ordering {
 
     // Precondition: M and P; the current G, if any, is running.
     fn go_create(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         if let Some(s) = self.g_states.get(&cur.g) {
             if s.status != gs::RUNNING {
                 return Err(format!(
@@ -766,14 +738,7 @@ impl Ordering {
         if s.status != gs::RUNNABLE || !seq.succeeds(s.seq) {
             return Ok((cur, false));
         }
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MustNotHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MustNotHave))?;
         s.status = gs::RUNNING;
         s.seq = seq;
         let mut new = cur;
@@ -913,14 +878,7 @@ impl Ordering {
                 return Ok((cur, false));
             }
         }
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MayHave,
-                g: MustHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MayHave, MustHave))?;
         let s = self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Running")?;
         s.status = gs::RUNNABLE;
         let mut new = cur;
@@ -931,14 +889,7 @@ impl Ordering {
 
     // Precondition: M, no G (a cgo callback creates its goroutine in a syscall).
     fn go_create_syscall(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MayHave,
-                g: MustNotHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MayHave, MustNotHave))?;
         let newg = ev.args[0] as i64;
         if self.g_states.contains_key(&newg) {
             return Err(format!(
@@ -956,14 +907,7 @@ impl Ordering {
     // Precondition: M and a G in Syscall. If the M holds a P (in Syscall), the P is
     // abandoned and an extra self-ProcSteal is emitted first.
     fn go_destroy_syscall(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MayHave,
-                g: MustHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MayHave, MustHave))?;
         let name = EvName(self.ver, ev.typ);
         self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Syscall")?;
         self.g_states.remove(&cur.g);
@@ -1140,28 +1084,14 @@ impl Ordering {
 
     // Precondition: M and P.
     fn heap_metric(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         self.push(*ev, cur);
         Ok((cur, true))
     }
 
     // Precondition: M and P; no sweep in flight on the P.
     fn gc_sweep_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         let t = make_range_type(ev.typ, 0);
         match self.p_states.get_mut(&cur.p) {
             Some(p) => p.ranges.begin(t)?,
@@ -1188,14 +1118,7 @@ impl Ordering {
     }
 
     fn gc_sweep_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MustHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         match self.p_states.get_mut(&cur.p) {
             Some(p) => {
                 p.ranges.end(ev.typ)?;
@@ -1265,14 +1188,7 @@ impl Ordering {
 
     // Precondition: M.
     fn alloc_free(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(
-            cur,
-            Reqs {
-                m: MustHave,
-                p: MayHave,
-                g: MayHave,
-            },
-        )?;
+        validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
         self.push(*ev, cur);
         Ok((cur, true))
     }
