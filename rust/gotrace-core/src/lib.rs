@@ -12,6 +12,7 @@ pub mod generation;
 pub mod order;
 pub mod reader;
 pub mod store;
+pub mod v1;
 pub mod wire;
 
 pub use error::{ErrorKind, Result, TraceError};

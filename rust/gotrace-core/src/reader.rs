@@ -293,10 +293,7 @@ pub fn parse(data: &[u8]) -> Trace {
     };
     trace.version = ver;
     if ver < 22 {
-        trace.error = Some(TraceError::unsupported(format!(
-            "trace version go 1.{ver} (the pre-1.22 format) is not supported yet"
-        )));
-        return trace;
+        return crate::v1::parse(data, hlen, ver);
     }
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
