@@ -557,10 +557,8 @@ fn convert_events(c: &mut Conv<'_, '_>, ver: u32) -> Result<(), TraceError> {
             }
             EV_USER_LOG => {
                 let cat = c.string(ev.args[1])?;
-                let msg = c
-                    .trace
-                    .strings
-                    .intern(v1.inline_strings[ev.args[2] as usize]);
+                let text = v1.inline_strings.get(ev.args[2] as usize).copied();
+                let msg = c.trace.strings.intern(text.unwrap_or(b""));
                 Row {
                     kind: EventKind::Log as u8,
                     arg: ev.args[0] as i64,

@@ -5,6 +5,9 @@
 pub mod convert;
 pub mod parse;
 
+#[cfg(test)]
+mod tests;
+
 use crate::store::Trace;
 
 /// Parses a v1 trace (`data` is the whole file, `hlen` its header length). Go's reader

@@ -1260,6 +1260,16 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
     Ok(())
 }
 
+/// Go's `int64(f)` on amd64: out-of-range values and NaN become `i64::MIN`.
+pub fn go_f64_to_i64(f: f64) -> i64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if !(-TWO_63..TWO_63).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
 /// Parses the body of a v1 trace (everything after the 16-byte header) whole.
 pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
     let mut p = Parser {
@@ -1293,7 +1303,7 @@ pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, T
         let min_ts = first.ts;
         let freq = 1e9 / p.ticks_per_sec as f64;
         for ev in events.iter_mut() {
-            ev.ts = (ev.ts.wrapping_sub(min_ts) as f64 * freq) as i64;
+            ev.ts = go_f64_to_i64(ev.ts.wrapping_sub(min_ts) as f64 * freq);
             if ev.typ == EV_GO_UNBLOCK && p.timer_goids.contains(&ev.g) {
                 ev.p = TIMER_P;
             }
