@@ -203,8 +203,9 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
             next_of_g.insert(ev.g, t);
         }
     }
+    let events = std::mem::take(&mut v1.events);
     let v1: &V1Trace<'_> = v1;
-    trace.events = crate::store::Events::with_capacity(v1.events.len() + v1.events.len() / 8 + 4);
+    trace.events = crate::store::Events::with_capacity(events.len() + events.len() / 8 + 4);
     let mut builtin = [0u32; 29];
     for (i, b) in BUILTINS.iter().enumerate() {
         builtin[i] = trace.strings.intern(b.as_bytes());
@@ -235,7 +236,7 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
         last_ts: -1,
     };
     let mut syncs = 0i64;
-    if let Some(first) = v1.events.first() {
+    if let Some(first) = events.first() {
         syncs += 1;
         c.trace.events.push(&Row {
             time: first.ts.wrapping_sub(1),
@@ -247,7 +248,7 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
             ..Row::default()
         });
     }
-    let r = convert_events(&mut c, ver);
+    let r = convert_events(&mut c, events, ver);
     if r.is_ok() {
         syncs += 1;
         let t = c.last_ts.wrapping_add(1);
@@ -264,7 +265,7 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
     r
 }
 
-fn convert_events(c: &mut Conv<'_, '_>, ver: u32) -> Result<(), TraceError> {
+fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), TraceError> {
     let v1 = c.v1;
     let mut pre_init = true;
     let mut created_order: Vec<u64> = Vec::new();
@@ -274,7 +275,7 @@ fn convert_events(c: &mut Conv<'_, '_>, ver: u32) -> Result<(), TraceError> {
     let mut proc_ms: FxHashMap<i32, u64> = FxHashMap::default();
     let mut last_stw_reason: u32 = 0;
     let b = c.builtin;
-    for ev in &v1.events {
+    for ev in events.into_chunks().into_iter().flat_map(|c| c.into_iter()) {
         let t = ev.ts;
         let g = if ev.g == 0 { -1 } else { ev.g as i64 };
         let p = ev.p as i64;

@@ -10,6 +10,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::TraceError;
+use crate::order::tables::{DenseMap, GMap};
 
 // Wire event types (Go's runtime/trace.go numbering).
 pub const EV_NONE: u8 = 0;
@@ -153,9 +154,71 @@ pub struct Ev {
     pub typ: u8,
 }
 
+/// Events per chunk of an [`EvList`] (3.5 MiB).
+const CHUNK: usize = 1 << 16;
+
+/// The merged event list, in fixed-size chunks so that the conversion can free each
+/// chunk once it has been converted (the store then grows while this list shrinks).
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct EvList {
+    chunks: Vec<Vec<Ev>>,
+    len: usize,
+}
+
+impl EvList {
+    pub fn push(&mut self, ev: Ev) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(ev),
+            _ => {
+                let mut c = Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK });
+                c.push(ev);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> Ev {
+        self.chunks[i / CHUNK][i % CHUNK]
+    }
+    #[inline]
+    pub fn set(&mut self, i: usize, ev: Ev) {
+        self.chunks[i / CHUNK][i % CHUNK] = ev;
+    }
+    pub fn first(&self) -> Option<&Ev> {
+        self.chunks.first().and_then(|c| c.first())
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Ev> {
+        self.chunks.iter().flatten()
+    }
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Ev> {
+        self.chunks.iter_mut().flatten()
+    }
+    /// Gives up the chunks, to be consumed (and freed) one by one.
+    pub fn into_chunks(self) -> Vec<Vec<Ev>> {
+        self.chunks
+    }
+}
+
+impl From<Vec<Ev>> for EvList {
+    fn from(v: Vec<Ev>) -> Self {
+        let mut l = EvList::default();
+        for e in v {
+            l.push(e);
+        }
+        l
+    }
+}
+
 /// The whole parsed v1 trace.
 pub struct V1Trace<'a> {
-    pub events: Vec<Ev>,
+    pub events: EvList,
     pub strings: FxHashMap<u64, &'a [u8]>,
     pub inline_strings: Vec<&'a [u8]>,
     /// Stack ID -> PCs (a range of `stack_pcs`).
@@ -777,7 +840,7 @@ fn verr(msg: impl Into<String>) -> TraceError {
 
 impl<'a> Parser<'a> {
     /// Go's `parseEventBatches`.
-    fn merge(&mut self) -> Result<Vec<Ev>, TraceError> {
+    fn merge(&mut self) -> Result<EvList, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
         cpu.sort_by_key(|e| e.ts);
         let mut procs: Vec<Proc> = self
@@ -796,8 +859,8 @@ impl<'a> Parser<'a> {
             pos: 0,
             done: false,
         });
-        let mut events: Vec<Ev> = Vec::new();
-        let mut gs: FxHashMap<u64, GState> = FxHashMap::default();
+        let mut events = EvList::default();
+        let mut gs: GMap<GState> = GMap::default();
         let mut frontier = Frontier(Vec::new());
         let mut avail: Vec<usize> = (0..procs.len()).collect();
         loop {
@@ -819,7 +882,11 @@ impl<'a> Parser<'a> {
                 }
                 let ev = procs[pi].events[procs[pi].pos];
                 let (g, init, _) = state_transition(&ev);
-                let cur = gs.get(&g).copied().unwrap_or_default();
+                let cur = if g == UNORDERED {
+                    GState::default()
+                } else {
+                    gs.get(&(g as i64)).copied().unwrap_or_default()
+                };
                 if !transition_ready(g, cur, init) {
                     i += 1;
                     continue;
@@ -844,7 +911,7 @@ impl<'a> Parser<'a> {
             };
             events.push(ev);
             if g != UNORDERED {
-                let cur = gs.get(&g).copied().unwrap_or_default();
+                let cur = gs.get(&(g as i64)).copied().unwrap_or_default();
                 if !transition_ready(g, cur, init) {
                     return Err(verr("encountered impossible goroutine state transition"));
                 }
@@ -853,16 +920,22 @@ impl<'a> Parser<'a> {
                     SEQINC => next.seq = cur.seq.wrapping_add(1),
                     _ => {}
                 }
-                gs.insert(g, next);
+                gs.insert(g as i64, next);
             }
             avail.push(pi);
         }
         drop(procs);
-        if events.windows(2).any(|w| w[1].ts < w[0].ts) {
+        let mut prev = i64::MIN;
+        if events.iter().any(|e| {
+            let out_of_order = e.ts < prev;
+            prev = e.ts;
+            out_of_order
+        }) {
             return Err(verr("time stamps out of order"));
         }
         let mut last_sys_block: FxHashMap<u64, i64> = FxHashMap::default();
-        for ev in events.iter_mut() {
+        let mut moved: Vec<u32> = Vec::new();
+        for (i, ev) in events.iter_mut().enumerate() {
             match ev.typ {
                 EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
                     last_sys_block.insert(ev.g, ev.ts);
@@ -881,17 +954,69 @@ impl<'a> Parser<'a> {
                     if ts < block {
                         return Err(verr("time stamps out of order"));
                     }
+                    if ev.ts != ts {
+                        moved.push(i as u32);
+                    }
                     ev.ts = ts;
                 }
                 _ => {}
             }
         }
-        events.sort_by_key(|e| e.ts);
+        stable_resort(&mut events, &moved);
         Ok(events)
     }
 
     fn wire_error(&self, e: WireErr) -> TraceError {
         TraceError::format(e.msg, (self.hlen + e.off) as u64)
+    }
+}
+
+/// Go's `sort.Stable` by time, for a list that was sorted before the events at `moved`
+/// (ascending indices) got new times: the others are still in order, so the moved ones
+/// are taken out, sorted, and merged back from the end, ties going to the smaller
+/// original index. Needs memory for the moved events only.
+pub(crate) fn stable_resort(events: &mut EvList, moved: &[u32]) {
+    let k = moved.len();
+    if k == 0 {
+        return;
+    }
+    let n = events.len();
+    let mut out: Vec<(Ev, u32)> = moved.iter().map(|&i| (events.get(i as usize), i)).collect();
+    out.sort_by_key(|e| e.0.ts);
+    let mut w = 0;
+    let mut m = 0;
+    for i in 0..n {
+        if m < k && moved[m] as usize == i {
+            m += 1;
+            continue;
+        }
+        if w != i {
+            events.set(w, events.get(i));
+        }
+        w += 1;
+    }
+    let (mut i, mut j, mut w) = (n - k, k, n);
+    let mut r = k;
+    while j > 0 {
+        let take_main = if i > 0 {
+            let c = i - 1;
+            while r > 0 && moved[r - 1] as usize >= c + r {
+                r -= 1;
+            }
+            let orig = (c + r) as u32;
+            let (mev, midx) = out[j - 1];
+            (events.get(c).ts, orig) > (mev.ts, midx)
+        } else {
+            false
+        };
+        w -= 1;
+        if take_main {
+            events.set(w, events.get(i - 1));
+            i -= 1;
+        } else {
+            events.set(w, out[j - 1].0);
+            j -= 1;
+        }
     }
 }
 
@@ -929,10 +1054,47 @@ struct PDesc {
     sweep: bool,
 }
 
+/// Goroutine descriptors by ID (Go's `map[uint64]gdesc`; a missing entry reads as zero).
+#[derive(Default)]
+struct GTable(GMap<GDesc>);
+
+impl GTable {
+    #[inline]
+    fn get(&self, id: u64) -> GDesc {
+        self.0.get(&(id as i64)).copied().unwrap_or_default()
+    }
+    #[inline]
+    fn contains(&self, id: u64) -> bool {
+        self.0.contains_key(&(id as i64))
+    }
+    #[inline]
+    fn insert(&mut self, id: u64, g: GDesc) {
+        self.0.insert(id as i64, g)
+    }
+}
+
+/// P descriptors by ID (Go's `map[int32]pdesc`).
+#[derive(Default)]
+struct PTable(DenseMap<PDesc>);
+
+impl PTable {
+    #[inline]
+    fn get(&self, id: i32) -> PDesc {
+        self.0.get(&(id as i64)).copied().unwrap_or_default()
+    }
+    #[inline]
+    fn insert(&mut self, id: i32, p: PDesc) {
+        self.0.insert(id as i64, p)
+    }
+}
+
 /// Go's `postProcessTrace`: consistency checks, plus the netpoll fake P and stack cleanup.
-fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Result<(), TraceError> {
-    let mut gs: FxHashMap<u64, GDesc> = FxHashMap::default();
-    let mut ps: FxHashMap<i32, PDesc> = FxHashMap::default();
+fn post_process(
+    events: &mut EvList,
+    stacks: &FxHashMap<u32, (u32, u32)>,
+) -> Result<(), TraceError> {
+    let mut gs = GTable::default();
+    let mut ps = PTable::default();
     let mut tasks: FxHashMap<u64, Ev> = FxHashMap::default();
     let mut regions: FxHashMap<u64, Vec<Ev>> = FxHashMap::default();
     gs.insert(
@@ -964,11 +1126,9 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
         Ok(())
     };
     for ev in events.iter_mut() {
-        let gget = |gs: &FxHashMap<u64, GDesc>, id: u64| gs.get(&id).copied().unwrap_or_default();
-        let pget = |ps: &FxHashMap<i32, PDesc>, id: i32| ps.get(&id).copied().unwrap_or_default();
         match ev.typ {
             EV_PROC_START => {
-                let mut p = pget(&ps, ev.p);
+                let mut p = ps.get(ev.p);
                 if p.running {
                     return Err(verr(format!(
                         "p {} is running before start (time {})",
@@ -979,7 +1139,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_PROC_STOP => {
-                let mut p = pget(&ps, ev.p);
+                let mut p = ps.get(ev.p);
                 if !p.running {
                     return Err(verr(format!(
                         "p {} is not running before stop (time {})",
@@ -1027,7 +1187,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 in_stw = false;
             }
             EV_GC_SWEEP_START => {
-                let mut p = pget(&ps, ev.p);
+                let mut p = ps.get(ev.p);
                 if p.sweep {
                     return Err(verr(format!(
                         "previous sweeping is not ended before a new one (time {})",
@@ -1038,7 +1198,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GC_MARK_ASSIST_START => {
-                let mut g = gget(&gs, ev.g);
+                let mut g = gs.get(ev.g);
                 if g.mark_assist {
                     return Err(verr(format!(
                         "previous mark assist is not ended before a new one (time {})",
@@ -1049,12 +1209,12 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 gs.insert(ev.g, g);
             }
             EV_GC_MARK_ASSIST_DONE => {
-                let mut g = gget(&gs, ev.g);
+                let mut g = gs.get(ev.g);
                 g.mark_assist = false;
                 gs.insert(ev.g, g);
             }
             EV_GC_SWEEP_DONE => {
-                let mut p = pget(&ps, ev.p);
+                let mut p = ps.get(ev.p);
                 if !p.sweep {
                     return Err(verr(format!("bogus sweeping end (time {})", ev.ts)));
                 }
@@ -1062,7 +1222,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GO_WAITING | EV_GO_IN_SYSCALL => {
-                let mut g = gget(&gs, ev.g);
+                let mut g = gs.get(ev.g);
                 if g.state != G_RUNNABLE {
                     let what = if ev.typ == EV_GO_WAITING {
                         "EvGoWaiting"
@@ -1079,10 +1239,10 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 gs.insert(ev.g, g);
             }
             EV_GO_CREATE => {
-                let g = gget(&gs, ev.g);
-                let p = pget(&ps, ev.p);
+                let g = gs.get(ev.g);
+                let p = ps.get(ev.p);
                 check_running(p, g, ev, true)?;
-                if gs.contains_key(&ev.args[0]) {
+                if gs.contains(ev.args[0]) {
                     return Err(verr(format!(
                         "g {} already exists (time {})",
                         ev.args[0], ev.ts
@@ -1098,8 +1258,8 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 );
             }
             EV_GO_START | EV_GO_START_LABEL => {
-                let mut g = gget(&gs, ev.g);
-                let mut p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
                 if g.state != G_RUNNABLE {
                     return Err(verr(format!(
                         "g {} is not runnable before start (time {})",
@@ -1119,8 +1279,8 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GO_END | EV_GO_STOP => {
-                let mut g = gget(&gs, ev.g);
-                let mut p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
                 check_running(p, g, ev, false)?;
                 g.state = G_DEAD;
                 p.g = 0;
@@ -1131,8 +1291,8 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GO_SCHED | EV_GO_PREEMPT => {
-                let mut g = gget(&gs, ev.g);
-                let mut p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
                 check_running(p, g, ev, false)?;
                 g.state = G_RUNNABLE;
                 p.g = 0;
@@ -1141,8 +1301,8 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GO_UNBLOCK => {
-                let g = gget(&gs, ev.g);
-                let p = pget(&ps, ev.p);
+                let g = gs.get(ev.g);
+                let p = ps.get(ev.p);
                 if g.state != G_RUNNING {
                     return Err(verr(format!(
                         "g {} is not running while unpark (time {})",
@@ -1155,7 +1315,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                         ev.p, ev.g, ev.ts
                     )));
                 }
-                let mut g1 = gget(&gs, ev.args[0]);
+                let mut g1 = gs.get(ev.args[0]);
                 if g1.state != G_WAITING {
                     return Err(verr(format!(
                         "g {} is not waiting before unpark (time {})",
@@ -1170,15 +1330,15 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 gs.insert(ev.args[0], g1);
             }
             EV_GO_SYS_CALL => {
-                let mut g = gget(&gs, ev.g);
-                let p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let p = ps.get(ev.p);
                 check_running(p, g, ev, false)?;
                 g.ev = ev.typ;
                 gs.insert(ev.g, g);
             }
             EV_GO_SYS_BLOCK => {
-                let mut g = gget(&gs, ev.g);
-                let mut p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
                 check_running(p, g, ev, false)?;
                 g.state = G_WAITING;
                 p.g = 0;
@@ -1186,7 +1346,7 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
                 ps.insert(ev.p, p);
             }
             EV_GO_SYS_EXIT => {
-                let mut g = gget(&gs, ev.g);
+                let mut g = gs.get(ev.g);
                 if g.state != G_WAITING {
                     return Err(verr(format!(
                         "g {} is not waiting during syscall exit (time {})",
@@ -1200,8 +1360,8 @@ fn post_process(events: &mut [Ev], stacks: &FxHashMap<u32, (u32, u32)>) -> Resul
             EV_GO_SLEEP | EV_GO_BLOCK | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV
             | EV_GO_BLOCK_SELECT | EV_GO_BLOCK_SYNC | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET
             | EV_GO_BLOCK_GC => {
-                let mut g = gget(&gs, ev.g);
-                let mut p = pget(&ps, ev.p);
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
                 check_running(p, g, ev, false)?;
                 g.state = G_WAITING;
                 g.ev = ev.typ;
