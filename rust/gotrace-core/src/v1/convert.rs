@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::parse::*;
 use crate::error::TraceError;
+use crate::order::tables::{DenseMap, GMap};
 use crate::store::{gostate as G, procstate as P, resource, EventKind, Frame, Row, Trace, NO_TASK};
 
 /// Block reasons and STW kinds the converter adds to the string table, in Go's order.
@@ -52,7 +53,7 @@ struct Conv<'t, 'a> {
     max_string: u64,
     builtin: [u32; 29],
     string_cache: FxHashMap<u64, u32>,
-    stack_cache: FxHashMap<u64, u32>,
+    stack_cache: GMap<u32>,
     stw_names: FxHashMap<u32, u32>,
     n_gomaxprocs: u32,
     n_heap_objects: u32,
@@ -109,7 +110,7 @@ impl<'t, 'a> Conv<'t, 'a> {
         if id == 0 {
             return Ok(0);
         }
-        if let Some(&g) = self.stack_cache.get(&id) {
+        if let Some(&g) = self.stack_cache.get(&(id as i64)) {
             return Ok(g);
         }
         let missing = || panic_err(format!("expected id {id} in trace.stack table"));
@@ -141,7 +142,7 @@ impl<'t, 'a> Conv<'t, 'a> {
             }));
         }
         let g = self.trace.stacks.intern_stack(&frames);
-        self.stack_cache.insert(id, g);
+        self.stack_cache.insert(id as i64, g);
         Ok(g)
     }
 
@@ -225,7 +226,7 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
         max_string,
         builtin,
         string_cache: FxHashMap::default(),
-        stack_cache: FxHashMap::default(),
+        stack_cache: GMap::default(),
         stw_names: FxHashMap::default(),
         n_gomaxprocs,
         n_heap_objects,
@@ -271,8 +272,8 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
     let mut created_order: Vec<u64> = Vec::new();
     let mut created: FxHashSet<u64> = FxHashSet::default();
     let mut tasks: FxHashMap<u64, (u32, u64)> = FxHashMap::default();
-    let mut seen_procs: FxHashSet<i32> = FxHashSet::default();
-    let mut proc_ms: FxHashMap<i32, u64> = FxHashMap::default();
+    let mut seen_procs: DenseMap<()> = DenseMap::default();
+    let mut proc_ms: DenseMap<u64> = DenseMap::default();
     let mut last_stw_reason: u32 = 0;
     let b = c.builtin;
     for ev in events.into_chunks().into_iter().flat_map(|c| c.into_iter()) {
@@ -283,12 +284,12 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
         if ev.p != -1 && ev.typ != EV_CPU_SAMPLE {
             if ev.typ == EV_PROC_START {
                 m = ev.args[0] as i64;
-            } else if let Some(&x) = proc_ms.get(&ev.p) {
+            } else if let Some(&x) = proc_ms.get(&(ev.p as i64)) {
                 m = x as i64;
             }
         }
         // The few events Go builds with its own context use a plain map read (0 if unset).
-        let raw_m = proc_ms.get(&ev.p).copied().unwrap_or(0) as i64;
+        let raw_m = || proc_ms.get(&(ev.p as i64)).copied().unwrap_or(0) as i64;
         let stk = c.stack(ev.stk as u64)?;
         let base = Row {
             time: t,
@@ -341,12 +342,10 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                 }
             }
             EV_PROC_START => {
-                proc_ms.insert(ev.p, ev.args[0]);
-                let from = if seen_procs.insert(ev.p) {
-                    P::UNDETERMINED
-                } else {
-                    P::IDLE
-                };
+                proc_ms.insert(ev.p as i64, ev.args[0]);
+                let seen = seen_procs.get(&(ev.p as i64)).is_some();
+                seen_procs.insert(ev.p as i64, ());
+                let from = if !seen { P::UNDETERMINED } else { P::IDLE };
                 Row {
                     kind: EventKind::StateTransition as u8,
                     res_kind: resource::PROC,
@@ -357,12 +356,10 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                 }
             }
             EV_PROC_STOP => {
-                let from = if seen_procs.insert(ev.p) {
-                    P::UNDETERMINED
-                } else {
-                    P::RUNNING
-                };
-                proc_ms.remove(&ev.p);
+                let seen = seen_procs.get(&(ev.p as i64)).is_some();
+                seen_procs.insert(ev.p as i64, ());
+                let from = if !seen { P::UNDETERMINED } else { P::RUNNING };
+                proc_ms.remove(&(ev.p as i64));
                 Row {
                     kind: EventKind::StateTransition as u8,
                     res_kind: resource::PROC,
@@ -432,7 +429,7 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                     t,
                     gg,
                     p,
-                    raw_m,
+                    raw_m(),
                     ev.args[0] as i64,
                     G::RUNNABLE,
                     G::RUNNING,
@@ -442,7 +439,7 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                     kind: EventKind::Label as u8,
                     g: gg,
                     p,
-                    m: raw_m,
+                    m: raw_m(),
                     name: label,
                     res_kind: resource::GOROUTINE,
                     arg: gg,
@@ -476,9 +473,17 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                 c.push(Row {
                     stack: stk,
                     aux: stk,
-                    ..go_row(t, gg, p, raw_m, gg, G::RUNNING, G::SYSCALL)
+                    ..go_row(t, gg, p, raw_m(), gg, G::RUNNING, G::SYSCALL)
                 });
-                go_row(t.wrapping_add(1), gg, p, raw_m, gg, G::SYSCALL, G::RUNNING)
+                go_row(
+                    t.wrapping_add(1),
+                    gg,
+                    p,
+                    raw_m(),
+                    gg,
+                    G::SYSCALL,
+                    G::RUNNING,
+                )
             }
             EV_GO_SYS_EXIT => go_row(t, g, p, m, g, G::SYSCALL, G::RUNNABLE),
             EV_GO_SYS_BLOCK => continue,
