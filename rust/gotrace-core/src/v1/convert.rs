@@ -262,6 +262,8 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
             arg: syncs,
             ..Row::default()
         });
+        // Go treats the whole v1 trace as one generation.
+        c.trace.generations = (syncs - 1) as u64;
     }
     r
 }
