@@ -296,7 +296,14 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn read_val(&mut self) -> Option<u64> {
+        if let Some(&b) = self.data.get(self.off) {
+            if b < 0x80 {
+                self.off += 1;
+                return Some(b as u64);
+            }
+        }
         let (v, n) = crate::wire::uvarint(&self.data[self.off.min(self.data.len())..]);
         if n <= 0 {
             return None;
@@ -588,15 +595,13 @@ impl<'a> Parser<'a> {
                 }
                 got_header = true;
             }
-            if let Some(ev) = self.parse_event(&raw)? {
-                out.push(ev);
-            }
+            self.parse_event(&raw, out)?;
         }
         Ok(true)
     }
 
     /// Go's `parseEvent`.
-    fn parse_event(&mut self, raw: &Raw) -> WResult<Option<Ev>> {
+    fn parse_event(&mut self, raw: &Raw, out: &mut Vec<Ev>) -> WResult<()> {
         let desc = &DESCS[raw.typ as usize];
         let narg = Self::arg_num(raw);
         let start = raw.start;
@@ -622,18 +627,18 @@ impl<'a> Parser<'a> {
                 self.last_p = if a0 == u64::MAX { -1 } else { a0 as i32 };
                 self.last_g = self.last_gs.get(&self.last_p).copied().unwrap_or(0);
                 self.last_ts = self.args[1] as i64;
-                Ok(None)
+                Ok(())
             }
             EV_FREQUENCY => {
                 self.ticks_per_sec = self.args[0] as i64;
                 if self.ticks_per_sec <= 0 {
                     return Err(self.err("time stamps out of order", start));
                 }
-                Ok(None)
+                Ok(())
             }
             EV_TIMER_GOROUTINE => {
                 self.timer_goids.insert(self.args[0]);
-                Ok(None)
+                Ok(())
             }
             EV_STACK => {
                 let a = &self.args;
@@ -674,9 +679,9 @@ impl<'a> Parser<'a> {
                     }
                     self.stacks.insert(id, (s, size as u32));
                 }
-                Ok(None)
+                Ok(())
             }
-            EV_CPU_SAMPLE => Ok(None),
+            EV_CPU_SAMPLE => Ok(()),
             typ => {
                 let a = &self.args;
                 let mut ev = Ev {
@@ -720,7 +725,8 @@ impl<'a> Parser<'a> {
                     }
                     _ => {}
                 }
-                Ok(Some(ev))
+                out.push(ev);
+                Ok(())
             }
         }
     }
@@ -791,14 +797,17 @@ struct Proc {
     done: bool,
 }
 
-/// Go's `orderEventList` heap: (event, proc index), keyed by time only.
-struct Frontier(Vec<(Ev, usize)>);
+/// Go's `orderEventList` heap, keyed by time only. Go's entries hold the event; ours
+/// hold its time and the proc index: a proc has at most one event in the frontier, and
+/// that event stays in the proc's buffer (just before `pos`) until it is popped.
+struct Frontier(Vec<(i64, u32)>);
 
 impl Frontier {
+    #[inline]
     fn less(&self, i: usize, j: usize) -> bool {
-        self.0[i].0.ts < self.0[j].0.ts
+        self.0[i].0 < self.0[j].0
     }
-    fn push(&mut self, x: (Ev, usize)) {
+    fn push(&mut self, x: (i64, u32)) {
         self.0.push(x);
         let mut j = self.0.len() - 1;
         loop {
@@ -810,7 +819,7 @@ impl Frontier {
             j = i;
         }
     }
-    fn pop(&mut self) -> (Ev, usize) {
+    fn pop(&mut self) -> (i64, u32) {
         let n = self.0.len() - 1;
         self.0.swap(0, n);
         let mut i = 0;
@@ -893,7 +902,7 @@ impl<'a> Parser<'a> {
                 }
                 procs[pi].pos += 1;
                 avail.swap_remove(i);
-                frontier.push((ev, pi));
+                frontier.push((ev.ts, pi as u32));
             }
             if frontier.0.is_empty() {
                 if procs.iter().any(|p| !p.done) {
@@ -901,7 +910,9 @@ impl<'a> Parser<'a> {
                 }
                 break;
             }
-            let (mut ev, pi) = frontier.pop();
+            let (_, pi) = frontier.pop();
+            let pi = pi as usize;
+            let mut ev = procs[pi].events[procs[pi].pos - 1];
             let (g, init, mut next) = state_transition(&ev);
             ev.typ = match ev.typ {
                 EV_GO_START_LOCAL => EV_GO_START,
