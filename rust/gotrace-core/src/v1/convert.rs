@@ -292,7 +292,10 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
         }
         // The few events Go builds with its own context use a plain map read (0 if unset).
         let raw_m = || proc_ms.get(&(ev.p as i64)).copied().unwrap_or(0) as i64;
-        let stk = c.stack(ev.stk as u64)?;
+        // Go resolves a stack only when an emitted event is read, never for skipped ones.
+        let skipped = ev.typ == EV_GO_SYS_BLOCK
+            || (pre_init && (ev.typ == EV_GOMAXPROCS || ev.typ == EV_GO_CREATE));
+        let stk = if skipped { 0 } else { c.stack(ev.stk as u64)? };
         let base = Row {
             time: t,
             g,
@@ -426,7 +429,6 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
             }
             EV_GO_START_LABEL => {
                 let gg = ev.g as i64;
-                let label = c.string(ev.args[2])?;
                 c.push(go_row(
                     t,
                     gg,
@@ -436,6 +438,8 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
                     G::RUNNABLE,
                     G::RUNNING,
                 ));
+                // The Label is a separate event: a bad label string fails after the start.
+                let label = c.string(ev.args[2])?;
                 Row {
                     time: t,
                     kind: EventKind::Label as u8,

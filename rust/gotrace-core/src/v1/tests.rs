@@ -366,3 +366,36 @@ fn resort_matches_a_stable_sort() {
         );
     }
 }
+
+/// Go resolves stacks (and their frames' strings) only for events it emits: a bad frame
+/// behind the dropped first Gomaxprocs is harmless, behind an emitted event it is Go's
+/// panic, reported after the events before it.
+#[test]
+fn bad_frame_strings_only_matter_for_emitted_events() {
+    let with_stack = |gomaxprocs_stk: u64, block_stk: u64| {
+        cat(&[
+            H21,
+            &batch(0, 1000),
+            &ev(EV_PROC_START, &[0, 7]),
+            &ev_long(EV_GO_CREATE, &[1, 1, 0, 0]),
+            &ev(EV_GOMAXPROCS, &[2, 4, gomaxprocs_stk]),
+            &ev(EV_GO_START, &[3, 1, 1]),
+            &ev(EV_GO_BLOCK_RECV, &[5, block_stk]),
+            &ev(EV_FREQUENCY, &[1_000_000_000]),
+            &ev_long(EV_STACK, &[1, 1, 0x1234, 1, 2, 42]),
+            &ev_long(EV_STACK, &[2, 1, 0x5678, 99, 2, 43]),
+            &string(1, b"main.f"),
+            &string(2, b"main.go"),
+        ])
+    };
+    let t = crate::parse(&with_stack(2, 1));
+    assert!(t.error.is_none(), "{:?}", t.error);
+    let t = crate::parse(&with_stack(1, 2));
+    let e = t.error.expect("bad top frame of an emitted event");
+    assert_eq!(
+        e.message,
+        "panic in trace parser: expected id 99 in string table"
+    );
+    // Sync, ProcStatus, GoStatus (pre-init), GoStart; the block is not emitted.
+    assert_eq!(t.events.len(), 4);
+}
