@@ -40,6 +40,7 @@ DEFAULT_TRACES = [
     CORPUS / "go1.27.3-mixed-medium.trace",
     CORPUS / "go1.25.5-mixed-medium.trace",
     CORPUS / "go1.22.10-mixed-medium.trace",
+    CORPUS / "go1.21.13-mixed-medium.trace",  # v1 format
 ]
 
 # The code each measuring child runs: argv[1] is the trace path, or "" for the
@@ -206,7 +207,7 @@ def fmt_rate(x, unit=1e6, nd=2):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Benchmark gotrace_fast.parse() against Go's internal/trace reader (tracecheck bench).",
-        epilog="Default traces: the 1.27.3, 1.25.5 and 1.22.10 mixed-medium corpus traces; "
+        epilog="Default traces: the 1.27.3, 1.25.5, 1.22.10 and (v1) 1.21.13 mixed-medium corpus traces; "
         "paths given on the command line are benchmarked after them (--only: instead of them).",
     )
     ap.add_argument(

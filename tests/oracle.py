@@ -246,3 +246,53 @@ def tsv_escape(b: bytes) -> bytes:
         else:
             out.append(c)
     return bytes(out)
+
+
+# -- v1 traces whose oracle order is run-dependent ---------------------------------------------
+
+#: Go's v1 parser merges Ps in Go map order, so among events of different Ps with equal raw
+#: timestamps its output order (and, through the +1 ns bump, those events' times) changes
+#: from run to run for these files (oracle README, "v1 event order is not deterministic").
+NONDETERMINISTIC_V1 = frozenset(
+    {
+        "http_1_19_good",
+        "stress_1_11_good",
+        "stress_1_19_good",
+        "stress_1_21_good",
+        "stress_start_stop_1_11_good",
+        "stress_start_stop_1_19_good",
+        "stress_start_stop_1_21_good",
+    }
+)
+
+
+def is_nondeterministic_v1(name: str) -> bool:
+    return name.removeprefix("gosrc-") in NONDETERMINISTIC_V1
+
+
+def _time_and_rest(line: bytes) -> tuple[bytes, int]:
+    t, rest = line.split(b"\t", 1)
+    return rest, int(t)
+
+
+def assert_same_multiset(
+    actual_chunks: Iterable[bytes], expected: Path, label: str = "", max_ns: int = 5
+) -> None:
+    """The dumps hold the same lines apart from the time column, and after pairing the
+    lines (sorted by content, then time) every time differs by at most ``max_ns``."""
+    ours = sorted(_time_and_rest(ln) for ln in _lines(b"".join(actual_chunks)))
+    with open_maybe_gz(expected) as f:
+        theirs = sorted(_time_and_rest(ln) for ln in _lines(f.read()))
+    assert len(ours) == len(theirs), f"{label}: {len(ours)} events, oracle {len(theirs)}"
+    for (ra, ta), (rb, tb) in zip(ours, theirs, strict=True):
+        if ra != rb:
+            pytest.fail(f"{label}: event multisets differ:\n  ours:   {ra!r}\n  oracle: {rb!r}")
+        assert abs(ta - tb) <= max_ns, f"{label}: {ra!r} at {ta} ns, oracle {tb} ns"
+
+
+def assert_same_events(trace: Trace, expected: Path, name: str) -> None:
+    """Byte-identical dump, or for the run-dependent v1 files the multiset rule above."""
+    if is_nondeterministic_v1(name):
+        assert_same_multiset(tsv_chunks(trace), expected, name)
+    else:
+        assert_same_lines(tsv_chunks(trace), expected, name)

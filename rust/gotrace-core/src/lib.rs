@@ -4,7 +4,9 @@
 //! Pipeline: [`wire`] (bytes → batches, varints, the event spec table) → [`generation`]
 //! (per-generation string/stack tables, sync data, CPU samples) → [`order`] (Go's
 //! scheduler state machine that puts per-M event streams into one valid order) →
-//! [`store`] (interned, columnar events) → [`export`] (text dumps).
+//! [`store`] (interned, columnar events) → [`export`] (text dumps). Go 1.11–1.21 traces take
+//! the [`v1`] path instead: read whole, ordered as Go's old parser does, converted into the
+//! same store.
 
 pub mod error;
 pub mod export;
@@ -12,6 +14,7 @@ pub mod generation;
 pub mod order;
 pub mod reader;
 pub mod store;
+pub mod v1;
 pub mod wire;
 
 pub use error::{ErrorKind, Result, TraceError};

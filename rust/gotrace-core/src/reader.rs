@@ -351,13 +351,8 @@ pub fn parse_read_interruptible<R: std::io::Read>(
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, mut trace: Trace) -> Trace {
-    let _ = (data, hlen);
-    trace.error = Some(TraceError::unsupported(format!(
-        "trace version go 1.{} (the pre-1.22 format) is not supported yet",
-        trace.version
-    )));
-    trace
+fn parse_v1(data: &[u8], hlen: usize, trace: Trace) -> Trace {
+    crate::v1::parse(data, hlen, trace.version)
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {

@@ -18,6 +18,15 @@ fn corpus() -> Vec<(&'static str, &'static [u8])> {
             "go1.25.5-mixed-small",
             include_bytes!("data/go1.25.5-mixed-small.trace"),
         ),
+        (
+            "gosrc-user_task_region_1_21_good",
+            include_bytes!("data/gosrc-user_task_region_1_21_good.trace"),
+        ),
+        ("go121-idle-ok", include_bytes!("data/go121-idle-ok.trace")),
+        (
+            "go1.21.13-cpu-small",
+            include_bytes!("data/go1.21.13-cpu-small.trace"),
+        ),
     ]
 }
 

@@ -19,7 +19,7 @@
 
 use rustc_hash::FxHashMap;
 
-mod tables;
+pub(crate) mod tables;
 use tables::{DenseMap, GMap, MMap, MState};
 
 use crate::generation::Generation;

@@ -52,6 +52,14 @@ impl<T> DenseMap<T> {
             self.sparse.insert(id, v);
         }
     }
+
+    pub fn remove(&mut self, id: &i64) -> Option<T> {
+        if (0..DENSE_LIMIT).contains(id) {
+            self.dense.get_mut(*id as usize)?.take()
+        } else {
+            self.sparse.remove(id)
+        }
+    }
 }
 
 /// Per-M scheduling state: the goroutine and proc bound to the thread.

@@ -380,7 +380,7 @@ pub struct Trace {
     pub u64s: Vec<u64>,
     pub clock_snapshots: Vec<ClockSnapshot>,
     pub experimental: Vec<ExperimentalArgs>,
-    /// Number of generations read (v2).
+    /// Number of generations read (v2; a v1 trace counts as one).
     pub generations: u64,
     pub error: Option<crate::TraceError>,
 }

@@ -1,0 +1,1495 @@
+//! The Go 1.11–1.21 wire format, read whole the way Go's `tracev1` parser does: a first
+//! pass finds every per-P batch (and reads the CPU samples), a second pass loads the
+//! batches P by P and merges them through a timestamp heap gated by a goroutine
+//! sequence/state machine, then syscall-exit times are patched in and the list is
+//! stably re-sorted, rebased to nanoseconds and checked for consistency.
+//!
+//! The merged list is one `Vec<Ev>` of 48-byte records; strings and stack PCs stay
+//! slices of the input until the conversion interns the ones it needs.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::error::TraceError;
+use crate::order::tables::{DenseMap, GMap};
+
+// Wire event types (Go's runtime/trace.go numbering).
+pub const EV_NONE: u8 = 0;
+pub const EV_BATCH: u8 = 1;
+pub const EV_FREQUENCY: u8 = 2;
+pub const EV_STACK: u8 = 3;
+pub const EV_GOMAXPROCS: u8 = 4;
+pub const EV_PROC_START: u8 = 5;
+pub const EV_PROC_STOP: u8 = 6;
+pub const EV_GC_START: u8 = 7;
+pub const EV_GC_DONE: u8 = 8;
+pub const EV_STW_START: u8 = 9;
+pub const EV_STW_DONE: u8 = 10;
+pub const EV_GC_SWEEP_START: u8 = 11;
+pub const EV_GC_SWEEP_DONE: u8 = 12;
+pub const EV_GO_CREATE: u8 = 13;
+pub const EV_GO_START: u8 = 14;
+pub const EV_GO_END: u8 = 15;
+pub const EV_GO_STOP: u8 = 16;
+pub const EV_GO_SCHED: u8 = 17;
+pub const EV_GO_PREEMPT: u8 = 18;
+pub const EV_GO_SLEEP: u8 = 19;
+pub const EV_GO_BLOCK: u8 = 20;
+pub const EV_GO_UNBLOCK: u8 = 21;
+pub const EV_GO_BLOCK_SEND: u8 = 22;
+pub const EV_GO_BLOCK_RECV: u8 = 23;
+pub const EV_GO_BLOCK_SELECT: u8 = 24;
+pub const EV_GO_BLOCK_SYNC: u8 = 25;
+pub const EV_GO_BLOCK_COND: u8 = 26;
+pub const EV_GO_BLOCK_NET: u8 = 27;
+pub const EV_GO_SYS_CALL: u8 = 28;
+pub const EV_GO_SYS_EXIT: u8 = 29;
+pub const EV_GO_SYS_BLOCK: u8 = 30;
+pub const EV_GO_WAITING: u8 = 31;
+pub const EV_GO_IN_SYSCALL: u8 = 32;
+pub const EV_HEAP_ALLOC: u8 = 33;
+pub const EV_HEAP_GOAL: u8 = 34;
+pub const EV_TIMER_GOROUTINE: u8 = 35;
+pub const EV_FUTILE_WAKEUP: u8 = 36;
+pub const EV_STRING: u8 = 37;
+pub const EV_GO_START_LOCAL: u8 = 38;
+pub const EV_GO_UNBLOCK_LOCAL: u8 = 39;
+pub const EV_GO_SYS_EXIT_LOCAL: u8 = 40;
+pub const EV_GO_START_LABEL: u8 = 41;
+pub const EV_GO_BLOCK_GC: u8 = 42;
+pub const EV_GC_MARK_ASSIST_START: u8 = 43;
+pub const EV_GC_MARK_ASSIST_DONE: u8 = 44;
+pub const EV_USER_TASK_CREATE: u8 = 45;
+pub const EV_USER_TASK_END: u8 = 46;
+pub const EV_USER_REGION: u8 = 47;
+pub const EV_USER_LOG: u8 = 48;
+pub const EV_CPU_SAMPLE: u8 = 49;
+pub const EV_COUNT: u8 = 50;
+
+// Fake Ps.
+pub const TIMER_P: i32 = 1_000_001;
+pub const NETPOLL_P: i32 = 1_000_002;
+pub const SYSCALL_P: i32 = 1_000_003;
+pub const GC_P: i32 = 1_000_004;
+pub const PROFILE_P: i32 = 1_000_005;
+
+/// Per type: name, minimum version, whether the last argument is a stack, argument names.
+pub struct Desc {
+    pub name: &'static str,
+    pub min_ver: u32,
+    pub stack: bool,
+    pub args: &'static [&'static str],
+}
+
+const fn d(name: &'static str, min_ver: u32, stack: bool, args: &'static [&'static str]) -> Desc {
+    Desc {
+        name,
+        min_ver,
+        stack,
+        args,
+    }
+}
+
+pub static DESCS: [Desc; EV_COUNT as usize] = [
+    d("None", 5, false, &[]),
+    d("Batch", 5, false, &["p", "ticks"]),
+    d("Frequency", 5, false, &["freq"]),
+    d("Stack", 5, false, &["id", "siz"]),
+    d("Gomaxprocs", 5, true, &["procs"]),
+    d("ProcStart", 5, false, &["thread"]),
+    d("ProcStop", 5, false, &[]),
+    d("GCStart", 5, true, &["seq"]),
+    d("GCDone", 5, false, &[]),
+    d("GCSTWStart", 5, false, &["kindid"]),
+    d("GCSTWDone", 5, false, &[]),
+    d("GCSweepStart", 5, true, &[]),
+    d("GCSweepDone", 5, false, &["swept", "reclaimed"]),
+    d("GoCreate", 5, true, &["g", "stack"]),
+    d("GoStart", 5, false, &["g", "seq"]),
+    d("GoEnd", 5, false, &[]),
+    d("GoStop", 5, true, &[]),
+    d("GoSched", 5, true, &[]),
+    d("GoPreempt", 5, true, &[]),
+    d("GoSleep", 5, true, &[]),
+    d("GoBlock", 5, true, &[]),
+    d("GoUnblock", 5, true, &["g", "seq"]),
+    d("GoBlockSend", 5, true, &[]),
+    d("GoBlockRecv", 5, true, &[]),
+    d("GoBlockSelect", 5, true, &[]),
+    d("GoBlockSync", 5, true, &[]),
+    d("GoBlockCond", 5, true, &[]),
+    d("GoBlockNet", 5, true, &[]),
+    d("GoSysCall", 5, true, &[]),
+    d("GoSysExit", 5, false, &["g", "seq", "ts"]),
+    d("GoSysBlock", 5, false, &[]),
+    d("GoWaiting", 5, false, &["g"]),
+    d("GoInSyscall", 5, false, &["g"]),
+    d("HeapAlloc", 5, false, &["mem"]),
+    d("HeapGoal", 5, false, &["mem"]),
+    d("TimerGoroutine", 5, false, &["g"]),
+    d("FutileWakeup", 5, false, &[]),
+    d("String", 7, false, &[]),
+    d("GoStartLocal", 7, false, &["g"]),
+    d("GoUnblockLocal", 7, true, &["g"]),
+    d("GoSysExitLocal", 7, false, &["g", "ts"]),
+    d("GoStartLabel", 8, false, &["g", "seq", "labelid"]),
+    d("GoBlockGC", 8, true, &[]),
+    d("GCMarkAssistStart", 9, true, &[]),
+    d("GCMarkAssistDone", 9, false, &[]),
+    d("UserTaskCreate", 11, true, &["taskid", "pid", "typeid"]),
+    d("UserTaskEnd", 11, true, &["taskid"]),
+    d("UserRegion", 11, true, &["taskid", "mode", "typeid"]),
+    d("UserLog", 11, true, &["id", "keyid"]),
+    d("CPUSample", 19, true, &["ts", "p", "g"]),
+];
+
+/// One merged event. `args` holds Go's `Args[0..3]`; for `UserLog` the inline message's
+/// index (Go's `Args[3]`) is kept in `args[2]`, which that event never uses otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ev {
+    pub ts: i64,
+    pub g: u64,
+    pub args: [u64; 3],
+    pub stk: u32,
+    pub p: i32,
+    pub typ: u8,
+}
+
+/// Events per chunk of an [`EvList`] (3.5 MiB).
+const CHUNK: usize = 1 << 16;
+
+/// The merged event list, in fixed-size chunks so that the conversion can free each
+/// chunk once it has been converted (the store then grows while this list shrinks).
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct EvList {
+    chunks: Vec<Vec<Ev>>,
+    len: usize,
+}
+
+impl EvList {
+    pub fn push(&mut self, ev: Ev) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(ev),
+            _ => {
+                let mut c = Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK });
+                c.push(ev);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> Ev {
+        self.chunks[i / CHUNK][i % CHUNK]
+    }
+    #[inline]
+    pub fn set(&mut self, i: usize, ev: Ev) {
+        self.chunks[i / CHUNK][i % CHUNK] = ev;
+    }
+    pub fn first(&self) -> Option<&Ev> {
+        self.chunks.first().and_then(|c| c.first())
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Ev> {
+        self.chunks.iter().flatten()
+    }
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Ev> {
+        self.chunks.iter_mut().flatten()
+    }
+    /// Gives up the chunks, to be consumed (and freed) one by one.
+    pub fn into_chunks(self) -> Vec<Vec<Ev>> {
+        self.chunks
+    }
+}
+
+impl From<Vec<Ev>> for EvList {
+    fn from(v: Vec<Ev>) -> Self {
+        let mut l = EvList::default();
+        for e in v {
+            l.push(e);
+        }
+        l
+    }
+}
+
+/// The whole parsed v1 trace.
+pub struct V1Trace<'a> {
+    pub events: EvList,
+    pub strings: FxHashMap<u64, &'a [u8]>,
+    pub inline_strings: Vec<&'a [u8]>,
+    /// Stack ID -> PCs (a range of `stack_pcs`).
+    pub stacks: FxHashMap<u32, (u32, u32)>,
+    pub stack_pcs: Vec<u64>,
+    /// PC -> (func string ID, file string ID, line); first definition wins.
+    pub pcs: FxHashMap<u64, (u64, u64, u64)>,
+}
+
+/// A wire-level failure: message and byte offset (relative to the body).
+struct WireErr {
+    msg: String,
+    off: usize,
+}
+
+type WResult<T> = Result<T, WireErr>;
+
+const MALFORMED: &str = "malformatted base-128 varint";
+
+#[derive(Default)]
+struct Raw {
+    typ: u8,
+    /// Offset of the event's first byte.
+    start: usize,
+    batch_pid: i32,
+    /// Index into `Parser::args` storage: arguments of this event.
+    nargs: usize,
+    /// `UserLog`: the message.
+    sarg: (usize, usize),
+}
+
+enum ReadOutcome {
+    Ok,
+    Eof,
+}
+
+struct Parser<'a> {
+    ver: u32,
+    /// Header length: error offsets are reported from the start of the file.
+    hlen: usize,
+    data: &'a [u8],
+    off: usize,
+    args: Vec<u64>,
+    strings: FxHashMap<u64, &'a [u8]>,
+    inline_strings: Vec<&'a [u8]>,
+    inline_map: FxHashMap<&'a [u8], u32>,
+    batches: FxHashMap<i32, BatchQueue>,
+    /// Ps in order of their first batch in the file.
+    pid_order: Vec<i32>,
+    stacks: FxHashMap<u32, (u32, u32)>,
+    stack_pcs: Vec<u64>,
+    pcs: FxHashMap<u64, (u64, u64, u64)>,
+    ticks_per_sec: i64,
+    cpu_samples: Vec<Ev>,
+    timer_goids: FxHashSet<u64>,
+    last_ts: i64,
+    last_g: u64,
+    last_gs: FxHashMap<i32, u64>,
+    last_p: i32,
+}
+
+#[derive(Default)]
+struct BatchQueue {
+    offsets: Vec<usize>,
+    next: usize,
+}
+
+const SKIP: bool = true;
+
+impl<'a> Parser<'a> {
+    fn err(&self, msg: impl Into<String>, off: usize) -> WireErr {
+        WireErr {
+            msg: msg.into(),
+            off,
+        }
+    }
+
+    #[inline(always)]
+    fn read_val(&mut self) -> Option<u64> {
+        if let Some(&b) = self.data.get(self.off) {
+            if b < 0x80 {
+                self.off += 1;
+                return Some(b as u64);
+            }
+        }
+        let (v, n) = crate::wire::uvarint(&self.data[self.off.min(self.data.len())..]);
+        if n <= 0 {
+            return None;
+        }
+        self.off += n as usize;
+        Some(v)
+    }
+
+    fn discard(&mut self, n: u64) -> bool {
+        match (self.off as u64).checked_add(n) {
+            Some(no) if no <= self.data.len() as u64 => {
+                self.off = no as usize;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Go's `readFull`: fails at end of input even for zero bytes.
+    fn read_full(&mut self, n: u64) -> Option<(usize, usize)> {
+        if self.off >= self.data.len()
+            || (self.off as u64).saturating_add(n) > self.data.len() as u64
+        {
+            return None;
+        }
+        let s = self.off;
+        self.off += n as usize;
+        Some((s, n as usize))
+    }
+
+    /// Go's `readRawEvent`. Arguments land in `self.args[..raw.nargs]`.
+    fn read_raw(&mut self, skip: bool, raw: &mut Raw) -> WResult<ReadOutcome> {
+        let start = self.off;
+        let Some(&b) = self.data.get(self.off) else {
+            return Ok(ReadOutcome::Eof);
+        };
+        self.off += 1;
+        let typ = b & 0x3f;
+        let narg = (b >> 6) as usize + 1;
+        raw.start = start;
+        raw.nargs = 0;
+        if typ == EV_NONE || typ >= EV_COUNT || DESCS[typ as usize].min_ver > self.ver {
+            return Err(self.err(format!("unknown event type {typ}"), start));
+        }
+        let e = |s: &Self, m: String| s.err(m, start);
+        match typ {
+            EV_STRING => {
+                if skip {
+                    if self.read_val().is_none() {
+                        return Err(e(self, MALFORMED.into()));
+                    }
+                    let Some(ln) = self.read_val() else {
+                        return Err(e(self, MALFORMED.into()));
+                    };
+                    if !self.discard(ln) {
+                        return Err(e(self, "failed to read trace: EOF".into()));
+                    }
+                } else {
+                    let Some(id) = self.read_val() else {
+                        return Err(e(self, MALFORMED.into()));
+                    };
+                    if id == 0 {
+                        return Err(e(self, "string has invalid id 0".into()));
+                    }
+                    if self.strings.get(&id).is_some_and(|s| !s.is_empty()) {
+                        return Err(e(self, format!("string has duplicate id {id}")));
+                    }
+                    let Some(ln) = self.read_val() else {
+                        return Err(e(self, MALFORMED.into()));
+                    };
+                    if ln == 0 {
+                        return Err(e(self, "string has invalid length 0".into()));
+                    }
+                    if ln > 1_000_000 {
+                        return Err(e(self, format!("string has too large length {ln}")));
+                    }
+                    let Some((s, n)) = self.read_full(ln) else {
+                        return Err(e(self, "failed to read trace: unexpected EOF".into()));
+                    };
+                    self.strings.insert(id, &self.data[s..s + n]);
+                }
+                raw.typ = EV_NONE;
+                Ok(ReadOutcome::Ok)
+            }
+            EV_BATCH => {
+                if narg != 2 {
+                    return Err(e(
+                        self,
+                        format!("EvBatch has wrong number of arguments: got {narg}, want 2"),
+                    ));
+                }
+                let Some(pid) = self.read_val() else {
+                    return Err(e(self, MALFORMED.into()));
+                };
+                if pid != u64::MAX && pid > i32::MAX as u64 {
+                    return Err(e(
+                        self,
+                        format!("processor ID {pid} is larger than maximum of {}", u64::MAX),
+                    ));
+                }
+                let pid32 = if pid == u64::MAX { -1 } else { pid as i32 };
+                let Some(v) = self.read_val() else {
+                    return Err(e(self, MALFORMED.into()));
+                };
+                raw.typ = EV_BATCH;
+                raw.batch_pid = pid32;
+                self.args.clear();
+                self.args.push(pid);
+                self.args.push(v);
+                raw.nargs = 2;
+                Ok(ReadOutcome::Ok)
+            }
+            _ => {
+                raw.typ = typ;
+                self.args.clear();
+                if narg <= 3 {
+                    for _ in 0..narg {
+                        let Some(v) = self.read_val() else {
+                            return Err(e(
+                                self,
+                                format!("failed to read event {typ} argument: {MALFORMED}"),
+                            ));
+                        };
+                        if !skip {
+                            self.args.push(v);
+                        }
+                    }
+                } else {
+                    let Some(v) = self.read_val() else {
+                        return Err(e(
+                            self,
+                            format!("failed to read event {typ} argument: {MALFORMED}"),
+                        ));
+                    };
+                    if v > 2048 {
+                        return Err(e(self, format!("failed to read event {typ} argument: length-prefixed argument too big: {v} bytes, limit is 2048")));
+                    }
+                    if !skip || typ == EV_CPU_SAMPLE {
+                        let Some((s, n)) = self.read_full(v) else {
+                            return Err(e(self, "failed to read trace: unexpected EOF".into()));
+                        };
+                        let mut buf = &self.data[s..s + n];
+                        while !buf.is_empty() {
+                            let (x, k) = crate::wire::uvarint(buf);
+                            if k <= 0 {
+                                return Err(e(self, MALFORMED.into()));
+                            }
+                            self.args.push(x);
+                            buf = &buf[k as usize..];
+                        }
+                    } else if !self.discard(v) {
+                        return Err(e(self, "failed to read trace: EOF".into()));
+                    }
+                    if typ == EV_USER_LOG {
+                        if !skip {
+                            let Some(sz) = self.read_val() else {
+                                return Err(e(self, MALFORMED.into()));
+                            };
+                            if sz == 0 {
+                                raw.sarg = (0, 0);
+                            } else {
+                                if sz > 1_000_000 {
+                                    return Err(e(self, format!("string is too large (len={sz})")));
+                                }
+                                let Some(r) = self.read_full(sz) else {
+                                    return Err(e(
+                                        self,
+                                        "failed to read trace: unexpected EOF".into(),
+                                    ));
+                                };
+                                raw.sarg = r;
+                            }
+                        } else {
+                            let Some(v) = self.read_val() else {
+                                return Err(e(self, MALFORMED.into()));
+                            };
+                            if !self.discard(v) {
+                                // Go returns a bare io.EOF here: the first pass stops.
+                                return Ok(ReadOutcome::Eof);
+                            }
+                        }
+                    }
+                }
+                raw.nargs = self.args.len();
+                Ok(ReadOutcome::Ok)
+            }
+        }
+    }
+
+    /// Go's `rawEvent.argNum`.
+    fn arg_num(raw: &Raw) -> usize {
+        let desc = &DESCS[raw.typ as usize];
+        if raw.typ == EV_STACK {
+            return raw.nargs;
+        }
+        let mut n = desc.args.len() + desc.stack as usize;
+        if !matches!(raw.typ, EV_BATCH | EV_FREQUENCY | EV_TIMER_GOROUTINE) {
+            n += 1;
+        }
+        n
+    }
+
+    /// Go's `collectBatchesAndCPUSamples`.
+    fn collect(&mut self) -> WResult<()> {
+        let mut raw = Raw::default();
+        let mut cur_p: i32 = 0;
+        loop {
+            match self.read_raw(SKIP, &mut raw)? {
+                ReadOutcome::Eof => break,
+                ReadOutcome::Ok => {}
+            }
+            if raw.typ == EV_NONE {
+                continue;
+            }
+            if raw.typ == EV_BATCH {
+                let q = self.batches.entry(raw.batch_pid).or_insert_with(|| {
+                    self.pid_order.push(raw.batch_pid);
+                    BatchQueue::default()
+                });
+                q.offsets.push(raw.start);
+                cur_p = raw.batch_pid;
+            }
+            if self
+                .batches
+                .get(&cur_p)
+                .is_none_or(|q| q.offsets.is_empty())
+            {
+                return Err(self.err(
+                    format!(
+                        "read event {} with current P of {cur_p}, but P has no batches yet",
+                        raw.typ
+                    ),
+                    raw.start,
+                ));
+            }
+            if raw.typ == EV_CPU_SAMPLE {
+                let narg = Self::arg_num(&raw);
+                if raw.nargs != narg {
+                    return Err(self.err(
+                        format!(
+                            "CPU sample has wrong number of arguments: want {narg}, got {}",
+                            raw.nargs
+                        ),
+                        raw.start,
+                    ));
+                }
+                let a = &self.args;
+                self.cpu_samples.push(Ev {
+                    ts: a[1] as i64,
+                    g: a[3],
+                    args: [0, a[2], a[3]],
+                    stk: a[4] as u32,
+                    p: a[2] as i32,
+                    typ: EV_CPU_SAMPLE,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Go's `loadBatch`: the next batch of `pid` into `out`; false if there is none.
+    fn load_batch(&mut self, pid: i32, out: &mut Vec<Ev>) -> WResult<bool> {
+        out.clear();
+        let Some(q) = self.batches.get_mut(&pid) else {
+            return Ok(false);
+        };
+        if q.next >= q.offsets.len() {
+            return Ok(false);
+        }
+        self.off = q.offsets[q.next];
+        q.next += 1;
+        if q.next == q.offsets.len() {
+            q.offsets = Vec::new();
+            q.next = 0;
+        }
+        let mut got_header = false;
+        let mut raw = Raw::default();
+        loop {
+            match self.read_raw(!SKIP, &mut raw)? {
+                ReadOutcome::Eof => break,
+                ReadOutcome::Ok => {}
+            }
+            if raw.typ == EV_NONE || raw.typ == EV_CPU_SAMPLE {
+                continue;
+            }
+            if raw.typ == EV_BATCH {
+                if got_header {
+                    break;
+                }
+                got_header = true;
+            }
+            self.parse_event(&raw, out)?;
+        }
+        Ok(true)
+    }
+
+    /// Go's `parseEvent`.
+    fn parse_event(&mut self, raw: &Raw, out: &mut Vec<Ev>) -> WResult<()> {
+        let desc = &DESCS[raw.typ as usize];
+        let narg = Self::arg_num(raw);
+        let start = raw.start;
+        if raw.nargs != narg {
+            return Err(self.err(
+                format!(
+                    "{} has wrong number of arguments: want {narg}, got {}",
+                    desc.name, raw.nargs
+                ),
+                start,
+            ));
+        }
+        match raw.typ {
+            EV_BATCH => {
+                self.last_gs.insert(self.last_p, self.last_g);
+                let a0 = self.args[0];
+                if a0 != u64::MAX && a0 > i32::MAX as u64 {
+                    return Err(self.err(
+                        format!("processor ID {a0} is larger than maximum of {}", i32::MAX),
+                        start,
+                    ));
+                }
+                self.last_p = if a0 == u64::MAX { -1 } else { a0 as i32 };
+                self.last_g = self.last_gs.get(&self.last_p).copied().unwrap_or(0);
+                self.last_ts = self.args[1] as i64;
+                Ok(())
+            }
+            EV_FREQUENCY => {
+                self.ticks_per_sec = self.args[0] as i64;
+                if self.ticks_per_sec <= 0 {
+                    return Err(self.err("time stamps out of order", start));
+                }
+                Ok(())
+            }
+            EV_TIMER_GOROUTINE => {
+                self.timer_goids.insert(self.args[0]);
+                Ok(())
+            }
+            EV_STACK => {
+                let a = &self.args;
+                if a.len() < 2 {
+                    return Err(self.err(
+                        format!(
+                            "EvStack has wrong number of arguments: want at least 2, got {}",
+                            a.len()
+                        ),
+                        start,
+                    ));
+                }
+                let size = a[1];
+                if size > 1000 {
+                    return Err(
+                        self.err(format!("EvStack has bad number of frames: {size}"), start)
+                    );
+                }
+                let want = 2 + 4 * size;
+                if a.len() as u64 != want {
+                    return Err(self.err(
+                        format!(
+                            "EvStack has wrong number of arguments: want {want}, got {}",
+                            a.len()
+                        ),
+                        start,
+                    ));
+                }
+                let id = a[0] as u32;
+                if id != 0 && size > 0 {
+                    let s = self.stack_pcs.len() as u32;
+                    for i in 0..size as usize {
+                        let pc = a[2 + i * 4];
+                        self.stack_pcs.push(pc);
+                        self.pcs
+                            .entry(pc)
+                            .or_insert((a[3 + i * 4], a[4 + i * 4], a[5 + i * 4]));
+                    }
+                    self.stacks.insert(id, (s, size as u32));
+                }
+                Ok(())
+            }
+            EV_CPU_SAMPLE => Ok(()),
+            typ => {
+                let a = &self.args;
+                let mut ev = Ev {
+                    typ,
+                    p: self.last_p,
+                    g: self.last_g,
+                    ..Ev::default()
+                };
+                ev.ts = self.last_ts.wrapping_add(a[0] as i64);
+                self.last_ts = ev.ts;
+                for (i, &v) in a.iter().enumerate().take(narg).skip(1) {
+                    if i == narg - 1 && desc.stack {
+                        ev.stk = v as u32;
+                    } else if i - 1 < 3 {
+                        ev.args[i - 1] = v;
+                    }
+                }
+                match typ {
+                    EV_GO_START | EV_GO_START_LOCAL | EV_GO_START_LABEL => {
+                        self.last_g = ev.args[0];
+                        ev.g = self.last_g;
+                    }
+                    EV_GO_END | EV_GO_STOP | EV_GO_SCHED | EV_GO_PREEMPT | EV_GO_SLEEP
+                    | EV_GO_BLOCK | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV | EV_GO_BLOCK_SELECT
+                    | EV_GO_BLOCK_SYNC | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET | EV_GO_SYS_BLOCK
+                    | EV_GO_BLOCK_GC => self.last_g = 0,
+                    EV_GO_SYS_EXIT | EV_GO_WAITING | EV_GO_IN_SYSCALL => ev.g = ev.args[0],
+                    EV_USER_LOG => {
+                        let (s, n) = raw.sarg;
+                        let msg: &'a [u8] = &self.data[s..s + n];
+                        let id = match self.inline_map.get(msg) {
+                            Some(&id) => id,
+                            None => {
+                                let id = self.inline_strings.len() as u32;
+                                self.inline_map.insert(msg, id);
+                                self.inline_strings.push(msg);
+                                id
+                            }
+                        };
+                        ev.args[2] = id as u64;
+                    }
+                    _ => {}
+                }
+                out.push(ev);
+                Ok(())
+            }
+        }
+    }
+}
+
+// -- ordering (Go's order.go) ----------------------------------------------------------------
+
+const G_DEAD: u8 = 0;
+const G_RUNNABLE: u8 = 1;
+const G_RUNNING: u8 = 2;
+const G_WAITING: u8 = 3;
+const UNORDERED: u64 = u64::MAX;
+const GARBAGE: u64 = u64::MAX - 1;
+const NOSEQ: u64 = u64::MAX;
+const SEQINC: u64 = u64::MAX - 1;
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct GState {
+    seq: u64,
+    status: u8,
+}
+
+fn gst(seq: u64, status: u8) -> GState {
+    GState { seq, status }
+}
+
+fn state_transition(ev: &Ev) -> (u64, GState, GState) {
+    match ev.typ {
+        EV_GO_CREATE => (ev.args[0], gst(0, G_DEAD), gst(1, G_RUNNABLE)),
+        EV_GO_WAITING | EV_GO_IN_SYSCALL => (ev.g, gst(1, G_RUNNABLE), gst(2, G_WAITING)),
+        EV_GO_START | EV_GO_START_LABEL => (
+            ev.g,
+            gst(ev.args[1], G_RUNNABLE),
+            gst(ev.args[1].wrapping_add(1), G_RUNNING),
+        ),
+        EV_GO_START_LOCAL => (ev.g, gst(NOSEQ, G_RUNNABLE), gst(SEQINC, G_RUNNING)),
+        EV_GO_BLOCK | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV | EV_GO_BLOCK_SELECT
+        | EV_GO_BLOCK_SYNC | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET | EV_GO_SLEEP | EV_GO_SYS_BLOCK
+        | EV_GO_BLOCK_GC => (ev.g, gst(NOSEQ, G_RUNNING), gst(NOSEQ, G_WAITING)),
+        EV_GO_SCHED | EV_GO_PREEMPT => (ev.g, gst(NOSEQ, G_RUNNING), gst(NOSEQ, G_RUNNABLE)),
+        EV_GO_UNBLOCK | EV_GO_SYS_EXIT => (
+            ev.args[0],
+            gst(ev.args[1], G_WAITING),
+            gst(ev.args[1].wrapping_add(1), G_RUNNABLE),
+        ),
+        EV_GO_UNBLOCK_LOCAL | EV_GO_SYS_EXIT_LOCAL => {
+            (ev.args[0], gst(NOSEQ, G_WAITING), gst(SEQINC, G_RUNNABLE))
+        }
+        EV_GC_START => (
+            GARBAGE,
+            gst(ev.args[0], G_DEAD),
+            gst(ev.args[0].wrapping_add(1), G_DEAD),
+        ),
+        _ => (UNORDERED, GState::default(), GState::default()),
+    }
+}
+
+#[inline]
+fn transition_ready(g: u64, curr: GState, init: GState) -> bool {
+    g == UNORDERED || (init.seq == NOSEQ || init.seq == curr.seq) && init.status == curr.status
+}
+
+/// One P's stream during the merge.
+struct Proc {
+    pid: i32,
+    events: Vec<Ev>,
+    pos: usize,
+    done: bool,
+}
+
+/// Go's `orderEventList` heap, keyed by time only. Go's entries hold the event; ours
+/// hold its time and the proc index: a proc has at most one event in the frontier, and
+/// that event stays in the proc's buffer (just before `pos`) until it is popped.
+struct Frontier(Vec<(i64, u32)>);
+
+impl Frontier {
+    #[inline]
+    fn less(&self, i: usize, j: usize) -> bool {
+        self.0[i].0 < self.0[j].0
+    }
+    fn push(&mut self, x: (i64, u32)) {
+        self.0.push(x);
+        let mut j = self.0.len() - 1;
+        loop {
+            let i = j.wrapping_sub(1) / 2;
+            if j == 0 || i == j || !self.less(j, i) {
+                break;
+            }
+            self.0.swap(i, j);
+            j = i;
+        }
+    }
+    fn pop(&mut self) -> (i64, u32) {
+        let n = self.0.len() - 1;
+        self.0.swap(0, n);
+        let mut i = 0;
+        loop {
+            let j1 = 2 * i + 1;
+            if j1 >= n {
+                break;
+            }
+            let mut j = j1;
+            let j2 = j1 + 1;
+            if j2 < n && self.less(j2, j1) {
+                j = j2;
+            }
+            if !self.less(j, i) {
+                break;
+            }
+            self.0.swap(i, j);
+            i = j;
+        }
+        self.0.pop().unwrap()
+    }
+}
+
+fn verr(msg: impl Into<String>) -> TraceError {
+    TraceError::validation(msg)
+}
+
+impl<'a> Parser<'a> {
+    /// Go's `parseEventBatches`.
+    fn merge(&mut self) -> Result<EvList, TraceError> {
+        let mut cpu = std::mem::take(&mut self.cpu_samples);
+        cpu.sort_by_key(|e| e.ts);
+        let mut procs: Vec<Proc> = self
+            .pid_order
+            .iter()
+            .map(|&pid| Proc {
+                pid,
+                events: Vec::new(),
+                pos: 0,
+                done: false,
+            })
+            .collect();
+        procs.push(Proc {
+            pid: PROFILE_P,
+            events: cpu,
+            pos: 0,
+            done: false,
+        });
+        let mut events = EvList::default();
+        let mut gs: GMap<GState> = GMap::default();
+        let mut frontier = Frontier(Vec::new());
+        let mut avail: Vec<usize> = (0..procs.len()).collect();
+        loop {
+            let mut i = 0;
+            'pid: while i < avail.len() {
+                let pi = avail[i];
+                while procs[pi].pos == procs[pi].events.len() {
+                    let mut buf = std::mem::take(&mut procs[pi].events);
+                    let more = self
+                        .load_batch(procs[pi].pid, &mut buf)
+                        .map_err(|e| self.wire_error(e))?;
+                    procs[pi].events = buf;
+                    procs[pi].pos = 0;
+                    if !more {
+                        procs[pi].done = true;
+                        avail.swap_remove(i);
+                        continue 'pid;
+                    }
+                }
+                let ev = procs[pi].events[procs[pi].pos];
+                let (g, init, _) = state_transition(&ev);
+                let cur = if g == UNORDERED {
+                    GState::default()
+                } else {
+                    gs.get(&(g as i64)).copied().unwrap_or_default()
+                };
+                if !transition_ready(g, cur, init) {
+                    i += 1;
+                    continue;
+                }
+                procs[pi].pos += 1;
+                avail.swap_remove(i);
+                frontier.push((ev.ts, pi as u32));
+            }
+            if frontier.0.is_empty() {
+                if procs.iter().any(|p| !p.done) {
+                    return Err(verr("no consistent ordering of events possible"));
+                }
+                break;
+            }
+            let (_, pi) = frontier.pop();
+            let pi = pi as usize;
+            let mut ev = procs[pi].events[procs[pi].pos - 1];
+            let (g, init, mut next) = state_transition(&ev);
+            ev.typ = match ev.typ {
+                EV_GO_START_LOCAL => EV_GO_START,
+                EV_GO_UNBLOCK_LOCAL => EV_GO_UNBLOCK,
+                EV_GO_SYS_EXIT_LOCAL => EV_GO_SYS_EXIT,
+                t => t,
+            };
+            events.push(ev);
+            if g != UNORDERED {
+                let cur = gs.get(&(g as i64)).copied().unwrap_or_default();
+                if !transition_ready(g, cur, init) {
+                    return Err(verr("encountered impossible goroutine state transition"));
+                }
+                match next.seq {
+                    NOSEQ => next.seq = cur.seq,
+                    SEQINC => next.seq = cur.seq.wrapping_add(1),
+                    _ => {}
+                }
+                gs.insert(g as i64, next);
+            }
+            avail.push(pi);
+        }
+        drop(procs);
+        let mut prev = i64::MIN;
+        if events.iter().any(|e| {
+            let out_of_order = e.ts < prev;
+            prev = e.ts;
+            out_of_order
+        }) {
+            return Err(verr("time stamps out of order"));
+        }
+        let mut last_sys_block: FxHashMap<u64, i64> = FxHashMap::default();
+        let mut moved: Vec<u32> = Vec::new();
+        for (i, ev) in events.iter_mut().enumerate() {
+            match ev.typ {
+                EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
+                    last_sys_block.insert(ev.g, ev.ts);
+                }
+                EV_GO_SYS_EXIT => {
+                    // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
+                    // Args[1] and 0 here, so Go keeps its emission time.
+                    let ts = ev.args[2] as i64;
+                    if ts == 0 {
+                        continue;
+                    }
+                    let block = last_sys_block.get(&ev.g).copied().unwrap_or(0);
+                    if block == 0 {
+                        return Err(verr("stray syscall exit"));
+                    }
+                    if ts < block {
+                        return Err(verr("time stamps out of order"));
+                    }
+                    if ev.ts != ts {
+                        moved.push(i as u32);
+                    }
+                    ev.ts = ts;
+                }
+                _ => {}
+            }
+        }
+        stable_resort(&mut events, &moved);
+        Ok(events)
+    }
+
+    fn wire_error(&self, e: WireErr) -> TraceError {
+        TraceError::format(e.msg, (self.hlen + e.off) as u64)
+    }
+}
+
+/// Go's `sort.Stable` by time, for a list that was sorted before the events at `moved`
+/// (ascending indices) got new times: the others are still in order, so the moved ones
+/// are taken out, sorted, and merged back from the end, ties going to the smaller
+/// original index. Needs memory for the moved events only.
+pub(crate) fn stable_resort(events: &mut EvList, moved: &[u32]) {
+    let k = moved.len();
+    if k == 0 {
+        return;
+    }
+    let n = events.len();
+    let mut out: Vec<(Ev, u32)> = moved.iter().map(|&i| (events.get(i as usize), i)).collect();
+    out.sort_by_key(|e| e.0.ts);
+    let mut w = 0;
+    let mut m = 0;
+    for i in 0..n {
+        if m < k && moved[m] as usize == i {
+            m += 1;
+            continue;
+        }
+        if w != i {
+            events.set(w, events.get(i));
+        }
+        w += 1;
+    }
+    let (mut i, mut j, mut w) = (n - k, k, n);
+    let mut r = k;
+    while j > 0 {
+        let take_main = if i > 0 {
+            let c = i - 1;
+            while r > 0 && moved[r - 1] as usize >= c + r {
+                r -= 1;
+            }
+            let orig = (c + r) as u32;
+            let (mev, midx) = out[j - 1];
+            (events.get(c).ts, orig) > (mev.ts, midx)
+        } else {
+            false
+        };
+        w -= 1;
+        if take_main {
+            events.set(w, events.get(i - 1));
+            i -= 1;
+        } else {
+            events.set(w, out[j - 1].0);
+            j -= 1;
+        }
+    }
+}
+
+/// Go's `Event.String` (used in a few error messages).
+fn ev_string(ev: &Ev) -> String {
+    let desc = &DESCS[ev.typ as usize];
+    let mut s = format!(
+        "{} {} p={} g={} stk={}",
+        ev.ts, desc.name, ev.p, ev.g, ev.stk
+    );
+    for (i, a) in desc.args.iter().enumerate() {
+        let v = if i < 3 { ev.args[i] } else { 0 };
+        s.push_str(&format!(" {a}={v}"));
+    }
+    s
+}
+
+/// Go's `%q` of a string (enough for the ASCII messages built by `ev_string`).
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+#[derive(Clone, Copy, Default)]
+struct GDesc {
+    state: u8,
+    /// Type of Go's `g.ev` (0 = nil).
+    ev: u8,
+    mark_assist: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct PDesc {
+    running: bool,
+    g: u64,
+    sweep: bool,
+}
+
+/// Goroutine descriptors by ID (Go's `map[uint64]gdesc`; a missing entry reads as zero).
+#[derive(Default)]
+struct GTable(GMap<GDesc>);
+
+impl GTable {
+    #[inline]
+    fn get(&self, id: u64) -> GDesc {
+        self.0.get(&(id as i64)).copied().unwrap_or_default()
+    }
+    #[inline]
+    fn contains(&self, id: u64) -> bool {
+        self.0.contains_key(&(id as i64))
+    }
+    #[inline]
+    fn insert(&mut self, id: u64, g: GDesc) {
+        self.0.insert(id as i64, g)
+    }
+}
+
+/// P descriptors by ID (Go's `map[int32]pdesc`).
+#[derive(Default)]
+struct PTable(DenseMap<PDesc>);
+
+impl PTable {
+    #[inline]
+    fn get(&self, id: i32) -> PDesc {
+        self.0.get(&(id as i64)).copied().unwrap_or_default()
+    }
+    #[inline]
+    fn insert(&mut self, id: i32, p: PDesc) {
+        self.0.insert(id as i64, p)
+    }
+}
+
+/// Go's `postProcessTrace`: consistency checks, plus the netpoll fake P and stack cleanup.
+fn post_process(
+    events: &mut EvList,
+    stacks: &FxHashMap<u32, (u32, u32)>,
+) -> Result<(), TraceError> {
+    let mut gs = GTable::default();
+    let mut ps = PTable::default();
+    let mut tasks: FxHashMap<u64, Ev> = FxHashMap::default();
+    let mut regions: FxHashMap<u64, Vec<Ev>> = FxHashMap::default();
+    gs.insert(
+        0,
+        GDesc {
+            state: G_RUNNING,
+            ..GDesc::default()
+        },
+    );
+    let mut in_gc = false;
+    let mut in_stw = false;
+    let check_running = |p: PDesc, g: GDesc, ev: &Ev, allow_g0: bool| -> Result<(), TraceError> {
+        let name = DESCS[ev.typ as usize].name;
+        if g.state != G_RUNNING {
+            return Err(verr(format!(
+                "g {} is not running while {name} (time {})",
+                ev.g, ev.ts
+            )));
+        }
+        if p.g != ev.g {
+            return Err(verr(format!(
+                "p {} is not running g {} while {name} (time {})",
+                ev.p, ev.g, ev.ts
+            )));
+        }
+        if !allow_g0 && ev.g == 0 {
+            return Err(verr(format!("g 0 did {name} (time {})", ev.ts)));
+        }
+        Ok(())
+    };
+    for ev in events.iter_mut() {
+        match ev.typ {
+            EV_PROC_START => {
+                let mut p = ps.get(ev.p);
+                if p.running {
+                    return Err(verr(format!(
+                        "p {} is running before start (time {})",
+                        ev.p, ev.ts
+                    )));
+                }
+                p.running = true;
+                ps.insert(ev.p, p);
+            }
+            EV_PROC_STOP => {
+                let mut p = ps.get(ev.p);
+                if !p.running {
+                    return Err(verr(format!(
+                        "p {} is not running before stop (time {})",
+                        ev.p, ev.ts
+                    )));
+                }
+                if p.g != 0 {
+                    return Err(verr(format!(
+                        "p {} is running a goroutine {} during stop (time {})",
+                        ev.p, p.g, ev.ts
+                    )));
+                }
+                p.running = false;
+                ps.insert(ev.p, p);
+            }
+            EV_GC_START => {
+                if in_gc {
+                    return Err(verr(format!(
+                        "previous GC is not ended before a new one (time {})",
+                        ev.ts
+                    )));
+                }
+                in_gc = true;
+                ev.p = GC_P;
+            }
+            EV_GC_DONE => {
+                if !in_gc {
+                    return Err(verr(format!("bogus GC end (time {})", ev.ts)));
+                }
+                in_gc = false;
+            }
+            EV_STW_START => {
+                if in_stw {
+                    return Err(verr(format!(
+                        "previous STW is not ended before a new one (time {})",
+                        ev.ts
+                    )));
+                }
+                in_stw = true;
+            }
+            EV_STW_DONE => {
+                if !in_stw {
+                    return Err(verr(format!("bogus STW end (time {})", ev.ts)));
+                }
+                in_stw = false;
+            }
+            EV_GC_SWEEP_START => {
+                let mut p = ps.get(ev.p);
+                if p.sweep {
+                    return Err(verr(format!(
+                        "previous sweeping is not ended before a new one (time {})",
+                        ev.ts
+                    )));
+                }
+                p.sweep = true;
+                ps.insert(ev.p, p);
+            }
+            EV_GC_MARK_ASSIST_START => {
+                let mut g = gs.get(ev.g);
+                if g.mark_assist {
+                    return Err(verr(format!(
+                        "previous mark assist is not ended before a new one (time {})",
+                        ev.ts
+                    )));
+                }
+                g.mark_assist = true;
+                gs.insert(ev.g, g);
+            }
+            EV_GC_MARK_ASSIST_DONE => {
+                let mut g = gs.get(ev.g);
+                g.mark_assist = false;
+                gs.insert(ev.g, g);
+            }
+            EV_GC_SWEEP_DONE => {
+                let mut p = ps.get(ev.p);
+                if !p.sweep {
+                    return Err(verr(format!("bogus sweeping end (time {})", ev.ts)));
+                }
+                p.sweep = false;
+                ps.insert(ev.p, p);
+            }
+            EV_GO_WAITING | EV_GO_IN_SYSCALL => {
+                let mut g = gs.get(ev.g);
+                if g.state != G_RUNNABLE {
+                    let what = if ev.typ == EV_GO_WAITING {
+                        "EvGoWaiting"
+                    } else {
+                        "EvGoInSyscall"
+                    };
+                    return Err(verr(format!(
+                        "g {} is not runnable before {what} (time {})",
+                        ev.g, ev.ts
+                    )));
+                }
+                g.state = G_WAITING;
+                g.ev = ev.typ;
+                gs.insert(ev.g, g);
+            }
+            EV_GO_CREATE => {
+                let g = gs.get(ev.g);
+                let p = ps.get(ev.p);
+                check_running(p, g, ev, true)?;
+                if gs.contains(ev.args[0]) {
+                    return Err(verr(format!(
+                        "g {} already exists (time {})",
+                        ev.args[0], ev.ts
+                    )));
+                }
+                gs.insert(
+                    ev.args[0],
+                    GDesc {
+                        state: G_RUNNABLE,
+                        ev: EV_GO_CREATE,
+                        mark_assist: false,
+                    },
+                );
+            }
+            EV_GO_START | EV_GO_START_LABEL => {
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
+                if g.state != G_RUNNABLE {
+                    return Err(verr(format!(
+                        "g {} is not runnable before start (time {})",
+                        ev.g, ev.ts
+                    )));
+                }
+                if p.g != 0 {
+                    return Err(verr(format!(
+                        "p {} is already running g {} while start g {} (time {})",
+                        ev.p, p.g, ev.g, ev.ts
+                    )));
+                }
+                g.state = G_RUNNING;
+                p.g = ev.g;
+                g.ev = 0;
+                gs.insert(ev.g, g);
+                ps.insert(ev.p, p);
+            }
+            EV_GO_END | EV_GO_STOP => {
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
+                check_running(p, g, ev, false)?;
+                g.state = G_DEAD;
+                p.g = 0;
+                if ev.typ == EV_GO_END {
+                    regions.remove(&ev.g);
+                }
+                gs.insert(ev.g, g);
+                ps.insert(ev.p, p);
+            }
+            EV_GO_SCHED | EV_GO_PREEMPT => {
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
+                check_running(p, g, ev, false)?;
+                g.state = G_RUNNABLE;
+                p.g = 0;
+                g.ev = ev.typ;
+                gs.insert(ev.g, g);
+                ps.insert(ev.p, p);
+            }
+            EV_GO_UNBLOCK => {
+                let g = gs.get(ev.g);
+                let p = ps.get(ev.p);
+                if g.state != G_RUNNING {
+                    return Err(verr(format!(
+                        "g {} is not running while unpark (time {})",
+                        ev.g, ev.ts
+                    )));
+                }
+                if ev.p != TIMER_P && p.g != ev.g {
+                    return Err(verr(format!(
+                        "p {} is not running g {} while unpark (time {})",
+                        ev.p, ev.g, ev.ts
+                    )));
+                }
+                let mut g1 = gs.get(ev.args[0]);
+                if g1.state != G_WAITING {
+                    return Err(verr(format!(
+                        "g {} is not waiting before unpark (time {})",
+                        ev.args[0], ev.ts
+                    )));
+                }
+                if g1.ev == EV_GO_BLOCK_NET {
+                    ev.p = NETPOLL_P;
+                }
+                g1.state = G_RUNNABLE;
+                g1.ev = EV_GO_UNBLOCK;
+                gs.insert(ev.args[0], g1);
+            }
+            EV_GO_SYS_CALL => {
+                let mut g = gs.get(ev.g);
+                let p = ps.get(ev.p);
+                check_running(p, g, ev, false)?;
+                g.ev = ev.typ;
+                gs.insert(ev.g, g);
+            }
+            EV_GO_SYS_BLOCK => {
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
+                check_running(p, g, ev, false)?;
+                g.state = G_WAITING;
+                p.g = 0;
+                gs.insert(ev.g, g);
+                ps.insert(ev.p, p);
+            }
+            EV_GO_SYS_EXIT => {
+                let mut g = gs.get(ev.g);
+                if g.state != G_WAITING {
+                    return Err(verr(format!(
+                        "g {} is not waiting during syscall exit (time {})",
+                        ev.g, ev.ts
+                    )));
+                }
+                g.state = G_RUNNABLE;
+                g.ev = ev.typ;
+                gs.insert(ev.g, g);
+            }
+            EV_GO_SLEEP | EV_GO_BLOCK | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV
+            | EV_GO_BLOCK_SELECT | EV_GO_BLOCK_SYNC | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET
+            | EV_GO_BLOCK_GC => {
+                let mut g = gs.get(ev.g);
+                let mut p = ps.get(ev.p);
+                check_running(p, g, ev, false)?;
+                g.state = G_WAITING;
+                g.ev = ev.typ;
+                p.g = 0;
+                gs.insert(ev.g, g);
+                ps.insert(ev.p, p);
+            }
+            EV_USER_TASK_CREATE => {
+                let id = ev.args[0];
+                if let Some(prev) = tasks.get(&id) {
+                    return Err(verr(format!(
+                        "task id conflicts (id:{id}), {} vs {}",
+                        quote(&ev_string(ev)),
+                        quote(&ev_string(prev))
+                    )));
+                }
+                tasks.insert(id, *ev);
+            }
+            EV_USER_TASK_END => {
+                tasks.remove(&ev.args[0]);
+            }
+            EV_USER_REGION => {
+                let mode = ev.args[1];
+                if mode == 0 {
+                    regions.entry(ev.g).or_default().push(*ev);
+                } else if mode == 1 {
+                    if let Some(rs) = regions.get_mut(&ev.g) {
+                        if let Some(s) = rs.last() {
+                            if s.args[0] != ev.args[0] || s.args[2] != ev.args[2] {
+                                return Err(verr(format!(
+                                    "misuse of region in goroutine {}: span end {} when the inner-most active span start event is {}",
+                                    ev.g,
+                                    quote(&ev_string(ev)),
+                                    quote(&ev_string(s))
+                                )));
+                            }
+                            rs.pop();
+                            if rs.is_empty() {
+                                regions.remove(&ev.g);
+                            }
+                        }
+                    }
+                } else {
+                    return Err(verr(format!(
+                        "invalid user region mode: {}",
+                        quote(&ev_string(ev))
+                    )));
+                }
+            }
+            _ => {}
+        }
+        if ev.stk != 0 && stacks.get(&ev.stk).is_none_or(|s| s.1 == 0) {
+            ev.stk = 0;
+        }
+    }
+    Ok(())
+}
+
+/// Go's `int64(f)` on amd64: out-of-range values and NaN become `i64::MIN`.
+pub fn go_f64_to_i64(f: f64) -> i64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if !(-TWO_63..TWO_63).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// Parses the body of a v1 trace (everything after the 16-byte header) whole.
+pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
+    let mut p = Parser {
+        ver,
+        hlen,
+        data: &data[hlen..],
+        off: 0,
+        args: Vec::new(),
+        strings: FxHashMap::default(),
+        inline_strings: Vec::new(),
+        inline_map: FxHashMap::default(),
+        batches: FxHashMap::default(),
+        pid_order: Vec::new(),
+        stacks: FxHashMap::default(),
+        stack_pcs: Vec::new(),
+        pcs: FxHashMap::default(),
+        ticks_per_sec: 0,
+        cpu_samples: Vec::new(),
+        timer_goids: FxHashSet::default(),
+        last_ts: 0,
+        last_g: 0,
+        last_gs: FxHashMap::default(),
+        last_p: 0,
+    };
+    p.collect().map_err(|e| p.wire_error(e))?;
+    let mut events = p.merge()?;
+    if p.ticks_per_sec == 0 {
+        return Err(verr("no EvFrequency event"));
+    }
+    if let Some(first) = events.first() {
+        let min_ts = first.ts;
+        let freq = 1e9 / p.ticks_per_sec as f64;
+        for ev in events.iter_mut() {
+            ev.ts = go_f64_to_i64(ev.ts.wrapping_sub(min_ts) as f64 * freq);
+            if ev.typ == EV_GO_UNBLOCK && p.timer_goids.contains(&ev.g) {
+                ev.p = TIMER_P;
+            }
+            if ev.typ == EV_GO_SYS_EXIT {
+                ev.p = SYSCALL_P;
+            }
+        }
+    }
+    post_process(&mut events, &p.stacks)?;
+    Ok(V1Trace {
+        events,
+        strings: p.strings,
+        inline_strings: p.inline_strings,
+        stacks: p.stacks,
+        stack_pcs: p.stack_pcs,
+        pcs: p.pcs,
+    })
+}
