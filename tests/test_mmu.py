@@ -33,6 +33,11 @@ def _cases() -> list[Any]:
     for row in oracle.read_index(TRACEV1 / "INDEX.tsv"):
         name = row["name"]
         out.append(pytest.param(TRACEV1 / f"{name}.trace", TRACEV1, name, id=f"tracev1-{name}"))
+    for row in oracle.read_index(oracle.MALFORMED / "INDEX.tsv"):
+        if row["outcome"] == "SUCCESS":  # the inputs Go reads completely: summary stored
+            name = row["name"]
+            path = oracle.MALFORMED / f"{name}.trace"
+            out.append(pytest.param(path, oracle.MALFORMED, name, id=f"malformed-{name}"))
     return out
 
 
