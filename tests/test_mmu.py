@@ -110,3 +110,18 @@ def test_mmu_api() -> None:
     # Counting more GC work never raises utilization.
     assert (trace.mmu(WINDOWS, sweep=True) <= trace.mmu(WINDOWS) + 1e-12).all()
     assert (trace.mmu(WINDOWS, stw=False, background=False, assist=False) == 1).all()
+
+
+def test_mmu_worst_windows() -> None:
+    oracle.require_shared()
+    trace = gotrace_fast.parse(_first_with_util())
+    for w in WINDOWS:
+        worst = trace.mmu_worst_windows(w, 3)
+        assert 1 <= len(worst) <= 3
+        assert worst[0][1] == trace.mmu(w)[0]
+        assert [u for _, u in worst] == sorted(u for _, u in worst)
+        assert all(isinstance(t, int) for t, _ in worst)
+    assert trace.mmu_worst_windows(0) == []
+    assert trace.mmu_worst_windows(1_000_000, 0) == []
+    with pytest.raises(ValueError, match="n must be"):
+        trace.mmu_worst_windows(1_000_000, -1)

@@ -468,6 +468,29 @@ class Trace:
         values, _, _ = self._raw.mmu(flags, [int(x) for x in w])
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
+    def mmu_worst_windows(
+        self,
+        window: int,
+        n: int = 5,
+        *,
+        stw: bool = True,
+        background: bool = True,
+        assist: bool = True,
+        sweep: bool = False,
+        per_proc: bool = False,
+    ) -> list[tuple[int, float]]:
+        """The ``n`` windows of ``window`` ns with the lowest mean mutator utilization, as
+        Go's ``MMUCurve.Examples`` (what ``go tool trace`` lists under the MMU plot):
+        ``[(start_ns, utilization), ...]``, lowest first; the first one's utilization is
+        the MMU. Windows are meant to be disjoint, but as in Go a window overlapping two
+        kept ones only displaces the first. Flags as in :meth:`mmu`; ``[]`` when the
+        utilization function is empty or ``window <= 0``.
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        flags = _util_flags(stw, background, assist, sweep, per_proc)
+        return [(int(t), float(u)) for t, u in self._raw.mmu_worst_windows(flags, int(window), n)]
+
     # -- text dump ------------------------------------------------------------------------
 
     def events_tsv(self, start: int = 0, end: int | None = None) -> bytes:

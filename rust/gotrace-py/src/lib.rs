@@ -405,6 +405,23 @@ impl RawTrace {
         }
     }
 
+    /// Go's `MMUCurve.Examples`: up to `n` worst windows of `window` ns for `flags`, as
+    /// `[(start_ns, mean utilization), ...]`, lowest first. Computed without the GIL.
+    fn mmu_worst_windows(
+        &self,
+        py: Python<'_>,
+        flags: u32,
+        window: i64,
+        n: usize,
+    ) -> PyResult<Vec<(i64, f64)>> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::trace_worst_windows(t, flags, window, n))) {
+            Ok(Ok(w)) => Ok(w.into_iter().map(|w| (w.time, w.mu)).collect()),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<RawTrace go 1.{} events={} error={}>",

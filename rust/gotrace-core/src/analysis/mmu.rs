@@ -434,22 +434,86 @@ struct BandBound {
     bound: f64,
 }
 
-/// Only the minimum is accumulated (Go's accumulator without worst-window or
-/// distribution tracking).
+/// One window of the windowed utilization: starting at `time`, mean utilization `mu`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UtilWindow {
+    pub time: i64,
+    pub mu: f64,
+}
+
+/// Collects the minimum and, if `n_worst > 0`, the `n_worst` lowest pairwise disjoint
+/// windows (Go's accumulator; its distribution tracking is not needed: see
+/// [`MmuCurve::mud`]).
 struct Accumulator {
     mmu: f64,
+    /// Windows above this cannot change the result.
     bound: f64,
+    n_worst: usize,
+    /// Max-heap (Go's `utilHeap`): the best of the kept worst windows on top.
+    worst: Vec<UtilWindow>,
+}
+
+/// Go's `utilHeap.Less`: higher utilization first, later time first among equals.
+fn worst_less(a: &UtilWindow, b: &UtilWindow) -> bool {
+    if a.mu != b.mu {
+        return a.mu > b.mu;
+    }
+    a.time > b.time
 }
 
 impl Accumulator {
-    /// Adds the windowed utilization at one time; true once nothing lower can be found.
-    fn add_mu(&mut self, mu: f64) -> bool {
+    fn new(n_worst: usize) -> Self {
+        Accumulator {
+            mmu: 1.0,
+            bound: 1.0,
+            n_worst,
+            worst: Vec::new(),
+        }
+    }
+
+    /// Adds the windowed utilization `mu` of the window starting at `time`; true once
+    /// nothing can change the result any more.
+    fn add_mu(&mut self, time: i64, mu: f64, window: i64) -> bool {
         if mu < self.mmu {
             self.mmu = mu;
         }
         self.bound = self.mmu;
-        mu == 0.0
+        if self.n_worst == 0 {
+            // Nothing is below 0.
+            return mu == 0.0;
+        }
+        if self.worst.len() < self.n_worst || mu < self.worst[0].mu {
+            // Among overlapping windows only the lower one is kept (the first on ties).
+            let mut keep_old = false;
+            for i in 0..self.worst.len() {
+                let w = self.worst[i];
+                if time + window > w.time && w.time + window > time {
+                    if w.mu <= mu {
+                        keep_old = true;
+                    } else {
+                        heap_remove(&mut self.worst, i, worst_less);
+                    }
+                    break;
+                }
+            }
+            if !keep_old {
+                heap_push(&mut self.worst, UtilWindow { time, mu }, worst_less);
+                if self.worst.len() > self.n_worst {
+                    heap_pop(&mut self.worst, worst_less);
+                }
+            }
+        }
+        if self.worst.len() < self.n_worst {
+            self.bound = 1.0;
+        } else {
+            self.bound = go_max(self.bound, self.worst[0].mu);
+        }
+        self.worst.len() == self.n_worst && self.worst[0].mu == 0.0
     }
+}
+
+fn bound_less(a: &BandBound, b: &BandBound) -> bool {
+    a.bound < b.bound
 }
 
 impl MmuCurve {
@@ -472,13 +536,49 @@ impl MmuCurve {
     /// than a series counts as that series' length). 0 for `window <= 0`; 1 if there are
     /// no series.
     pub fn mmu(&self, window: i64) -> Result<f64> {
-        if window <= 0 {
-            return Ok(0.0);
+        let mut acc = Accumulator::new(0);
+        self.run(window, &mut acc)?;
+        Ok(acc.mmu)
+    }
+
+    /// Up to `n` windows of `window` ns with the lowest utilization, lowest first (Go's
+    /// `MMUCurve.Examples`). Meant to be disjoint, but exactly as in Go a new window is
+    /// only checked against the first kept window it overlaps, so one that overlaps two
+    /// can displace one and stay next to the other. Which of equally bad windows are
+    /// chosen depends on the banding, as in Go.
+    pub fn examples(&self, window: i64, n: usize) -> Result<Vec<UtilWindow>> {
+        let mut acc = Accumulator::new(n);
+        self.run(window, &mut acc)?;
+        let mut out = acc.worst;
+        // Go's sort.Reverse(utilHeap): ascending utilization, then ascending time.
+        out.sort_by(|a, b| {
+            if worst_less(b, a) {
+                std::cmp::Ordering::Less
+            } else if worst_less(a, b) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+        Ok(out)
+    }
+
+    /// Go's `MMUCurve.MUD` (mutator utilization distribution quantiles) as Go 1.27
+    /// computes it: its accumulator stops before recording the distribution when no worst
+    /// windows are tracked, so every quantile comes out as the MMU. Reproduced as such.
+    pub fn mud(&self, window: i64, quantiles: &[f64]) -> Result<Vec<f64>> {
+        if quantiles.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut acc = Accumulator {
-            mmu: 1.0,
-            bound: 1.0,
-        };
+        let mmu = self.mmu(window)?;
+        Ok(vec![mmu; quantiles.len()])
+    }
+
+    fn run(&self, window: i64, acc: &mut Accumulator) -> Result<()> {
+        if window <= 0 {
+            acc.mmu = 0.0;
+            return Ok(());
+        }
         let mut heap: Vec<BandBound> = Vec::new();
         let mut windows = Vec::with_capacity(self.series.len());
         for (i, s) in self.series.iter().enumerate() {
@@ -488,12 +588,12 @@ impl MmuCurve {
             s.band_bounds(i, w, &mut heap)?;
         }
         // Refine bands, lowest bound first, while a band could still hold a lower window.
-        heap_init(&mut heap);
+        heap_init(&mut heap, bound_less);
         while let Some(top) = heap.first().copied().filter(|t| t.bound < acc.bound) {
-            self.series[top.series].band_mmu(top.band, windows[top.series], &mut acc);
-            heap_pop(&mut heap);
+            self.series[top.series].band_mmu(top.band, windows[top.series], acc);
+            heap_pop(&mut heap, bound_less);
         }
-        Ok(acc.mmu)
+        Ok(())
     }
 }
 
@@ -653,7 +753,7 @@ impl MmuSeries {
             let r = self.advance(&mut right, time + window);
             let l = self.advance(&mut left, time);
             let mu = (r - l) / window as f64;
-            if acc.add_mu(mu) || time == end_time {
+            if acc.add_mu(time, mu, window) || time == end_time {
                 break;
             }
             let min_time = time + ((mu - acc.bound) * window as f64) as i64;
@@ -687,14 +787,26 @@ fn go_min(x: f64, y: f64) -> f64 {
     }
 }
 
-// Go's container/heap on a min-heap of band bounds (same sift steps, so the same order
-// among equal bounds).
-
-fn heap_less(h: &[BandBound], i: usize, j: usize) -> bool {
-    h[i].bound < h[j].bound
+/// Go's `math.Max` (NaN wins; +0 is above -0).
+fn go_max(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == 0.0 && y == 0.0 {
+        if x.is_sign_negative() {
+            y
+        } else {
+            x
+        }
+    } else if x > y {
+        x
+    } else {
+        y
+    }
 }
 
-fn heap_down(h: &mut [BandBound], i0: usize, n: usize) {
+// Go's container/heap (same sift steps, so the same order among equal keys).
+
+fn heap_down<T>(h: &mut [T], i0: usize, n: usize, less: fn(&T, &T) -> bool) -> bool {
     let mut i = i0;
     loop {
         let j1 = 2 * i + 1;
@@ -703,29 +815,58 @@ fn heap_down(h: &mut [BandBound], i0: usize, n: usize) {
         }
         let mut j = j1;
         let j2 = j1 + 1;
-        if j2 < n && heap_less(h, j2, j1) {
+        if j2 < n && less(&h[j2], &h[j1]) {
             j = j2;
         }
-        if !heap_less(h, j, i) {
+        if !less(&h[j], &h[i]) {
             break;
         }
         h.swap(i, j);
         i = j;
     }
+    i > i0
 }
 
-fn heap_init(h: &mut [BandBound]) {
-    let n = h.len();
-    for i in (0..n / 2).rev() {
-        heap_down(h, i, n);
+fn heap_up<T>(h: &mut [T], mut j: usize, less: fn(&T, &T) -> bool) {
+    while j > 0 {
+        let i = (j - 1) / 2;
+        if !less(&h[j], &h[i]) {
+            break;
+        }
+        h.swap(i, j);
+        j = i;
     }
 }
 
-fn heap_pop(h: &mut Vec<BandBound>) {
-    let n = h.len() - 1;
+fn heap_init<T>(h: &mut [T], less: fn(&T, &T) -> bool) {
+    let n = h.len();
+    for i in (0..n / 2).rev() {
+        heap_down(h, i, n, less);
+    }
+}
+
+fn heap_push<T>(h: &mut Vec<T>, x: T, less: fn(&T, &T) -> bool) {
+    h.push(x);
+    let n = h.len();
+    heap_up(h, n - 1, less);
+}
+
+fn heap_pop<T>(h: &mut Vec<T>, less: fn(&T, &T) -> bool) -> Option<T> {
+    let n = h.len().checked_sub(1)?;
     h.swap(0, n);
-    heap_down(h, 0, n);
-    h.pop();
+    heap_down(h, 0, n, less);
+    h.pop()
+}
+
+fn heap_remove<T>(h: &mut Vec<T>, i: usize, less: fn(&T, &T) -> bool) -> Option<T> {
+    let n = h.len().checked_sub(1)?;
+    if n != i {
+        h.swap(i, n);
+        if !heap_down(h, i, n, less) {
+            heap_up(h, i, less);
+        }
+    }
+    h.pop()
 }
 
 /// MMU values of a trace for several windows, with the size of the utilization function.
@@ -763,6 +904,21 @@ pub fn trace_mmu(trace: &Trace, flags: u32, windows: &[i64]) -> Result<MmuResult
     })
 }
 
+/// Go's `MMUCurve.Examples` for a trace: the `n` worst windows of `window` ns, lowest
+/// utilization first (empty if the utilization function is).
+pub fn trace_worst_windows(
+    trace: &Trace,
+    flags: u32,
+    window: i64,
+    n: usize,
+) -> Result<Vec<UtilWindow>> {
+    let util = mutator_utilization(trace, flags)?;
+    if util.is_empty() {
+        return Ok(Vec::new());
+    }
+    MmuCurve::new(util)?.examples(window, n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,18 +947,27 @@ mod tests {
         ]];
         let curve = MmuCurve::new(util).unwrap();
         let s = 1_000_000_000i64;
-        for (window, want) in [
-            (0, 0.0),
-            (1_000_000, 0.0),
-            (s, 0.0),
-            (2 * s, 0.5),
-            (3 * s, 1.0 / 3.0),
-            (4 * s, 0.5),
-            (5 * s, 3.0 / 5.0),
-            (6 * s, 3.0 / 5.0),
-        ] {
+        let cases: [(i64, f64, &[f64]); 8] = [
+            (0, 0.0, &[]),
+            (1_000_000, 0.0, &[0.0, 0.0]),
+            (s, 0.0, &[0.0, 0.0]),
+            (2 * s, 0.5, &[0.5, 0.5]),
+            (3 * s, 1.0 / 3.0, &[1.0 / 3.0]),
+            (4 * s, 0.5, &[0.5]),
+            (5 * s, 3.0 / 5.0, &[3.0 / 5.0]),
+            (6 * s, 3.0 / 5.0, &[3.0 / 5.0]),
+        ];
+        for (window, want, worst) in cases {
             let got = curve.mmu(window).unwrap();
             assert!(aeq(want, got), "window {window}: want {want}, got {got}");
+            let ex: Vec<f64> = curve
+                .examples(window, 2)
+                .unwrap()
+                .iter()
+                .map(|w| w.mu)
+                .collect();
+            assert_eq!(ex, worst, "window {window}");
+            assert_eq!(curve.mud(window, &[0.0, 0.5]).unwrap(), vec![got, got]);
         }
     }
 
@@ -887,6 +1052,20 @@ mod tests {
     }
 
     #[test]
+    fn examples_lowest_first() {
+        for seed in 1..20u64 {
+            let util = random_util(seed * 104729, 300);
+            let curve = MmuCurve::new(vec![util]).unwrap();
+            for w in [1_000i64, 1_000_000, 30_000_000] {
+                let ex = curve.examples(w, 5).unwrap();
+                assert!(!ex.is_empty() && ex.len() <= 5);
+                assert_eq!(ex[0].mu, curve.mmu(w).unwrap());
+                assert!(ex.windows(2).all(|p| p[0].mu <= p[1].mu));
+            }
+        }
+    }
+
+    #[test]
     fn single_point_series_is_an_error_like_go() {
         let curve = MmuCurve::new(vec![vec![mu(5, 0.0)]]).unwrap();
         assert!(curve.mmu(1000).is_err());
@@ -921,11 +1100,10 @@ mod tests {
                 bound: b,
             })
             .collect();
-        heap_init(&mut h);
+        heap_init(&mut h, bound_less);
         let mut got = Vec::new();
-        while let Some(top) = h.first().copied() {
+        while let Some(top) = heap_pop(&mut h, bound_less) {
             got.push(top.bound);
-            heap_pop(&mut h);
         }
         assert_eq!(got, vec![0.1, 0.1, 0.3, 0.5, 0.9]);
     }
