@@ -1065,6 +1065,221 @@ mod tests {
         }
     }
 
+    /// A trace built event by event (context g/p, kind, name, resource kind/id, states).
+    struct Builder(Trace);
+
+    impl Builder {
+        fn new() -> Self {
+            Builder(Trace::default())
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn ev(
+            &mut self,
+            time: i64,
+            kind: EventKind,
+            g: i64,
+            p: i64,
+            name: &str,
+            res_kind: u8,
+            arg: i64,
+            states: (u8, u8),
+        ) -> &mut Self {
+            let name = self.0.strings.intern(name.as_bytes());
+            self.0.events.push(&crate::store::Row {
+                time,
+                kind: kind as u8,
+                g,
+                p,
+                m: -1,
+                name,
+                res_kind,
+                arg,
+                from: states.0,
+                to: states.1,
+                ..Default::default()
+            });
+            self
+        }
+
+        fn sync(&mut self, time: i64, n: i64) -> &mut Self {
+            self.ev(time, EventKind::Sync, -1, -1, "", 0, n, (0, 0))
+        }
+
+        fn gomaxprocs(&mut self, time: i64, n: i64) -> &mut Self {
+            self.ev(
+                time,
+                EventKind::Metric,
+                -1,
+                -1,
+                "/sched/gomaxprocs:threads",
+                0,
+                n,
+                (0, 0),
+            )
+        }
+
+        fn range(&mut self, time: i64, kind: EventKind, g: i64, p: i64, name: &str) -> &mut Self {
+            self.ev(time, kind, g, p, name, resource::GOROUTINE, g, (0, 0))
+        }
+
+        fn go(&mut self, time: i64, g: i64, p: i64, from: u8, to: u8) -> &mut Self {
+            self.ev(
+                time,
+                EventKind::StateTransition,
+                g,
+                p,
+                "",
+                resource::GOROUTINE,
+                g,
+                (from, to),
+            )
+        }
+    }
+
+    fn points(u: &[MutatorUtil]) -> Vec<(i64, f64)> {
+        u.iter().map(|m| (m.time, m.util)).collect()
+    }
+
+    #[test]
+    fn utilization_of_hand_built_trace() {
+        use gostate::{RUNNABLE, RUNNING, WAITING};
+        let mut b = Builder::new();
+        b.sync(0, 1)
+            .gomaxprocs(10, 2)
+            .range(
+                20,
+                EventKind::RangeBegin,
+                1,
+                0,
+                "stop-the-world (GC sweep termination)",
+            )
+            .range(
+                30,
+                EventKind::RangeEnd,
+                1,
+                0,
+                "stop-the-world (GC sweep termination)",
+            )
+            // Not a GC stop: ignored.
+            .range(
+                32,
+                EventKind::RangeBegin,
+                1,
+                0,
+                "stop-the-world (write heap dump)",
+            )
+            .range(
+                34,
+                EventKind::RangeEnd,
+                1,
+                0,
+                "stop-the-world (write heap dump)",
+            )
+            .go(35, 5, 0, RUNNABLE, RUNNING)
+            .ev(
+                40,
+                EventKind::Label,
+                5,
+                0,
+                "GC (dedicated)",
+                resource::GOROUTINE,
+                5,
+                (0, 0),
+            )
+            .go(50, 5, 0, RUNNING, WAITING)
+            .go(55, 5, 1, WAITING, RUNNING)
+            .go(58, 5, 1, RUNNING, WAITING)
+            .range(60, EventKind::RangeBegin, 7, 1, "GC mark assist")
+            .range(70, EventKind::RangeEnd, 7, 1, "GC mark assist")
+            .range(80, EventKind::RangeBegin, 7, 0, "GC incremental sweep")
+            .range(90, EventKind::RangeEnd, 7, 0, "GC incremental sweep")
+            .sync(100, 2);
+        let t = &b.0;
+        let u = mutator_utilization(t, UTIL_DEFAULT).unwrap();
+        assert_eq!(
+            points(&u[0]),
+            vec![
+                (10, 1.0),
+                (20, 0.0),
+                (30, 1.0),
+                (40, 0.5),
+                (50, 1.0),
+                (55, 0.5),
+                (58, 1.0),
+                (60, 0.5),
+                (70, 1.0),
+                (100, 0.0)
+            ]
+        );
+        let u = mutator_utilization(t, UTIL_DEFAULT | UTIL_SWEEP).unwrap();
+        assert_eq!(&points(&u[0])[9..], &[(80, 0.5), (90, 1.0), (100, 0.0)]);
+        // Without the flags, nothing counts.
+        let u = mutator_utilization(t, 0).unwrap();
+        assert_eq!(points(&u[0]), vec![(10, 1.0), (100, 0.0)]);
+        // Per P: P0 has the STW, the dedicated worker and the sweep; P1 the assist.
+        let u = mutator_utilization(t, UTIL_STW | UTIL_ASSIST | UTIL_PER_PROC).unwrap();
+        assert_eq!(u.len(), 2);
+        assert_eq!(
+            points(&u[0]),
+            vec![(10, 1.0), (20, 0.0), (30, 1.0), (100, 0.0)]
+        );
+        assert_eq!(
+            points(&u[1]),
+            vec![
+                (10, 1.0),
+                (20, 0.0),
+                (30, 1.0),
+                (60, 0.0),
+                (70, 1.0),
+                (100, 0.0)
+            ]
+        );
+        let r = trace_mmu(t, UTIL_DEFAULT, &[5, 10, 90]).unwrap();
+        assert_eq!((r.series, r.util_points), (1, 10));
+        assert_eq!(r.mmu[0], Some(0.0));
+        assert_eq!(r.mmu[1], Some(0.0));
+        // 90 ns from 10: 10*1 + 10*0 + 10*1 + 10*.5 + 5*1 + 3*.5 + 2*1 + 10*.5 + 30*1 = 68.5
+        assert!((r.mmu[2].unwrap() - 68.5 / 90.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn range_active_since_the_start_is_taken_off_the_past() {
+        use gostate::{RUNNABLE, RUNNING};
+        let mut b = Builder::new();
+        b.sync(0, 1)
+            .gomaxprocs(10, 4)
+            .go(15, 3, 0, RUNNABLE, RUNNING)
+            .range(20, EventKind::RangeActive, 3, 0, "GC mark assist")
+            .range(30, EventKind::RangeEnd, 3, 0, "GC mark assist")
+            .sync(40, 2)
+            // In a later generation RangeActive repeats what is known: ignored.
+            .range(50, EventKind::RangeActive, 3, 0, "GC mark assist")
+            .sync(60, 3);
+        let u = mutator_utilization(&b.0, UTIL_DEFAULT).unwrap();
+        assert_eq!(points(&u[0]), vec![(10, 0.75), (30, 1.0), (60, 0.0)]);
+    }
+
+    #[test]
+    fn go_panics_become_errors() {
+        let mut b = Builder::new();
+        b.sync(0, 1)
+            .gomaxprocs(10, 2)
+            .range(20, EventKind::RangeBegin, 3, -1, "GC mark assist")
+            .sync(30, 2);
+        let e = mutator_utilization(&b.0, UTIL_DEFAULT).unwrap_err();
+        assert_eq!(e.0, "runtime error: index out of range [-1] with length 2");
+        // Not counted, so not looked at.
+        assert!(mutator_utilization(&b.0, UTIL_STW).is_ok());
+        // No GOMAXPROCS metric: no function at all.
+        let mut b = Builder::new();
+        b.sync(0, 1).sync(30, 2);
+        assert!(mutator_utilization(&b.0, UTIL_DEFAULT).unwrap().is_empty());
+        assert!(mutator_utilization(&Trace::default(), UTIL_DEFAULT)
+            .unwrap()
+            .is_empty());
+    }
+
     #[test]
     fn single_point_series_is_an_error_like_go() {
         let curve = MmuCurve::new(vec![vec![mu(5, 0.0)]]).unwrap();
