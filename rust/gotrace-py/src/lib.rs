@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use gotrace_core::analysis::mmu;
 use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
 use gotrace_core::{ErrorKind, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
@@ -25,6 +24,8 @@ use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+
+use gotrace_core::analysis::mmu;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
@@ -246,6 +247,63 @@ impl RawTrace {
             .map_err(|e| raise_error(py, e))
     }
 
+    /// Mutator utilization functions (Go's `MutatorUtilizationV2`) for `flags` (bits:
+    /// 1 STW, 2 background workers, 4 assists, 8 sweep, 16 per proc), as a list of
+    /// `(time int64, util float64)` arrays, one per series. Computed without the GIL.
+    fn mutator_utilization<'py>(
+        &self,
+        py: Python<'py>,
+        flags: u32,
+    ) -> PyResult<Vec<UtilArrays<'py>>> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::mutator_utilization(t, flags))) {
+            Ok(Ok(series)) => Ok(series
+                .into_iter()
+                .map(|s| {
+                    let times: Vec<i64> = s.iter().map(|u| u.time).collect();
+                    let utils: Vec<f64> = s.iter().map(|u| u.util).collect();
+                    (times.into_pyarray(py), utils.into_pyarray(py))
+                })
+                .collect()),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mutator utilization: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
+    /// MMU at each window (ns) for `flags` (as in `mutator_utilization`), computed
+    /// without the GIL: `(values, series, util_points)`, values None when the
+    /// utilization function is empty.
+    fn mmu(
+        &self,
+        py: Python<'_>,
+        flags: u32,
+        windows: Vec<i64>,
+    ) -> PyResult<(Vec<Option<f64>>, usize, usize)> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::trace_mmu(t, flags, &windows))) {
+            Ok(Ok(r)) => Ok((r.mmu, r.series, r.util_points)),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
+    /// Go's `MMUCurve.Examples`: up to `n` worst windows of `window` ns for `flags`, as
+    /// `[(start_ns, mean utilization), ...]`, lowest first. Computed without the GIL.
+    fn mmu_worst_windows(
+        &self,
+        py: Python<'_>,
+        flags: u32,
+        window: i64,
+        n: usize,
+    ) -> PyResult<Vec<(i64, f64)>> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::trace_worst_windows(t, flags, window, n))) {
+            Ok(Ok(w)) => Ok(w.into_iter().map(|w| (w.time, w.mu)).collect()),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
     /// The EventKind names in numbering order.
     #[staticmethod]
     fn kind_names() -> Vec<&'static str> {
@@ -361,63 +419,6 @@ impl RawTrace {
         match out {
             Ok(Ok(buf)) => Ok(PyBytes::new(py, &buf)),
             Ok(Err(e)) => Err(raise_error(py, internal_error_tuple(&e.to_string()))),
-            Err(e) => Err(raise_error(py, e)),
-        }
-    }
-
-    /// Mutator utilization functions (Go's `MutatorUtilizationV2`) for `flags` (bits:
-    /// 1 STW, 2 background workers, 4 assists, 8 sweep, 16 per proc), as a list of
-    /// `(time int64, util float64)` arrays, one per series. Computed without the GIL.
-    fn mutator_utilization<'py>(
-        &self,
-        py: Python<'py>,
-        flags: u32,
-    ) -> PyResult<Vec<UtilArrays<'py>>> {
-        let t = &self.trace;
-        match py.detach(|| guard(|| mmu::mutator_utilization(t, flags))) {
-            Ok(Ok(series)) => Ok(series
-                .into_iter()
-                .map(|s| {
-                    let times: Vec<i64> = s.iter().map(|u| u.time).collect();
-                    let utils: Vec<f64> = s.iter().map(|u| u.util).collect();
-                    (times.into_pyarray(py), utils.into_pyarray(py))
-                })
-                .collect()),
-            Ok(Err(e)) => Err(PyValueError::new_err(format!("mutator utilization: {e}"))),
-            Err(e) => Err(raise_error(py, e)),
-        }
-    }
-
-    /// MMU at each window (ns) for `flags` (as in `mutator_utilization`), computed
-    /// without the GIL: `(values, series, util_points)`, values None when the
-    /// utilization function is empty.
-    fn mmu(
-        &self,
-        py: Python<'_>,
-        flags: u32,
-        windows: Vec<i64>,
-    ) -> PyResult<(Vec<Option<f64>>, usize, usize)> {
-        let t = &self.trace;
-        match py.detach(|| guard(|| mmu::trace_mmu(t, flags, &windows))) {
-            Ok(Ok(r)) => Ok((r.mmu, r.series, r.util_points)),
-            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
-            Err(e) => Err(raise_error(py, e)),
-        }
-    }
-
-    /// Go's `MMUCurve.Examples`: up to `n` worst windows of `window` ns for `flags`, as
-    /// `[(start_ns, mean utilization), ...]`, lowest first. Computed without the GIL.
-    fn mmu_worst_windows(
-        &self,
-        py: Python<'_>,
-        flags: u32,
-        window: i64,
-        n: usize,
-    ) -> PyResult<Vec<(i64, f64)>> {
-        let t = &self.trace;
-        match py.detach(|| guard(|| mmu::trace_worst_windows(t, flags, window, n))) {
-            Ok(Ok(w)) => Ok(w.into_iter().map(|w| (w.time, w.mu)).collect()),
-            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
             Err(e) => Err(raise_error(py, e)),
         }
     }
