@@ -407,6 +407,90 @@ class Trace:
             tuple[np.ndarray, np.ndarray], self._cached("experimental", self._raw.experimental)
         )
 
+    # -- garbage collector: mutator utilization -------------------------------------------
+
+    def mutator_utilization(
+        self,
+        *,
+        stw: bool = True,
+        background: bool = True,
+        assist: bool = True,
+        sweep: bool = False,
+        per_proc: bool = False,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The mutator utilization function, as Go's ``trace.MutatorUtilizationV2``.
+
+        The function is a step function: a list of series, each a pair of arrays
+        ``(time int64 ns, util float64)``; from ``time[i]`` on, ``util[i]`` (in [0, 1]) is
+        the fraction of the procs (GOMAXPROCS) running user code. Each series ends with a
+        0 at the trace's last event. The flags choose which GC work counts against the
+        mutator (Go's ``UtilSTW``, ``UtilBackground``, ``UtilAssist``, ``UtilSweep``; the
+        default is ``go tool trace``'s). ``per_proc`` gives one 0/1 series per P
+        (``UtilPerProc``) instead of one series.
+
+        Empty (``[]``) when nothing is known about GOMAXPROCS: traces without a
+        ``/sched/gomaxprocs:threads`` metric, e.g. Go 1.11-1.21 traces that never change
+        GOMAXPROCS. Raises ``ValueError`` where Go's code would panic.
+        """
+        flags = _util_flags(stw, background, assist, sweep, per_proc)
+        return [(t, u) for t, u in self._raw.mutator_utilization(flags)]
+
+    def mmu(
+        self,
+        windows: int | Sequence[int] | np.ndarray,
+        *,
+        stw: bool = True,
+        background: bool = True,
+        assist: bool = True,
+        sweep: bool = False,
+        per_proc: bool = False,
+    ) -> np.ndarray:
+        """Minimum mutator utilization for each window length (ns), as Go computes it
+        (``trace.NewMMUCurve(MutatorUtilizationV2(events, flags)).MMU(window)``).
+
+        The MMU of a window length ``w`` is the lowest mean of :meth:`mutator_utilization`
+        over any ``w`` ns of the trace: 0 means that some ``w`` ns had no user code running
+        at all, 1 that GC never took a proc away. A window longer than the trace counts
+        as the whole trace; a window <= 0 gives 0. Flags as in
+        :meth:`mutator_utilization` (default ``stw``, ``background`` and ``assist``,
+        ``go tool trace``'s default).
+
+        Returns a float64 array with one value per window (a 0-d input gives a 1-element
+        array). Values are NaN when the utilization function is empty (no GOMAXPROCS
+        metric in the trace; Go would report 1). Computed without the GIL.
+        """
+        w = np.atleast_1d(np.asarray(windows))
+        if w.ndim != 1:
+            raise ValueError("windows must be an integer or a 1-D sequence of integers")
+        if w.size and not np.issubdtype(w.dtype, np.integer):
+            raise TypeError(f"windows must be integers (ns), not {w.dtype}")
+        flags = _util_flags(stw, background, assist, sweep, per_proc)
+        values, _, _ = self._raw.mmu(flags, [int(x) for x in w])
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    def mmu_worst_windows(
+        self,
+        window: int,
+        n: int = 5,
+        *,
+        stw: bool = True,
+        background: bool = True,
+        assist: bool = True,
+        sweep: bool = False,
+        per_proc: bool = False,
+    ) -> list[tuple[int, float]]:
+        """The ``n`` windows of ``window`` ns with the lowest mean mutator utilization, as
+        Go's ``MMUCurve.Examples`` (what ``go tool trace`` lists under the MMU plot):
+        ``[(start_ns, utilization), ...]``, lowest first; the first one's utilization is
+        the MMU. Windows are meant to be disjoint, but as in Go a window overlapping two
+        kept ones only displaces the first. Flags as in :meth:`mmu`; ``[]`` when the
+        utilization function is empty or ``window <= 0``.
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        flags = _util_flags(stw, background, assist, sweep, per_proc)
+        return [(int(t), float(u)) for t, u in self._raw.mmu_worst_windows(flags, int(window), n)]
+
     # -- text dump ------------------------------------------------------------------------
 
     def events_tsv(self, start: int = 0, end: int | None = None) -> bytes:
@@ -423,6 +507,20 @@ class Trace:
         n = len(self)
         for start in range(0, n, chunk_events):
             yield self._raw.events_tsv(start, min(start + chunk_events, n))
+
+
+# Go's trace.UtilFlags bits.
+_UTIL_STW, _UTIL_BACKGROUND, _UTIL_ASSIST, _UTIL_SWEEP, _UTIL_PER_PROC = 1, 2, 4, 8, 16
+
+
+def _util_flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc: bool) -> int:
+    return (
+        (_UTIL_STW if stw else 0)
+        | (_UTIL_BACKGROUND if background else 0)
+        | (_UTIL_ASSIST if assist else 0)
+        | (_UTIL_SWEEP if sweep else 0)
+        | (_UTIL_PER_PROC if per_proc else 0)
+    )
 
 
 def _parse_raw(source: Source) -> _native.RawTrace:

@@ -21,9 +21,11 @@ use gotrace_core::{ErrorKind, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
 use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyIndexError, PyOSError};
+use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+
+use gotrace_core::analysis::mmu;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
@@ -35,6 +37,9 @@ type ClockArrays<'py> = (
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<i64>>,
 );
+
+/// `(times int64, utils float64)` of one mutator utilization series.
+type UtilArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>);
 
 /// `(typ, args)` of the experimental events.
 type ExperimentalArrays<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<u64>>);
@@ -240,6 +245,63 @@ impl RawTrace {
         let ev = &self.trace.events;
         py.detach(|| guard(|| ev.counts_by_kind().to_vec()))
             .map_err(|e| raise_error(py, e))
+    }
+
+    /// Mutator utilization functions (Go's `MutatorUtilizationV2`) for `flags` (bits:
+    /// 1 STW, 2 background workers, 4 assists, 8 sweep, 16 per proc), as a list of
+    /// `(time int64, util float64)` arrays, one per series. Computed without the GIL.
+    fn mutator_utilization<'py>(
+        &self,
+        py: Python<'py>,
+        flags: u32,
+    ) -> PyResult<Vec<UtilArrays<'py>>> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::mutator_utilization(t, flags))) {
+            Ok(Ok(series)) => Ok(series
+                .into_iter()
+                .map(|s| {
+                    let times: Vec<i64> = s.iter().map(|u| u.time).collect();
+                    let utils: Vec<f64> = s.iter().map(|u| u.util).collect();
+                    (times.into_pyarray(py), utils.into_pyarray(py))
+                })
+                .collect()),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mutator utilization: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
+    /// MMU at each window (ns) for `flags` (as in `mutator_utilization`), computed
+    /// without the GIL: `(values, series, util_points)`, values None when the
+    /// utilization function is empty.
+    fn mmu(
+        &self,
+        py: Python<'_>,
+        flags: u32,
+        windows: Vec<i64>,
+    ) -> PyResult<(Vec<Option<f64>>, usize, usize)> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::trace_mmu(t, flags, &windows))) {
+            Ok(Ok(r)) => Ok((r.mmu, r.series, r.util_points)),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
+    }
+
+    /// Go's `MMUCurve.Examples`: up to `n` worst windows of `window` ns for `flags`, as
+    /// `[(start_ns, mean utilization), ...]`, lowest first. Computed without the GIL.
+    fn mmu_worst_windows(
+        &self,
+        py: Python<'_>,
+        flags: u32,
+        window: i64,
+        n: usize,
+    ) -> PyResult<Vec<(i64, f64)>> {
+        let t = &self.trace;
+        match py.detach(|| guard(|| mmu::trace_worst_windows(t, flags, window, n))) {
+            Ok(Ok(w)) => Ok(w.into_iter().map(|w| (w.time, w.mu)).collect()),
+            Ok(Err(e)) => Err(PyValueError::new_err(format!("mmu: {e}"))),
+            Err(e) => Err(raise_error(py, e)),
+        }
     }
 
     /// The EventKind names in numbering order.

@@ -1,0 +1,3 @@
+//! Analyses over a parsed [`crate::Trace`].
+
+pub mod mmu;
