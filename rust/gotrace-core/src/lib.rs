@@ -8,6 +8,7 @@
 //! the [`v1`] path instead: read whole, ordered as Go's old parser does, converted into the
 //! same store.
 
+pub mod analysis;
 pub mod error;
 pub mod export;
 pub mod generation;

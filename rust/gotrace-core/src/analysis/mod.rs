@@ -1,0 +1,6 @@
+//! Analyses computed from the ordered event table (no Python).
+
+pub mod intervals;
+pub mod ranges;
+pub mod summarizer;
+pub mod summary;

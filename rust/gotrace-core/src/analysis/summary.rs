@@ -1,0 +1,124 @@
+//! One pass over the ordered events computing the state intervals, Go's per-goroutine
+//! summary and the range sums.
+
+use super::intervals::{GoTransition, StateIntervals, Tracker};
+use super::ranges::{RangeSummary, RangeTracker};
+use super::summarizer::{Ev, GoroutineSummary, Names, Summarizer, TaskSummary};
+use crate::store::{resource, EventKind, Trace, NO_TASK};
+
+/// Everything [`analyze`] computes.
+#[derive(Default, Debug)]
+pub struct Analysis {
+    pub states: StateIntervals,
+    pub goroutines: Vec<GoroutineSummary>,
+    pub tasks: Vec<TaskSummary>,
+    pub ranges: RangeSummary,
+}
+
+impl Names for Trace {
+    fn string(&self, id: u32) -> &[u8] {
+        self.strings.get(id)
+    }
+
+    fn root_frame(&self, stack: u32) -> Option<(u32, u64)> {
+        let f = *self.stacks.frames_of(stack).last()?;
+        let fr = &self.stacks.frames[f as usize];
+        Some((fr.func, fr.pc))
+    }
+}
+
+/// Analyses the events of `trace` (in their order) in one pass.
+pub fn analyze(trace: &Trace) -> Analysis {
+    let ev = &trace.events;
+    let n = ev.len();
+    let v1 = trace.version > 0 && trace.version < 22;
+    let mut tracker = Tracker::new(v1);
+    let mut summ = Summarizer::new();
+    let mut ranges = RangeTracker::default();
+    const SYNC: u8 = EventKind::Sync as u8;
+    const ST: u8 = EventKind::StateTransition as u8;
+    const RB: u8 = EventKind::RangeBegin as u8;
+    const RE: u8 = EventKind::RangeEnd as u8;
+    const REG_B: u8 = EventKind::RegionBegin as u8;
+    const REG_E: u8 = EventKind::RegionEnd as u8;
+    const TASK_B: u8 = EventKind::TaskBegin as u8;
+    const TASK_E: u8 = EventKind::TaskEnd as u8;
+    const LOG: u8 = EventKind::Log as u8;
+    for i in 0..n {
+        let t = ev.time[i];
+        let kind = ev.kind[i];
+        tracker.event_time(t);
+        let e = Ev {
+            time: t,
+            kind,
+            g: ev.g[i],
+            p: ev.p[i],
+            stack: ev.stack[i],
+            res_kind: ev.res_kind[i],
+            from: ev.from[i],
+            to: ev.to[i],
+            arg: ev.arg[i],
+            name: ev.name[i],
+            aux: ev.aux[i],
+        };
+        match kind {
+            SYNC => tracker.sync(t),
+            ST => {
+                if e.res_kind == resource::GOROUTINE {
+                    tracker.go_transition(&GoTransition {
+                        id: e.arg,
+                        from: e.from,
+                        to: e.to,
+                        time: t,
+                        reason: e.name,
+                        stack: e.aux,
+                        ctx_g: e.g,
+                        ctx_p: e.p,
+                        ctx_m: ev.m[i],
+                        ctx_stack: e.stack,
+                    });
+                } else if e.res_kind == resource::PROC {
+                    tracker.proc_transition(e.arg, e.from, e.to, t, ev.m[i]);
+                }
+            }
+            RB..=RE => {
+                let attrs = if kind == RE && e.aux > 0 {
+                    trace.range_attrs.get(e.aux as usize - 1).copied()
+                } else {
+                    None
+                };
+                ranges.event(
+                    kind,
+                    t,
+                    e.name,
+                    trace.strings.get(e.name),
+                    e.res_kind,
+                    e.arg,
+                    attrs,
+                );
+            }
+            _ => {}
+        }
+        if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
+            summ.event(&e, trace);
+        } else if matches!(kind, TASK_B | TASK_E | LOG) {
+            summ.note_time(t);
+            let parent = if kind == LOG {
+                0
+            } else {
+                trace.u64s.get(e.aux as usize).copied().unwrap_or(NO_TASK)
+            };
+            summ.task_event(&e, parent);
+        } else {
+            summ.note_time(t);
+        }
+    }
+    let end = if n > 0 { ev.time[n - 1] } else { 0 };
+    let (goroutines, tasks) = summ.finish(trace);
+    Analysis {
+        states: tracker.finish(end),
+        goroutines,
+        tasks,
+        ranges: ranges.finish(end, |id| trace.strings.get(id).to_vec()),
+    }
+}
