@@ -13,8 +13,7 @@
 //! Thread intervals are derived: a thread is Running / in Syscall while a goroutine's
 //! Running / Syscall interval names it as its thread.
 
-use rustc_hash::FxHashMap as HashMap;
-
+use super::idmap::IdMap;
 use crate::store::{gostate, procstate};
 
 /// Intervals of one resource kind, as columns of one length.
@@ -52,6 +51,23 @@ impl Intervals {
 
     pub fn is_empty(&self) -> bool {
         self.id.is_empty()
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Intervals {
+            id: Vec::with_capacity(n),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            reason: Vec::with_capacity(n),
+            stack: Vec::with_capacity(n),
+            g: Vec::with_capacity(n),
+            p: Vec::with_capacity(n),
+            m: Vec::with_capacity(n),
+            unblocker: Vec::with_capacity(n),
+            unblocker_stack: Vec::with_capacity(n),
+            open: Vec::with_capacity(n),
+        }
     }
 
     fn push(&mut self, id: i64, c: &Cur, end: i64, open: bool) {
@@ -111,6 +127,13 @@ struct Cur {
     unblocker_stack: u32,
 }
 
+/// Per resource: its stats row and the interval in progress.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    stat: usize,
+    cur: Option<Cur>,
+}
+
 /// One goroutine transition, as the tracker needs it.
 #[derive(Clone, Copy, Debug)]
 pub struct GoTransition {
@@ -143,17 +166,15 @@ pub struct Tracker {
     v1: bool,
     last_sync: i64,
     seen_event: bool,
-    gs: HashMap<i64, Cur>,
-    ps: HashMap<i64, Cur>,
-    gstat_idx: HashMap<i64, usize>,
-    pstat_idx: HashMap<i64, usize>,
+    gs: IdMap<Slot>,
+    ps: IdMap<Slot>,
     pub go_stats: Vec<GoStateStat>,
     pub proc_stats: Vec<ProcStat>,
     pub goroutines: Intervals,
     pub procs: Intervals,
     pub threads: Intervals,
     /// Per thread: end of its last interval (thread intervals are clipped to not overlap).
-    thread_end: HashMap<i64, i64>,
+    thread_end: IdMap<i64>,
 }
 
 /// All intervals and the per-resource sums of a trace.
@@ -178,6 +199,18 @@ impl Tracker {
         }
     }
 
+    /// Like [`Tracker::new`], with room for the intervals of `go` goroutine and `proc`
+    /// proc transitions.
+    pub fn with_capacity(v1: bool, go: usize, proc: usize) -> Self {
+        Tracker {
+            v1,
+            goroutines: Intervals::with_capacity(go),
+            threads: Intervals::with_capacity(go / 2),
+            procs: Intervals::with_capacity(proc),
+            ..Default::default()
+        }
+    }
+
     /// Every event's time must be passed here first (the first one stands in for the
     /// last Sync until a Sync is seen).
     #[inline]
@@ -193,9 +226,8 @@ impl Tracker {
         self.last_sync = t;
     }
 
-    fn close_go(&mut self, id: i64, c: &Cur, now: i64, open: bool) {
+    fn close_go(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
         let d = now - c.since;
-        let si = self.gstat_idx[&id];
         let g = &mut self.go_stats[si];
         match c.state {
             gostate::RUNNING => g.running_ns += d,
@@ -210,7 +242,7 @@ impl Tracker {
         g.intervals += 1;
         self.goroutines.push(id, c, now, open);
         if c.m >= 0 && (c.state == gostate::RUNNING || c.state == gostate::SYSCALL) {
-            let last = self.thread_end.entry(c.m).or_insert(i64::MIN);
+            let last = self.thread_end.get_or_insert_with(c.m, || i64::MIN);
             let mut tc = *c;
             tc.since = tc.since.max(*last);
             tc.unblocker = -1;
@@ -220,9 +252,9 @@ impl Tracker {
         }
     }
 
-    fn close_proc(&mut self, id: i64, c: &Cur, now: i64, open: bool) {
+    fn close_proc(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
         let d = now - c.since;
-        let p = &mut self.proc_stats[self.pstat_idx[&id]];
+        let p = &mut self.proc_stats[si];
         match c.state {
             procstate::RUNNING => {
                 p.running_ns += d;
@@ -236,52 +268,45 @@ impl Tracker {
 
     pub fn go_transition(&mut self, tr: &GoTransition) {
         let id = tr.id;
-        let si = match self.gstat_idx.get(&id) {
-            Some(&i) => i,
+        let slot = match self.gs.get(id) {
+            Some(s) => *s,
             None => {
-                let i = self.go_stats.len();
+                let stat = self.go_stats.len();
                 self.go_stats.push(GoStateStat {
                     id,
                     first_ns: tr.time,
                     ..Default::default()
                 });
-                self.gstat_idx.insert(id, i);
-                i
+                let s = Slot { stat, cur: None };
+                self.gs.insert(id, s);
+                s
             }
         };
+        let si = slot.stat;
         if tr.from != tr.to && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED) {
             let g = &mut self.go_stats[si];
             g.lifetimes += 1;
             g.end_ns = None;
         }
-        let cur = self.gs.get(&id).copied();
-        if let Some(c) = cur {
+        if let Some(c) = slot.cur {
             if c.state == tr.to {
                 return;
             }
-            self.close_go(id, &c, tr.time, false);
+            self.close_go(id, si, &c, tr.time, false);
         }
         let tracked = matches!(
             tr.to,
             gostate::RUNNING | gostate::RUNNABLE | gostate::WAITING | gostate::SYSCALL
         );
-        if !tracked {
-            self.gs.remove(&id);
-            if tr.to == gostate::NOT_EXIST {
-                self.go_stats[si].end_ns = Some(tr.time);
-            }
-            return;
-        }
-        let since = if tr.from == gostate::UNDETERMINED {
-            self.last_sync
-        } else {
-            tr.time
-        };
-        let on_cpu = tr.to == gostate::RUNNING || tr.to == gostate::SYSCALL;
-        let unblock = tr.to == gostate::RUNNABLE && tr.from == gostate::WAITING;
-        self.gs.insert(
-            id,
-            Cur {
+        let new = if tracked {
+            let since = if tr.from == gostate::UNDETERMINED {
+                self.last_sync
+            } else {
+                tr.time
+            };
+            let on_cpu = tr.to == gostate::RUNNING || tr.to == gostate::SYSCALL;
+            let unblock = tr.to == gostate::RUNNABLE && tr.from == gostate::WAITING;
+            Some(Cur {
                 state: tr.to,
                 since,
                 reason: tr.reason,
@@ -291,43 +316,47 @@ impl Tracker {
                 m: if on_cpu { tr.ctx_m } else { -1 },
                 unblocker: if unblock { tr.ctx_g } else { -1 },
                 unblocker_stack: if unblock { tr.ctx_stack } else { 0 },
-            },
-        );
+            })
+        } else {
+            if tr.to == gostate::NOT_EXIST {
+                self.go_stats[si].end_ns = Some(tr.time);
+            }
+            None
+        };
+        if let Some(s) = self.gs.get_mut(id) {
+            s.cur = new;
+        }
     }
 
     pub fn proc_transition(&mut self, id: i64, from: u8, to: u8, t: i64, ctx_m: i64) {
-        let si = match self.pstat_idx.get(&id) {
-            Some(&i) => i,
+        let slot = match self.ps.get(id) {
+            Some(s) => *s,
             None => {
-                let i = self.proc_stats.len();
+                let stat = self.proc_stats.len();
                 self.proc_stats.push(ProcStat {
                     id,
                     ..Default::default()
                 });
-                self.pstat_idx.insert(id, i);
-                i
+                let s = Slot { stat, cur: None };
+                self.ps.insert(id, s);
+                s
             }
         };
+        let si = slot.stat;
         self.proc_stats[si].transitions += 1;
-        let cur = self.ps.get(&id).copied();
-        if let Some(c) = cur {
+        if let Some(c) = slot.cur {
             if c.state == to {
                 return;
             }
-            self.close_proc(id, &c, t, false);
+            self.close_proc(id, si, &c, t, false);
         }
-        if to != procstate::RUNNING && to != procstate::IDLE {
-            self.ps.remove(&id);
-            return;
-        }
-        let since = if from == procstate::UNDETERMINED && !self.v1 {
-            self.last_sync
-        } else {
-            t
-        };
-        self.ps.insert(
-            id,
-            Cur {
+        let new = if to == procstate::RUNNING || to == procstate::IDLE {
+            let since = if from == procstate::UNDETERMINED && !self.v1 {
+                self.last_sync
+            } else {
+                t
+            };
+            Some(Cur {
                 state: to,
                 since,
                 reason: 0,
@@ -337,25 +366,29 @@ impl Tracker {
                 m: if to == procstate::RUNNING { ctx_m } else { -1 },
                 unblocker: -1,
                 unblocker_stack: 0,
-            },
-        );
+            })
+        } else {
+            None
+        };
+        if let Some(s) = self.ps.get_mut(id) {
+            s.cur = new;
+        }
     }
 
     /// Closes what is still open at `end` (the last event's time) and sorts the sums by ID.
     pub fn finish(mut self, end: i64) -> StateIntervals {
-        let mut open: Vec<(i64, Cur)> = self.gs.drain().collect();
-        open.sort_unstable_by_key(|(id, _)| *id);
-        for (id, c) in &open {
-            self.close_go(*id, c, end, true);
-        }
-        let mut open: Vec<(i64, Cur)> = self.ps.drain().collect();
-        open.sort_unstable_by_key(|(id, _)| *id);
-        for (id, c) in &open {
-            if c.state == procstate::RUNNING {
-                let i = self.pstat_idx[id];
-                self.proc_stats[i].running_at_end = true;
+        for (id, s) in std::mem::take(&mut self.gs).into_sorted() {
+            if let Some(c) = s.cur {
+                self.close_go(id, s.stat, &c, end, true);
             }
-            self.close_proc(*id, c, end, true);
+        }
+        for (id, s) in std::mem::take(&mut self.ps).into_sorted() {
+            if let Some(c) = s.cur {
+                if c.state == procstate::RUNNING {
+                    self.proc_stats[s.stat].running_at_end = true;
+                }
+                self.close_proc(id, s.stat, &c, end, true);
+            }
         }
         self.go_stats.sort_unstable_by_key(|g| g.id);
         self.proc_stats.sort_unstable_by_key(|p| p.id);

@@ -14,6 +14,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::idmap::IdMap;
 use super::intervals::add_to;
 use crate::store::{gostate, procstate, resource, EventKind};
 
@@ -219,9 +220,9 @@ pub trait Names {
 
 #[derive(Default, Debug)]
 pub struct Summarizer {
-    gs: HashMap<i64, GoroutineSummary>,
+    gs: IdMap<GoroutineSummary>,
     syscalling_p: HashMap<i64, i64>,
-    syscalling_g: HashMap<i64, i64>,
+    syscalling_g: IdMap<i64>,
     ranges_p: HashMap<(i64, u32), i64>,
     tasks: HashMap<u64, TaskSummary>,
     /// Name string ID -> is it "forever" / system goroutine (cached).
@@ -259,7 +260,7 @@ impl Summarizer {
             } else if ev.res_kind == resource::PROC && ev.from != ev.to && ev.to == procstate::IDLE
             {
                 if let Some(goid) = self.syscalling_p.remove(&ev.arg) {
-                    if let Some(g) = self.gs.get_mut(&goid) {
+                    if let Some(g) = self.gs.get_mut(goid) {
                         g.pending.last_syscall_block = ev.time;
                     }
                 }
@@ -268,7 +269,7 @@ impl Summarizer {
             let gid = match ev.res_kind {
                 resource::GOROUTINE => ev.arg,
                 resource::PROC => {
-                    if self.gs.contains_key(&ev.g) {
+                    if self.gs.contains_key(ev.g) {
                         self.ranges_p.insert((ev.arg, ev.name), ev.g);
                     }
                     ev.g
@@ -276,7 +277,7 @@ impl Summarizer {
                 _ => return,
             };
             let sync_ts = self.sync_ts;
-            let Some(g) = self.gs.get_mut(&gid) else {
+            let Some(g) = self.gs.get_mut(gid) else {
                 return;
             };
             let lr = &mut g.pending.last_range;
@@ -306,7 +307,7 @@ impl Summarizer {
                 },
                 _ => None,
             };
-            let Some(g) = gid.and_then(|id| self.gs.get_mut(&id)) else {
+            let Some(g) = gid.and_then(|id| self.gs.get_mut(id)) else {
                 return;
             };
             let lr = &mut g.pending.last_range;
@@ -320,7 +321,7 @@ impl Summarizer {
             lr.remove(i);
             add_to(&mut g.stats.range_time, ev.name, ev.time - ts);
         } else if k == EventKind::RegionBegin as u8 {
-            let Some(g) = self.gs.get_mut(&ev.g) else {
+            let Some(g) = self.gs.get_mut(ev.g) else {
                 return;
             };
             let stats = g.snapshot(ev.time);
@@ -335,7 +336,7 @@ impl Summarizer {
                 stats,
             });
         } else if k == EventKind::RegionEnd as u8 {
-            let Some(g) = self.gs.get_mut(&ev.g) else {
+            let Some(g) = self.gs.get_mut(ev.g) else {
                 return;
             };
             let mut r = match g.pending.active_regions.pop() {
@@ -418,7 +419,7 @@ impl Summarizer {
                 let mut g = GoroutineSummary::new(id, t);
                 g.creator = ev.g;
                 g.creation_stack = ev.stack;
-                if let Some(creator) = self.gs.get(&ev.g) {
+                if let Some(creator) = self.gs.get(ev.g) {
                     if let Some(r) = creator.pending.active_regions.last() {
                         g.pending.active_regions.push(RegionSummary {
                             task_id: r.task_id,
@@ -431,7 +432,7 @@ impl Summarizer {
             }
             _ => {}
         }
-        let Some(g) = self.gs.get_mut(&id) else {
+        let Some(g) = self.gs.get_mut(id) else {
             return;
         };
         match old {
@@ -462,9 +463,9 @@ impl Summarizer {
                     }
                     p.last_syscall = 0;
                     p.last_syscall_block = 0;
-                    let pid = self.syscalling_g.get(&id).copied().unwrap_or(0);
+                    let pid = self.syscalling_g.get(id).copied().unwrap_or(0);
                     self.syscalling_p.remove(&pid);
-                    self.syscalling_g.remove(&id);
+                    self.syscalling_g.remove(id);
                 }
             }
             _ => {}
@@ -517,7 +518,8 @@ impl Summarizer {
             t.goroutines.dedup();
         }
         tasks.sort_unstable_by_key(|t| t.id);
-        let mut out: Vec<GoroutineSummary> = self.gs.into_values().collect();
+        let mut out: Vec<GoroutineSummary> =
+            self.gs.into_sorted().into_iter().map(|e| e.1).collect();
         for g in &mut out {
             let sys = is_system_goroutine(names.string(g.name));
             g.finalize(last, None, sys);

@@ -32,7 +32,14 @@ pub fn analyze(trace: &Trace) -> Analysis {
     let ev = &trace.events;
     let n = ev.len();
     let v1 = trace.version > 0 && trace.version < 22;
-    let mut tracker = Tracker::new(v1);
+    let (mut n_go, mut n_proc) = (0usize, 0usize);
+    for (&k, &r) in ev.kind.iter().zip(ev.res_kind.iter()) {
+        if k == EventKind::StateTransition as u8 {
+            n_go += (r == resource::GOROUTINE) as usize;
+            n_proc += (r == resource::PROC) as usize;
+        }
+    }
+    let mut tracker = Tracker::with_capacity(v1, n_go, n_proc);
     let mut summ = Summarizer::new();
     let mut ranges = RangeTracker::default();
     const SYNC: u8 = EventKind::Sync as u8;
