@@ -130,3 +130,65 @@ def test_interval_invariants(case: Any) -> None:
     for res in ("goroutine", "proc", "thread"):
         t = trace.intervals(res)
         assert np.all(t.end[t.open] == last), f"{res}: open intervals end at the last event"
+
+
+def test_states_vs_summarizer(case: Any) -> None:
+    """Per goroutine, the interval sums equal Go's Summarizer fields except the three
+    documented differences (oracle README, "goroutine_states vs. trace.Summarizer"):
+    ``reused-id`` (lifetimes > 1), ``forever`` waits, and ``syscall-end``."""
+    name, trace, _ = case
+    a = trace.analysis
+    states = {s["id"]: s for s in a.goroutine_states_json()}
+    summ = {g["id"]: g for g in a.goroutines_json(regions=False)}
+    assert set(states) == set(summ)
+    g = trace.intervals("goroutine")
+    in_syscall_at_end = set(g.id[g.open & (g.state == GoState.Syscall)].tolist())
+    for gid, s in states.items():
+        if s["lifetimes"] > 1:
+            continue  # reused-id: the Summarizer keeps the last lifetime only
+        z = summ[gid]
+        where = f"{name}: goroutine {gid}"
+        assert s["running_ns"] == z["exec_ns"], where
+        assert s["syscall_ns"] == z["syscall_ns"] + z["syscall_block_ns"], where
+        if gid in in_syscall_at_end:
+            assert z["sched_wait_ns"] >= s["runnable_ns"], where  # syscall-end
+        else:
+            assert s["runnable_ns"] == z["sched_wait_ns"], where
+        waits = {k: v for k, v in s["waiting_ns_by_reason"].items() if v and k != "forever"}
+        blocks = {k: v for k, v in z["block_ns_by_reason"].items() if v}
+        assert waits == blocks, where
+
+
+def test_intervals_api() -> None:
+    import gotrace_fast
+
+    trace = gotrace_fast.parse(gotrace_fast.example_path())
+    g, p, m = (trace.intervals(r) for r in ("goroutine", "proc", "thread"))
+    assert g.states is GoState
+    assert p.states is ProcState
+    assert m.states is GoState
+    assert set(np.unique(g.state).tolist()) <= {int(s) for s in GoState}
+    assert set(np.unique(p.state).tolist()) <= {ProcState.Running, ProcState.Idle}
+    assert set(np.unique(m.state).tolist()) <= {GoState.Running, GoState.Syscall}
+    assert g.state_of(0) in GoState
+    with pytest.raises(ValueError, match="resource"):
+        trace.intervals("bogus")
+    # An unblocked Runnable interval follows a Waiting one of the same goroutine.
+    order = np.lexsort((g.start, g.id))
+    ids, state, ub = g.id[order], g.state[order], g.unblocker[order]
+    woken = np.flatnonzero(ub[1:] != -1) + 1
+    assert len(woken) > 0
+    assert np.all(state[woken] == GoState.Runnable)
+    assert np.all(state[woken - 1] == GoState.Waiting)
+    assert np.all(ids[woken - 1] == ids[woken])
+    # Running goroutine intervals know their proc and thread.
+    running = g.state == GoState.Running
+    assert np.all(g.p[running] >= 0)
+    assert np.all(g.m[running] >= 0)
+    # Creators are goroutines of the trace.
+    gs = trace.goroutines
+    creators = gs.creator[gs.creator != -1]
+    assert len(creators) > 0
+    assert np.isin(creators, trace.analysis.goroutine_states.id).all()
+    assert len(trace.procs) == len(np.unique(p.id))
+    assert len(trace.ranges) > 0
