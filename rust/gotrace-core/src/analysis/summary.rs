@@ -129,3 +129,96 @@ pub fn analyze(trace: &Trace) -> Analysis {
         ranges: ranges.finish(end, |id| trace.strings.get(id).to_vec()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{gostate as gs, procstate as ps, Row};
+
+    #[allow(clippy::too_many_arguments)]
+    fn st(t: i64, res: u8, id: i64, from: u8, to: u8, g: i64, p: i64, reason: u32) -> Row {
+        Row {
+            time: t,
+            kind: EventKind::StateTransition as u8,
+            g,
+            p,
+            m: 1,
+            res_kind: res,
+            from,
+            to,
+            arg: id,
+            name: reason,
+            ..Default::default()
+        }
+    }
+
+    /// Go's Summarizer quirks next to the interval rule on one small stream: time since
+    /// the Sync credited to an `Undetermined->X` goroutine, a syscall whose P is lost and
+    /// that lasts to the end, and a `forever` wait that ends the goroutine.
+    #[test]
+    fn summarizer_quirks_and_intervals() {
+        let mut tr = Trace {
+            version: 26,
+            ..Default::default()
+        };
+        let forever = tr.strings.intern(b"forever");
+        let sync = |t| Row {
+            time: t,
+            kind: EventKind::Sync as u8,
+            g: -1,
+            p: -1,
+            m: -1,
+            ..Default::default()
+        };
+        let (g, p) = (resource::GOROUTINE, resource::PROC);
+        for r in [
+            sync(100),
+            st(140, p, 0, ps::UNDETERMINED, ps::RUNNING, -1, 0, 0),
+            st(150, g, 1, gs::UNDETERMINED, gs::RUNNING, 1, 0, 0),
+            st(200, g, 1, gs::RUNNING, gs::SYSCALL, 1, 0, 0),
+            st(250, p, 0, ps::RUNNING, ps::IDLE, -1, -1, 0),
+            st(260, g, 2, gs::NOT_EXIST, gs::RUNNABLE, -1, -1, 0),
+            st(270, g, 2, gs::RUNNABLE, gs::RUNNING, -1, 0, 0),
+            st(300, g, 2, gs::RUNNING, gs::WAITING, 2, 0, forever),
+            sync(400),
+        ] {
+            tr.events.push(&r);
+        }
+        let a = analyze(&tr);
+
+        let g1 = &a.goroutines[0];
+        assert_eq!((g1.id, g1.creation_time, g1.start_time), (1, 100, 150));
+        assert_eq!(g1.stats.exec, 100);
+        assert_eq!(g1.stats.syscall, 200); // the whole syscall...
+        assert_eq!(g1.stats.sched_wait, 150); // ...and the part without P again
+        assert_eq!(g1.stats.syscall_block, 0);
+        assert_eq!(g1.stats.total, 300);
+        let g2 = &a.goroutines[1];
+        assert_eq!((g2.creation_time, g2.end_time), (260, 300));
+        assert_eq!(
+            (g2.stats.sched_wait, g2.stats.exec, g2.stats.total),
+            (10, 30, 40)
+        );
+        assert!(g2.stats.block_by_reason.is_empty());
+
+        let s = &a.states.go_stats;
+        assert_eq!(
+            (s[0].running_ns, s[0].syscall_ns, s[0].end_ns),
+            (100, 200, None)
+        );
+        assert_eq!((s[1].runnable_ns, s[1].running_ns), (10, 30));
+        assert_eq!(s[1].waiting_ns_by_reason, vec![(forever, 100)]);
+        let iv = &a.states.goroutines;
+        assert_eq!(iv.open.iter().filter(|&&o| o).count(), 2);
+        let pr = &a.states.proc_stats[0];
+        assert_eq!(
+            (pr.running_ns, pr.idle_ns, pr.running_at_end),
+            (150, 150, false)
+        );
+        // Thread 1 ran G1 then (clipped) G2, never overlapping.
+        let th = &a.states.threads;
+        for w in th.start.windows(2).zip(th.end.windows(2)) {
+            assert!(w.0[1] >= w.1[0]);
+        }
+    }
+}
