@@ -192,3 +192,23 @@ def test_intervals_api() -> None:
     assert np.isin(creators, trace.analysis.goroutine_states.id).all()
     assert len(trace.procs) == len(np.unique(p.id))
     assert len(trace.ranges) > 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, id=p.name)
+        for d in (oracle.GOLDEN, oracle.MALFORMED)
+        if d.is_dir()
+        for p in sorted(d.glob("*.trace"))
+    ],
+)
+def test_analysis_of_partial_traces(path: Path) -> None:
+    """The analysis also runs on what a broken trace yields (``TraceError.partial``)."""
+    trace, _ = oracle.load(path)
+    a = trace.analysis
+    assert len(a.goroutines_json()) == len(trace.goroutines)
+    a.task_summaries_json()
+    a.ranges_json()
+    for res in ("goroutine", "proc", "thread"):
+        _no_overlap(trace.intervals(res), res)
