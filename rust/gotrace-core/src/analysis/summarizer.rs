@@ -220,7 +220,7 @@ pub trait Names {
 
 #[derive(Default, Debug)]
 pub struct Summarizer {
-    gs: IdMap<GoroutineSummary>,
+    gs: IdMap<Box<GoroutineSummary>>,
     syscalling_p: HashMap<i64, i64>,
     syscalling_g: IdMap<i64>,
     ranges_p: HashMap<(i64, u32), i64>,
@@ -413,7 +413,7 @@ impl Summarizer {
                     }
                     _ => {}
                 }
-                self.gs.insert(id, g);
+                self.gs.insert(id, Box::new(g));
             }
             gostate::NOT_EXIST => {
                 let mut g = GoroutineSummary::new(id, t);
@@ -428,7 +428,7 @@ impl Summarizer {
                         });
                     }
                 }
-                self.gs.insert(id, g);
+                self.gs.insert(id, Box::new(g));
             }
             _ => {}
         }
@@ -519,7 +519,7 @@ impl Summarizer {
         }
         tasks.sort_unstable_by_key(|t| t.id);
         let mut out: Vec<GoroutineSummary> =
-            self.gs.into_sorted().into_iter().map(|e| e.1).collect();
+            self.gs.into_sorted().into_iter().map(|e| *e.1).collect();
         for g in &mut out {
             let sys = is_system_goroutine(names.string(g.name));
             g.finalize(last, None, sys);
