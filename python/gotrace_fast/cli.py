@@ -73,7 +73,7 @@ def summary_dict(trace: Trace, name: str, analysis: bool = True) -> dict[str, An
     (``generations`` is ours). ``analysis``: also the sections computed from the state
     intervals and Go's goroutine summary (``state_time_ns``, ``procs``,
     ``goroutine_states``, ``goroutines``, ``ranges``, ``gc``, ``stw``)."""
-    s = {
+    s: dict[str, Any] = {
         "file": name,
         "header_version": trace.version,
         "header_version_minor": trace.version_minor,
