@@ -130,3 +130,28 @@ def test_usage_error_is_exit_2(tmp_path: pathlib.Path) -> None:
     p = run("summary", cwd=tmp_path)
     assert p.returncode == 2
     assert b"usage" in p.stderr
+
+
+def test_summary_example_json_analysis(tmp_path: pathlib.Path) -> None:
+    """The sections computed from intervals and Go's Summarizer equal the oracle's."""
+    oracle.require_shared()
+    from summary_diff import SECTIONS, diff_values
+
+    p = run("summary", "--example", "--json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr.decode()
+    got = json.loads(p.stdout)
+    want = oracle.load_summary(oracle.EXPECTED, EXAMPLE_NAME)
+    assert got["format"] == want["format"]
+    for sec in SECTIONS:
+        diffs = list(diff_values(sec, got[sec], want[sec]))
+        assert not diffs, diffs[:5]
+
+
+def test_summary_diff_script(tmp_path: pathlib.Path) -> None:
+    oracle.require_shared()
+    import summary_diff
+
+    want = oracle.EXPECTED / f"{EXAMPLE_NAME}.summary.json"
+    if not want.is_file():
+        want = want.with_suffix(".json.gz")
+    assert summary_diff.main([str(gt.example_path()), str(want), "--max", "5"]) == 0

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, cast, overlo
 import numpy as np
 
 from . import _gotrace_fast as _native
+from ._analysis import Analysis, Table
 from ._enums import EventKind, GoState, ProcState, ResourceKind
 from .exceptions import TraceError, error_from_tuple
 
@@ -352,6 +353,67 @@ class Trace:
     def thread_ids(self) -> np.ndarray:
         """Sorted distinct thread IDs (``m`` != -1)."""
         return self._ids(self.events.m, ResourceKind.Thread)
+
+    # -- analysis (state intervals, goroutine summary, procs, ranges) ----------------------
+
+    @property
+    def analysis(self) -> Analysis:
+        """Everything below, computed once in one pass over the events (GIL released)."""
+        return cast("Analysis", self._cached("analysis", lambda: Analysis(self)))
+
+    def intervals(self, resource: str = "goroutine") -> Table:
+        """State intervals of ``"goroutine"``, ``"proc"`` or ``"thread"`` resources.
+
+        Columns: ``id``, ``start``, ``end`` (ns), ``state`` (``table.states``:
+        :class:`GoState` for goroutines and threads, :class:`ProcState` for procs),
+        ``reason`` (string ID of the transition that began the interval), ``stack``
+        (its transition stack), ``g``/``p``/``m`` (the goroutine, proc and thread
+        involved: where a goroutine ran, which thread started a proc, which goroutine a
+        thread ran; -1 = none), ``unblocker``/``unblocker_stack`` (for a Runnable
+        goroutine interval begun by an unblock: the goroutine that unblocked it and its
+        stack; -1/0 otherwise) and ``open`` (still open at the end; closed at the last
+        event). Intervals follow the oracle's generation-start interval rule: a
+        resource first seen as ``Undetermined->X`` is in X since the preceding Sync
+        (except procs of v1 traces); ``X->X`` is no change. Thread intervals are those of
+        the goroutines running / in a syscall on the thread, clipped so they never
+        overlap.
+        """
+        try:
+            return self.analysis.intervals[resource]
+        except KeyError:
+            raise ValueError(
+                f"resource must be 'goroutine', 'proc' or 'thread', not {resource!r}"
+            ) from None
+
+    @property
+    def goroutines(self) -> Table:
+        """One row per goroutine with Go's ``trace.Summarizer`` fields (sorted by ``id``):
+        ``name`` (string ID), ``pc``, ``is_system``, ``creation_time_ns``,
+        ``start_time_ns``, ``end_time_ns``, ``exec_ns``, ``sched_wait_ns``,
+        ``syscall_ns``, ``syscall_block_ns``, ``total_ns``, ``unknown_ns``, ``creator``
+        (the creating goroutine, -1 if unknown) and ``creation_stack`` (its stack at the
+        ``go`` statement). Block time by reason, range time and regions:
+        :meth:`goroutine_summaries` (records exactly as ``tracecheck summary`` writes them).
+        """
+        return self.analysis.goroutines
+
+    def goroutine_summaries(self, regions: bool = True) -> list[dict[str, Any]]:
+        """The oracle's ``goroutines`` section: one dict per goroutine."""
+        return self.analysis.goroutines_json(regions)
+
+    @property
+    def procs(self) -> Table:
+        """Per proc (sorted by ``id``): ``running_ns``, ``running_intervals``, ``idle_ns``,
+        ``transitions``, ``running_at_end`` (the oracle's ``procs``)."""
+        return self.analysis.procs
+
+    @property
+    def ranges(self) -> Table:
+        """Every range (GC phases, STW, sweep, mark assist...): ``name`` (string ID),
+        ``scope_kind``, ``scope_id``, ``begin``, ``end``, ``active_at_start`` (opened by a
+        RangeActive: began before the trace), ``open`` (did not end; ``end`` is then the
+        last event)."""
+        return self.analysis.ranges
 
     # -- strings, stacks, side tables -----------------------------------------------------
 

@@ -68,9 +68,12 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_dict(trace: Trace, name: str) -> dict[str, Any]:
-    """The ``--json`` summary; keys named as in the oracle's ``tracecheck-summary/1``."""
-    return {
+def summary_dict(trace: Trace, name: str, analysis: bool = True) -> dict[str, Any]:
+    """The ``--json`` summary; keys named as in the oracle's ``tracecheck-summary/1``
+    (``generations`` is ours). ``analysis``: also the sections computed from the state
+    intervals and Go's goroutine summary (``state_time_ns``, ``procs``,
+    ``goroutine_states``, ``goroutines``, ``ranges``, ``gc``, ``stw``)."""
+    s: dict[str, Any] = {
         "file": name,
         "header_version": trace.version,
         "header_version_minor": trace.version_minor,
@@ -86,6 +89,21 @@ def summary_dict(trace: Trace, name: str) -> dict[str, Any]:
         },
         "generations": trace.generations,
     }
+    if analysis:
+        a = trace.analysis
+        s["format"] = "v1" if 0 < trace.version_minor < 22 else "v2"
+        s["state_time_ns"] = a.state_time_ns()
+        s["procs"] = a.procs_json()
+        s["goroutine_states"] = a.goroutine_states_json()
+        s["goroutines"] = [
+            {k: v for k, v in g.items() if k not in ("creator", "creation_stack")}
+            for g in a.goroutines_json()
+        ]
+        s["task_summaries"] = a.task_summaries_json()
+        s["ranges"] = a.ranges_json()
+        s["gc"] = a.gc
+        s["stw"] = a.stw
+    return s
 
 
 def _human_ns(ns: int) -> str:
@@ -110,6 +128,15 @@ def format_summary(s: dict[str, Any]) -> str:
         ("procs", f"{ids['procs']:,}"),
         ("threads", f"{ids['threads']:,}"),
     ]
+    if "gc" in s:
+        st = s["state_time_ns"]
+        rows += [
+            ("GC cycles", f"{s['gc']['count']:,} (mark {_human_ns(s['gc']['mark_total_ns'])})"),
+            ("STW", f"{s['stw']['count']:,} ({_human_ns(s['stw']['total_ns'])})"),
+            ("running", f"{_human_ns(st['goroutine']['Running'])} (goroutines, summed)"),
+            ("runnable", f"{_human_ns(st['goroutine']['Runnable'])}"),
+            ("proc busy", f"{_human_ns(st['proc']['Running'])} (procs, summed)"),
+        ]
     lines = [f"{k:<13}{v}" for k, v in rows]
     counts = s["events_by_kind"]
     width = max(len(k) for k in counts)
@@ -128,7 +155,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _trace_error(err)
         return 1
     assert trace is not None
-    s = summary_dict(trace, "-" if file == "-" else os.path.basename(file))
+    try:
+        s = summary_dict(trace, "-" if file == "-" else os.path.basename(file))
+    except TraceError as e:  # an internal error in the analysis
+        _error(e.message)
+        return 1
     if args.json:
         print(json.dumps(s))
     else:

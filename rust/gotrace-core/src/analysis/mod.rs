@@ -1,3 +1,9 @@
-//! Analyses over a parsed [`crate::Trace`].
+//! Analyses computed from the ordered event table (no Python): state intervals, Go's
+//! goroutine Summarizer, ranges/GC/STW, and the minimum mutator utilization.
 
+pub mod idmap;
+pub mod intervals;
 pub mod mmu;
+pub mod ranges;
+pub mod summarizer;
+pub mod summary;

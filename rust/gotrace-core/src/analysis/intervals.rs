@@ -1,0 +1,499 @@
+//! State intervals of goroutines, procs and threads, following the oracle's
+//! "generation-start interval rule" (shared/oracle/README.md):
+//!
+//! 1. `X->X` changes nothing: the current interval continues.
+//! 2. Any other transition at `t` closes the current interval at `t`.
+//! 3. A transition to `NotExist` (or to a state that is not tracked) ends tracking.
+//! 4. Otherwise a new interval opens at `t`, except after `Undetermined`: the resource
+//!    existed before the trace (or snapshot) began, so its interval opens at the most
+//!    recent Sync. Procs of v1 traces are the exception (Go's converter emits their
+//!    `Undetermined->X` at the first real ProcStart/ProcStop).
+//! 5. Intervals still open at the end are closed at the last event and flagged `open`.
+//!
+//! Thread intervals are derived: a thread is Running / in Syscall while a goroutine's
+//! Running / Syscall interval names it as its thread.
+
+use super::idmap::IdMap;
+use crate::store::{gostate, procstate};
+
+/// Intervals of one resource kind, as columns of one length.
+///
+/// `g`, `p`, `m` are the goroutine, proc and thread involved (-1 = none / unknown): for a
+/// goroutine interval the proc and thread it ran on (Running and Syscall intervals; `g` =
+/// `id`); for a proc interval the thread that started it (`p` = `id`); for a thread interval
+/// the goroutine it executed and that goroutine's proc (`m` = `id`).
+#[derive(Default, Debug, Clone)]
+pub struct Intervals {
+    pub id: Vec<i64>,
+    pub start: Vec<i64>,
+    pub end: Vec<i64>,
+    /// `gostate` values for goroutines and threads, `procstate` values for procs.
+    pub state: Vec<u8>,
+    /// String ID of the reason of the transition that began the interval (0 = none).
+    pub reason: Vec<u32>,
+    /// Stack ID of the transition that began the interval (0 = none).
+    pub stack: Vec<u32>,
+    pub g: Vec<i64>,
+    pub p: Vec<i64>,
+    pub m: Vec<i64>,
+    /// Runnable goroutine intervals begun by an unblock (`Waiting->Runnable`): the goroutine
+    /// that unblocked it (-1 = none, e.g. the netpoller) and that goroutine's stack.
+    pub unblocker: Vec<i64>,
+    pub unblocker_stack: Vec<u32>,
+    /// Still open at the end of the trace (closed at the last event).
+    pub open: Vec<bool>,
+}
+
+impl Intervals {
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Intervals {
+            id: Vec::with_capacity(n),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
+            reason: Vec::with_capacity(n),
+            stack: Vec::with_capacity(n),
+            g: Vec::with_capacity(n),
+            p: Vec::with_capacity(n),
+            m: Vec::with_capacity(n),
+            unblocker: Vec::with_capacity(n),
+            unblocker_stack: Vec::with_capacity(n),
+            open: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, id: i64, c: &Cur, end: i64, open: bool) {
+        self.id.push(id);
+        self.start.push(c.since);
+        self.end.push(end);
+        self.state.push(c.state);
+        self.reason.push(c.reason);
+        self.stack.push(c.stack);
+        self.g.push(c.g);
+        self.p.push(c.p);
+        self.m.push(c.m);
+        self.unblocker.push(c.unblocker);
+        self.unblocker_stack.push(c.unblocker_stack);
+        self.open.push(open);
+    }
+}
+
+/// The oracle's `goroutine_states` entry of one goroutine ID.
+#[derive(Default, Debug, Clone)]
+pub struct GoStateStat {
+    pub id: i64,
+    pub first_ns: i64,
+    pub end_ns: Option<i64>,
+    pub running_ns: i64,
+    pub runnable_ns: i64,
+    pub waiting_ns: i64,
+    /// (reason string ID, ns), in first-seen order.
+    pub waiting_ns_by_reason: Vec<(u32, i64)>,
+    pub syscall_ns: i64,
+    pub intervals: i64,
+    pub lifetimes: i64,
+}
+
+/// The oracle's `procs` entry of one proc ID.
+#[derive(Default, Debug, Clone)]
+pub struct ProcStat {
+    pub id: i64,
+    pub running_ns: i64,
+    pub running_intervals: i64,
+    pub idle_ns: i64,
+    pub transitions: i64,
+    pub running_at_end: bool,
+}
+
+/// The interval in progress of one resource.
+#[derive(Clone, Copy, Debug)]
+struct Cur {
+    state: u8,
+    since: i64,
+    reason: u32,
+    stack: u32,
+    g: i64,
+    p: i64,
+    m: i64,
+    unblocker: i64,
+    unblocker_stack: u32,
+}
+
+/// Per resource: its stats row and the interval in progress.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    stat: usize,
+    cur: Option<Cur>,
+}
+
+/// One goroutine transition, as the tracker needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct GoTransition {
+    pub id: i64,
+    pub from: u8,
+    pub to: u8,
+    pub time: i64,
+    /// Reason string ID.
+    pub reason: u32,
+    /// Transition stack ID.
+    pub stack: u32,
+    /// Execution context of the event.
+    pub ctx_g: i64,
+    pub ctx_p: i64,
+    pub ctx_m: i64,
+    /// Event stack (the context goroutine's stack).
+    pub ctx_stack: u32,
+}
+
+pub(crate) fn add_to(v: &mut Vec<(u32, i64)>, key: u32, d: i64) {
+    match v.iter_mut().find(|(k, _)| *k == key) {
+        Some(e) => e.1 += d,
+        None => v.push((key, d)),
+    }
+}
+
+/// The state tracker: feed it the transitions in stream order, then [`Tracker::finish`].
+#[derive(Default, Debug)]
+pub struct Tracker {
+    v1: bool,
+    last_sync: i64,
+    seen_event: bool,
+    gs: IdMap<Slot>,
+    ps: IdMap<Slot>,
+    pub go_stats: Vec<GoStateStat>,
+    pub proc_stats: Vec<ProcStat>,
+    pub goroutines: Intervals,
+    pub procs: Intervals,
+    pub threads: Intervals,
+    /// Per thread: end of its last interval (thread intervals are clipped to not overlap).
+    thread_end: IdMap<i64>,
+}
+
+/// All intervals and the per-resource sums of a trace.
+#[derive(Default, Debug)]
+pub struct StateIntervals {
+    pub goroutines: Intervals,
+    pub procs: Intervals,
+    pub threads: Intervals,
+    /// Sorted by ID.
+    pub go_stats: Vec<GoStateStat>,
+    /// Sorted by ID.
+    pub proc_stats: Vec<ProcStat>,
+}
+
+impl Tracker {
+    /// `v1`: the trace is a converted Go 1.11-1.21 trace (changes where procs'
+    /// `Undetermined->X` intervals start).
+    pub fn new(v1: bool) -> Self {
+        Tracker {
+            v1,
+            ..Default::default()
+        }
+    }
+
+    /// Like [`Tracker::new`], with room for the intervals of `go` goroutine and `proc`
+    /// proc transitions.
+    pub fn with_capacity(v1: bool, go: usize, proc: usize) -> Self {
+        Tracker {
+            v1,
+            goroutines: Intervals::with_capacity(go),
+            threads: Intervals::with_capacity(go / 2),
+            procs: Intervals::with_capacity(proc),
+            ..Default::default()
+        }
+    }
+
+    /// Every event's time must be passed here first (the first one stands in for the
+    /// last Sync until a Sync is seen).
+    #[inline]
+    pub fn event_time(&mut self, t: i64) {
+        if !self.seen_event {
+            self.seen_event = true;
+            self.last_sync = t;
+        }
+    }
+
+    #[inline]
+    pub fn sync(&mut self, t: i64) {
+        self.last_sync = t;
+    }
+
+    fn close_go(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
+        let d = now - c.since;
+        let g = &mut self.go_stats[si];
+        match c.state {
+            gostate::RUNNING => g.running_ns += d,
+            gostate::RUNNABLE => g.runnable_ns += d,
+            gostate::WAITING => {
+                g.waiting_ns += d;
+                add_to(&mut g.waiting_ns_by_reason, c.reason, d);
+            }
+            gostate::SYSCALL => g.syscall_ns += d,
+            _ => {}
+        }
+        g.intervals += 1;
+        self.goroutines.push(id, c, now, open);
+        if c.m >= 0 && (c.state == gostate::RUNNING || c.state == gostate::SYSCALL) {
+            let last = self.thread_end.get_or_insert_with(c.m, || i64::MIN);
+            let mut tc = *c;
+            tc.since = tc.since.max(*last);
+            tc.unblocker = -1;
+            tc.unblocker_stack = 0;
+            *last = now;
+            self.threads.push(c.m, &tc, now, open);
+        }
+    }
+
+    fn close_proc(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
+        let d = now - c.since;
+        let p = &mut self.proc_stats[si];
+        match c.state {
+            procstate::RUNNING => {
+                p.running_ns += d;
+                p.running_intervals += 1;
+            }
+            procstate::IDLE => p.idle_ns += d,
+            _ => {}
+        }
+        self.procs.push(id, c, now, open);
+    }
+
+    pub fn go_transition(&mut self, tr: &GoTransition) {
+        let id = tr.id;
+        let slot = match self.gs.get(id) {
+            Some(s) => *s,
+            None => {
+                let stat = self.go_stats.len();
+                self.go_stats.push(GoStateStat {
+                    id,
+                    first_ns: tr.time,
+                    ..Default::default()
+                });
+                let s = Slot { stat, cur: None };
+                self.gs.insert(id, s);
+                s
+            }
+        };
+        let si = slot.stat;
+        if tr.from != tr.to && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED) {
+            let g = &mut self.go_stats[si];
+            g.lifetimes += 1;
+            g.end_ns = None;
+        }
+        if let Some(c) = slot.cur {
+            if c.state == tr.to {
+                return;
+            }
+            self.close_go(id, si, &c, tr.time, false);
+        }
+        let tracked = matches!(
+            tr.to,
+            gostate::RUNNING | gostate::RUNNABLE | gostate::WAITING | gostate::SYSCALL
+        );
+        let new = if tracked {
+            let since = if tr.from == gostate::UNDETERMINED {
+                self.last_sync
+            } else {
+                tr.time
+            };
+            let on_cpu = tr.to == gostate::RUNNING || tr.to == gostate::SYSCALL;
+            let unblock = tr.to == gostate::RUNNABLE && tr.from == gostate::WAITING;
+            Some(Cur {
+                state: tr.to,
+                since,
+                reason: tr.reason,
+                stack: tr.stack,
+                g: id,
+                p: if on_cpu { tr.ctx_p } else { -1 },
+                m: if on_cpu { tr.ctx_m } else { -1 },
+                unblocker: if unblock { tr.ctx_g } else { -1 },
+                unblocker_stack: if unblock { tr.ctx_stack } else { 0 },
+            })
+        } else {
+            if tr.to == gostate::NOT_EXIST {
+                self.go_stats[si].end_ns = Some(tr.time);
+            }
+            None
+        };
+        if let Some(s) = self.gs.get_mut(id) {
+            s.cur = new;
+        }
+    }
+
+    pub fn proc_transition(&mut self, id: i64, from: u8, to: u8, t: i64, ctx_m: i64) {
+        let slot = match self.ps.get(id) {
+            Some(s) => *s,
+            None => {
+                let stat = self.proc_stats.len();
+                self.proc_stats.push(ProcStat {
+                    id,
+                    ..Default::default()
+                });
+                let s = Slot { stat, cur: None };
+                self.ps.insert(id, s);
+                s
+            }
+        };
+        let si = slot.stat;
+        self.proc_stats[si].transitions += 1;
+        if let Some(c) = slot.cur {
+            if c.state == to {
+                return;
+            }
+            self.close_proc(id, si, &c, t, false);
+        }
+        let new = if to == procstate::RUNNING || to == procstate::IDLE {
+            let since = if from == procstate::UNDETERMINED && !self.v1 {
+                self.last_sync
+            } else {
+                t
+            };
+            Some(Cur {
+                state: to,
+                since,
+                reason: 0,
+                stack: 0,
+                g: -1,
+                p: id,
+                m: if to == procstate::RUNNING { ctx_m } else { -1 },
+                unblocker: -1,
+                unblocker_stack: 0,
+            })
+        } else {
+            None
+        };
+        if let Some(s) = self.ps.get_mut(id) {
+            s.cur = new;
+        }
+    }
+
+    /// Closes what is still open at `end` (the last event's time) and sorts the sums by ID.
+    pub fn finish(mut self, end: i64) -> StateIntervals {
+        for (id, s) in std::mem::take(&mut self.gs).into_sorted() {
+            if let Some(c) = s.cur {
+                self.close_go(id, s.stat, &c, end, true);
+            }
+        }
+        for (id, s) in std::mem::take(&mut self.ps).into_sorted() {
+            if let Some(c) = s.cur {
+                if c.state == procstate::RUNNING {
+                    self.proc_stats[s.stat].running_at_end = true;
+                }
+                self.close_proc(id, s.stat, &c, end, true);
+            }
+        }
+        self.go_stats.sort_unstable_by_key(|g| g.id);
+        self.proc_stats.sort_unstable_by_key(|p| p.id);
+        StateIntervals {
+            goroutines: self.goroutines,
+            procs: self.procs,
+            threads: self.threads,
+            go_stats: self.go_stats,
+            proc_stats: self.proc_stats,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::gostate::*;
+
+    fn tr(id: i64, from: u8, to: u8, time: i64) -> GoTransition {
+        GoTransition {
+            id,
+            from,
+            to,
+            time,
+            reason: 0,
+            stack: 0,
+            ctx_g: -1,
+            ctx_p: 0,
+            ctx_m: 7,
+            ctx_stack: 0,
+        }
+    }
+
+    #[test]
+    fn undetermined_opens_at_last_sync() {
+        let mut t = Tracker::new(false);
+        t.event_time(100);
+        t.sync(100);
+        t.go_transition(&tr(1, UNDETERMINED, RUNNING, 150));
+        t.go_transition(&tr(1, RUNNING, WAITING, 200));
+        let s = t.finish(300);
+        let g = &s.goroutines;
+        assert_eq!(g.start, vec![100, 200]);
+        assert_eq!(g.end, vec![200, 300]);
+        assert_eq!(g.state, vec![RUNNING, WAITING]);
+        assert_eq!(g.open, vec![false, true]);
+        assert_eq!(g.m, vec![7, -1]);
+        assert_eq!(s.go_stats[0].running_ns, 100);
+        assert_eq!(s.go_stats[0].waiting_ns, 100);
+        assert_eq!(s.go_stats[0].first_ns, 150);
+        assert_eq!(s.go_stats[0].intervals, 2);
+        assert_eq!(s.go_stats[0].lifetimes, 1);
+    }
+
+    #[test]
+    fn same_state_is_a_no_op_and_not_exist_ends() {
+        let mut t = Tracker::new(false);
+        t.event_time(0);
+        t.go_transition(&tr(5, NOT_EXIST, RUNNABLE, 10));
+        t.go_transition(&tr(5, RUNNABLE, RUNNABLE, 20));
+        t.sync(30);
+        t.go_transition(&tr(5, RUNNABLE, RUNNING, 40));
+        t.go_transition(&tr(5, RUNNING, NOT_EXIST, 50));
+        t.go_transition(&tr(5, NOT_EXIST, RUNNABLE, 60));
+        let s = t.finish(70);
+        assert_eq!(s.goroutines.start, vec![10, 40, 60]);
+        assert_eq!(s.goroutines.end, vec![40, 50, 70]);
+        let st = &s.go_stats[0];
+        assert_eq!((st.runnable_ns, st.running_ns), (40, 10));
+        assert_eq!(st.lifetimes, 2);
+        assert_eq!(st.end_ns, None);
+    }
+
+    #[test]
+    fn unblocker_is_recorded() {
+        let mut t = Tracker::new(false);
+        t.event_time(0);
+        let mut a = tr(2, NOT_EXIST, WAITING, 5);
+        a.reason = 9;
+        t.go_transition(&a);
+        let mut b = tr(2, WAITING, RUNNABLE, 8);
+        b.ctx_g = 3;
+        b.ctx_stack = 4;
+        t.go_transition(&b);
+        let s = t.finish(10);
+        assert_eq!(s.goroutines.unblocker, vec![-1, 3]);
+        assert_eq!(s.goroutines.unblocker_stack, vec![0, 4]);
+        assert_eq!(s.go_stats[0].waiting_ns_by_reason, vec![(9, 3)]);
+    }
+
+    #[test]
+    fn procs_v1_open_at_transition() {
+        for (v1, want) in [(false, 10), (true, 50)] {
+            let mut t = Tracker::new(v1);
+            t.event_time(10);
+            t.proc_transition(1, procstate::UNDETERMINED, procstate::RUNNING, 50, 3);
+            t.proc_transition(1, procstate::RUNNING, procstate::RUNNING, 60, 3);
+            t.proc_transition(1, procstate::RUNNING, procstate::IDLE, 80, 3);
+            let s = t.finish(100);
+            assert_eq!(s.procs.start, vec![want, 80]);
+            let p = &s.proc_stats[0];
+            assert_eq!(p.running_ns, 80 - want);
+            assert_eq!(p.idle_ns, 20);
+            assert_eq!(p.transitions, 3);
+            assert!(!p.running_at_end);
+        }
+    }
+}
