@@ -16,6 +16,40 @@ mod tables;
 
 pub use tables::{Frame, StackTable, StringTable};
 
+/// Rows faulted in ahead of the writer by [`prefault`] callers.
+pub(crate) const PREFAULT_ROWS: usize = 1 << 16;
+
+/// Faults in the pages of rows `from..to` of `v`'s spare capacity with one
+/// `madvise(MADV_POPULATE_WRITE)` instead of one page fault per 4 KiB. Columns are written
+/// front to back exactly once, and fresh-memory page faults are the largest single cost
+/// of building big tables. A no-op off Linux or on kernels without the advice.
+pub(crate) fn prefault<T>(v: &Vec<T>, from: usize, to: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let to = to.min(v.capacity());
+        let size = std::mem::size_of::<T>();
+        let page = 4096usize;
+        let base = v.as_ptr() as usize;
+        let start = (base + from * size) & !(page - 1);
+        let end = (base + to * size) & !(page - 1);
+        if end > start && size > 0 {
+            // SAFETY: [start, end) lies inside the Vec's allocation (rows up to its capacity,
+            // rounded down to whole pages; the first page may hold rows already written, which
+            // MADV_POPULATE_WRITE leaves as they are). It only faults pages in; contents do
+            // not change. Errors (old kernels) are ignored: pages then fault in on first write.
+            unsafe {
+                libc::madvise(
+                    start as *mut libc::c_void,
+                    end - start,
+                    23, /* MADV_POPULATE_WRITE */
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (v, from, to);
+}
+
 /// Go's `trace.EventKind`, same numbering.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -228,37 +262,12 @@ impl Events {
     /// exactly once, and page faults were a third of the parse time of large traces.
     #[cold]
     fn populate(&mut self, from: usize) {
-        const ROWS: usize = 1 << 16;
-        let to = (from + ROWS).min(self.cap);
+        let to = (from + PREFAULT_ROWS).min(self.cap);
         self.populated = to;
-        #[cfg(target_os = "linux")]
-        {
-            fn advise<T>(v: &[T], cap_ptr: *const T, from: usize, to: usize) {
-                let _ = v;
-                let size = std::mem::size_of::<T>();
-                let page = 4096usize;
-                let start = (cap_ptr as usize + from * size) & !(page - 1);
-                let end = (cap_ptr as usize + to * size) & !(page - 1);
-                if end > start {
-                    // SAFETY: [start, end) lies inside the Vec's allocation (rows up to its
-                    // capacity, rounded down to whole pages; the first page is shared with
-                    // rows already written, which MADV_POPULATE_WRITE leaves untouched). It
-                    // only faults pages in; contents do not change. Errors (old kernels)
-                    // are ignored: the pages then fault in on first write as usual.
-                    unsafe {
-                        libc::madvise(
-                            start as *mut libc::c_void,
-                            end - start,
-                            23, /* MADV_POPULATE_WRITE */
-                        );
-                    }
-                }
-            }
-            macro_rules! all {
-                ($($col:ident),*) => {$( advise(&self.c.$col, self.c.$col.as_ptr(), from, to); )*};
-            }
-            all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        macro_rules! all {
+            ($($col:ident),*) => {$( prefault(&self.c.$col, from, to); )*};
         }
+        all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
     }
 
     /// Reserves room for `additional` more rows in every column.
