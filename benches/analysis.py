@@ -1,0 +1,59 @@
+"""Time the analysis (state intervals, Go's Summarizer, ranges) against the parse alone.
+
+Issue 4 asks that summary and intervals of a large trace take at most 1.5x the time of
+its parse. For each trace, N fresh Python processes each time ``gotrace_fast.parse``
+and then ``trace.analysis()`` plus the three interval tables and the goroutine table;
+the medians are printed with their ratio.
+
+    python3 benches/analysis.py [TRACE ...] [-n N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD = r"""
+import json, sys, time
+import gotrace_fast
+t = time.perf_counter()
+tr = gotrace_fast.parse(sys.argv[1])
+parse_s = time.perf_counter() - t
+t = time.perf_counter()
+tr.analysis
+for r in ("goroutine", "proc", "thread"):
+    tr.intervals(r)
+tr.goroutines
+analysis_s = time.perf_counter() - t
+print(json.dumps({"events": len(tr), "parse_s": parse_s, "analysis_s": analysis_s}))
+"""
+
+DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/corpus/traces"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("traces", nargs="*", type=Path)
+    ap.add_argument("-n", type=int, default=3)
+    args = ap.parse_args()
+    traces = args.traces or [DEFAULT / "go1.27.3-mixed-medium.trace"]
+    print(f"{'trace':<34} {'events':>12} {'parse s':>9} {'analysis s':>11} {'ratio':>6}")
+    for path in traces:
+        runs = []
+        for _ in range(args.n):
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(path)], check=True, capture_output=True
+            ).stdout
+            runs.append(json.loads(out))
+        p = statistics.median(r["parse_s"] for r in runs)
+        a = statistics.median(r["analysis_s"] for r in runs)
+        print(f"{path.name:<34} {runs[0]['events']:>12,} {p:>9.3f} {a:>11.3f} {a / p:>5.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
