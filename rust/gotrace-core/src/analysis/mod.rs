@@ -5,5 +5,6 @@ pub mod idmap;
 pub mod intervals;
 pub mod mmu;
 pub mod ranges;
+pub mod sched;
 pub mod summarizer;
 pub mod summary;
