@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
+from ._sched import DurationStats, Fairness
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
     TraceError,
@@ -23,8 +24,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NO_TASK",
+    "DurationStats",
     "EventKind",
     "EventTable",
+    "Fairness",
     "Frame",
     "GoState",
     "ProcState",

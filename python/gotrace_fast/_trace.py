@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, cast, overlo
 import numpy as np
 
 from . import _gotrace_fast as _native
+from . import _sched
 from ._analysis import Analysis, Table
 from ._enums import EventKind, GoState, ProcState, ResourceKind
 from .exceptions import TraceError, error_from_tuple
@@ -552,6 +553,71 @@ class Trace:
             raise ValueError("n must be >= 0")
         flags = _util_flags(stw, background, assist, sweep, per_proc)
         return [(int(t), float(u)) for t, u in self._raw.mmu_worst_windows(flags, int(window), n)]
+
+    # -- scheduling metrics ---------------------------------------------------------------
+
+    def sched_latency(self, by: str | None = None) -> Any:
+        """Scheduling latency: how long goroutines waited to run once runnable.
+
+        The waits are the goroutine intervals (:meth:`intervals`) in state Runnable that
+        are directly followed by a Running interval of the same goroutine (starting when
+        the Runnable one ends). Runnable intervals still open at the end of the trace, or
+        left for another state (e.g. the goroutine ended), are not waits. A Runnable
+        interval of a goroutine first seen as ``Undetermined->Runnable`` starts at the
+        preceding Sync (the interval rule).
+
+        Returns a :class:`DurationStats` (``count``, ``sum_ns``, ``mean_ns`` = sum /
+        count, ``min_ns``, ``p50_ns``, ``p90_ns``, ``p99_ns``, ``max_ns``, and a histogram
+        ``edges``/``counts`` with edges ``0, 1, 2, 4, ..., 2**k`` ns). Percentiles are
+        nearest-rank: with ``d[1] <= ... <= d[n]`` sorted, ``p_q = d[ceil(q n / 100)]``
+        (numpy's ``method="inverted_cdf"``).
+
+        ``by="function"``: a dict start-function name (Go's Summarizer name, as in
+        :meth:`goroutine_summaries`; ``""`` if unknown) -> :class:`DurationStats`;
+        ``by="goroutine"``: goroutine ID -> :class:`DurationStats`.
+        """
+        return _sched.sched_latency(self, by)
+
+    def block_durations(self, reason: str | None = None, *, by: str | None = None) -> Any:
+        """Durations of goroutines' Waiting intervals (:meth:`intervals`), as
+        :class:`DurationStats` (definitions as in :meth:`sched_latency`).
+
+        Counted: every Waiting interval that ended before the end of the trace. Waiting
+        intervals still open at the end (``open``) are left out: their duration is not
+        known. A wait that began before the trace (``Undetermined->Waiting``) counts from
+        the preceding Sync. ``reason``: only the intervals of that block reason (the
+        string, e.g. ``"chan receive"``). ``by="reason"``: a dict reason ->
+        :class:`DurationStats`; ``by="function"``: per start function.
+        """
+        return _sched.block_durations(self, reason, by)
+
+    def fairness(
+        self, bins: Any = 100, *, start: int | None = None, end: int | None = None
+    ) -> _sched.Fairness:
+        """Per time bin: how evenly goroutines shared the CPU and procs were busy.
+
+        ``bins``: an int (uniform integer edges ``start + floor((end - start) * i /
+        bins)``, by default from the first to the last event; over a span shorter than
+        ``bins`` ns some edges repeat and those bins are empty) or a strictly increasing
+        integer array of edges (ns). Per bin ``[e_b, e_{b+1})``, with exact overlaps:
+
+        * ``x_g``: Running time of goroutine ``g`` in the bin; over the ``n`` goroutines
+          with ``x_g > 0`` (``goroutines``), ``T = sum x_g`` (``exec_ns``), shares
+          ``s_g = x_g / T``;
+        * ``entropy = -sum_g s_g ln(s_g) / ln(n)`` (normalised Shannon entropy, in
+          [0, 1]; 1 = equal shares);
+        * ``gini = sum_i (2 i - n - 1) x_(i) / (n T)`` over ``x`` sorted ascending,
+          ``i = 1..n`` (= ``sum_i sum_j |x_i - x_j| / (2 n^2 mean)``, in [0, 1 - 1/n]; 0 =
+          equal shares). With ``n = 1``: entropy 1, gini 0; ``n = 0``: both NaN;
+        * ``y_p``: Running time of proc ``p`` in the bin, over the ``P`` procs
+          (``procs``) that are Running or Idle for some time in the bin; ``proc_busy_ns
+          = sum y_p``, ``mean = proc_busy_ns / P``; ``proc_busy_var = sum_p (y_p -
+          mean)^2 / P`` (population variance, ns^2) and ``proc_busy_cv = sqrt(var) /
+          mean`` (NaN if ``P = 0`` or ``mean = 0``).
+
+        Returns a :class:`Fairness` of arrays, one value per bin, plus ``edges``.
+        """
+        return _sched.fairness(self, bins, start, end)
 
     # -- text dump ------------------------------------------------------------------------
 

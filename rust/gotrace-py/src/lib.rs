@@ -31,6 +31,8 @@ use pyo3::types::{PyBytes, PyDict};
 
 use gotrace_core::analysis::mmu;
 
+mod sched;
+
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
 type ErrorTuple = (&'static str, String, Option<u64>, Option<u64>);
@@ -809,5 +811,6 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_path, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
+    sched::register(m)?;
     Ok(())
 }
