@@ -601,9 +601,9 @@ class Trace:
         ``bins`` ns some edges repeat and those bins are empty) or a strictly increasing
         integer array of edges (ns). Per bin ``[e_b, e_{b+1})``, with exact overlaps:
 
-        * ``x_g``: Running time of goroutine ``g`` in the bin; over the ``n`` goroutines
-          with ``x_g > 0`` (``goroutines``), ``T = sum x_g`` (``exec_ns``), shares
-          ``s_g = x_g / T``;
+        * ``x_g``: Running time (not Syscall) of goroutine ``g`` in the bin; over the
+          ``n`` goroutines with ``x_g > 0`` (``goroutines``), ``T = sum x_g``
+          (``exec_ns``), shares ``s_g = x_g / T``;
         * ``entropy = -sum_g s_g ln(s_g) / ln(n)`` (normalised Shannon entropy, in
           [0, 1]; 1 = equal shares);
         * ``gini = sum_i (2 i - n - 1) x_(i) / (n T)`` over ``x`` sorted ascending,
