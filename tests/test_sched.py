@@ -167,12 +167,19 @@ def test_fairness_against_oracle_heatmap_and_numpy(case: Case) -> None:
 
 
 def _check_fairness(trace: Trace, f: gotrace_fast.Fairness) -> None:
+    g, p = trace.intervals("goroutine"), trace.intervals("proc")
+    _check_fairness_cols(f, (g.id, g.start, g.end, g.state), (p.id, p.start, p.end, p.state))
+
+
+def _check_fairness_cols(f: Any, g: tuple[np.ndarray, ...], p: tuple[np.ndarray, ...]) -> None:
+    """``f`` against a dense numpy reference from goroutine and proc interval columns
+    ``(id, start, end, state)``."""
     edges = f.edges
-    g = trace.intervals("goroutine")
-    run = g.state == GoState.Running
-    ids, inv = np.unique(g.id[run], return_inverse=True)
+    g_id, g_start, g_end, g_state = g
+    run = g_state == GoState.Running
+    ids, inv = np.unique(g_id[run], return_inverse=True)
     x = np.zeros((len(ids), len(edges) - 1), dtype=np.int64)
-    np.add.at(x, inv, _overlap(g.start[run], g.end[run], edges))
+    np.add.at(x, inv, _overlap(g_start[run], g_end[run], edges))
     np.testing.assert_array_equal(f.exec_ns, x.sum(axis=0))
     np.testing.assert_array_equal(f.goroutines, (x > 0).sum(axis=0))
     for b in range(len(edges) - 1):
@@ -191,13 +198,13 @@ def _check_fairness(trace: Trace, f: gotrace_fast.Fairness) -> None:
         assert f.entropy[b] == pytest.approx(-(s * np.log(s)).sum() / np.log(n), abs=1e-9)
         gini = np.abs(xs[:, None] - xs[None, :]).sum() / (2 * n * n * xs.mean())
         assert f.gini[b] == pytest.approx(gini, abs=1e-9)
-    p = trace.intervals("proc")
-    live = (p.state == ProcState.Running) | (p.state == ProcState.Idle)
-    pids, pinv = np.unique(p.id[live], return_inverse=True)
-    ov = _overlap(p.start[live], p.end[live], edges)
+    p_id, p_start, p_end, p_state = p
+    live = (p_state == ProcState.Running) | (p_state == ProcState.Idle)
+    pids, pinv = np.unique(p_id[live], return_inverse=True)
+    ov = _overlap(p_start[live], p_end[live], edges)
     busy = np.zeros((len(pids), len(edges) - 1), dtype=np.int64)
     exists = np.zeros_like(busy)
-    np.add.at(busy, pinv, np.where((p.state[live] == ProcState.Running)[:, None], ov, 0))
+    np.add.at(busy, pinv, np.where((p_state[live] == ProcState.Running)[:, None], ov, 0))
     np.add.at(exists, pinv, ov)
     np.testing.assert_array_equal(f.proc_busy_ns, busy.sum(axis=0))
     np.testing.assert_array_equal(f.procs, (exists > 0).sum(axis=0))
@@ -208,6 +215,43 @@ def _check_fairness(trace: Trace, f: gotrace_fast.Fairness) -> None:
             continue
         assert f.proc_busy_var[b] == pytest.approx(y.var(), rel=1e-9, abs=1e-6)
         assert f.proc_busy_cv[b] == pytest.approx(y.std() / y.mean(), rel=1e-9, abs=1e-12)
+
+
+# -- random inputs against numpy ---------------------------------------------------------------
+
+
+def _random_intervals(rng: np.random.Generator, n: int, ids: int, states: list[int]) -> tuple:
+    start = rng.integers(-50, 1000, n)
+    end = start + rng.integers(0, 300, n)
+    return (
+        rng.integers(0, ids, n).astype(np.int64),
+        start.astype(np.int64),
+        end.astype(np.int64),
+        rng.choice(states, n).astype(np.uint8),
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fairness_random_intervals(seed: int) -> None:
+    """Overlapping, zero-length and out-of-range intervals, random (also repeated) edges."""
+    rng = np.random.default_rng(seed)
+    g = _random_intervals(rng, int(rng.integers(0, 60)), 8, [2, 3, 3, 4, 5])
+    p = _random_intervals(rng, int(rng.integers(0, 30)), 4, [0, 2, 3])
+    if seed % 2:
+        edges = np.sort(rng.integers(0, 1000, int(rng.integers(2, 30)))).astype(np.int64)
+    else:
+        edges = gotrace_fast._gotrace_fast.uniform_edges(0, int(rng.integers(1, 60)), 40)
+    f = gotrace_fast.Fairness(**gotrace_fast._gotrace_fast.fairness(*g, *p, edges))
+    _check_fairness_cols(f, g, p)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_duration_stats_random(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([0, 1, 2, 3, 7, 100, 1001]))
+    durs = (rng.lognormal(5, 3, n) * rng.integers(0, 2, n)).astype(np.int64)
+    got = gotrace_fast.DurationStats._from(gotrace_fast._gotrace_fast.duration_stats(durs))
+    _check_stats(got, durs)
 
 
 # -- API on the example trace -------------------------------------------------------------------

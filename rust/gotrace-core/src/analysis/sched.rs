@@ -335,6 +335,15 @@ mod tests {
     }
 
     #[test]
+    fn grouped() {
+        let g = grouped_stats(&[5, 1, 3, 2], &[7, 3, 7, 3]);
+        assert_eq!(g.len(), 2);
+        assert_eq!((g[0].0, g[0].1.count, g[0].1.sum, g[0].1.max), (3, 2, 3, 2));
+        assert_eq!((g[1].0, g[1].1.count, g[1].1.sum, g[1].1.p50), (7, 2, 8, 3));
+        assert!(grouped_stats::<i64>(&[], &[]).is_empty());
+    }
+
+    #[test]
     fn waits_are_runnable_then_running() {
         // g1: Runnable [0,5) -> Running [5,9) -> Runnable [9,12) -> Waiting [12,20) open.
         // g2: Runnable [1,4) -> (NotExist) -> Running [6,8); Runnable [8,20) open.
