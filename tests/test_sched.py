@@ -270,6 +270,10 @@ def test_fairness_non_uniform_edges(example: Trace) -> None:
     f = example.fairness(edges)
     _check_fairness(example, f)
     assert f.exec_ns.sum() == example.fairness(1).exec_ns.sum()
+    w = example.fairness(10, start=t0 + 1000, end=t0 + 10_000_000)
+    assert w.edges[0] == t0 + 1000
+    assert w.edges[-1] == t0 + 10_000_000
+    _check_fairness(example, w)
 
 
 def test_bad_arguments(example: Trace) -> None:
@@ -280,4 +284,6 @@ def test_bad_arguments(example: Trace) -> None:
     for bins in (0, [5], [3, 2], np.array([1.0, 2.0])):
         with pytest.raises(ValueError, match="bin"):
             example.fairness(bins)
+    with pytest.raises(ValueError, match="must be after"):
+        example.fairness(10, start=5, end=5)
     assert example.block_durations("no such reason").count == 0
