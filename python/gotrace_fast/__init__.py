@@ -18,6 +18,7 @@ from .exceptions import (
     TraceValidationError,
     UnsupportedVersionError,
 )
+from .heatmap import Heatmap
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "EventTable",
     "Frame",
     "GoState",
+    "Heatmap",
     "ProcState",
     "ResourceKind",
     "StringTable",

@@ -1,0 +1,331 @@
+"""Heatmaps: how goroutines, procs or threads spent their time, binned over the trace.
+
+:meth:`Trace.heatmap` builds a :class:`Heatmap` from the state intervals
+(:meth:`Trace.intervals`); the binning itself is ``gotrace_core::binning`` (exact integer
+overlaps, run with the GIL released). Plotting lives in :mod:`gotrace_fast.plot`
+(matplotlib is imported only there, only when a plot is asked for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _gotrace_fast as _native
+from ._enums import GoState, ProcState
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped]
+    from matplotlib.axes import Axes
+
+    from ._trace import Trace
+
+__all__ = ["BY", "VALUES", "Heatmap", "heatmap"]
+
+#: ``by`` values.
+BY = ("goroutine", "proc", "thread", "function", "state", "reason")
+#: ``value`` values.
+VALUES = ("time", "fraction", "count")
+
+_GO_STATES = {
+    "running": GoState.Running,
+    "runnable": GoState.Runnable,
+    "waiting": GoState.Waiting,
+    "syscall": GoState.Syscall,
+}
+_PROC_STATES = {"running": ProcState.Running, "idle": ProcState.Idle}
+# Threads run goroutines: their intervals are Running or Syscall.
+_THREAD_STATES = {"running": GoState.Running, "syscall": GoState.Syscall}
+_SORTS = ("total", "first", "id")
+
+
+class Heatmap:
+    """A rows x bins matrix of time (or counts) with its bin edges and row names.
+
+    Attributes:
+        values: float64 ``[rows, bins]``. ``value="time"``: ns of overlap of the rows'
+            intervals with the bin (exact integers); ``"fraction"``: that divided by the
+            bin width (0 for an empty bin); ``"count"``: intervals of the state(s) that
+            begin in the bin (transitions into it).
+        edges: int64 ``[bins + 1]`` bin edges, ns on the trace clock; bin ``i`` is
+            ``[edges[i], edges[i+1])``, the last bin also holds ``edges[-1]``.
+        row_ids: one per row: goroutine / proc / thread ID, string ID of the start
+            function (``by="function"``) or of the block reason (``by="reason"``), the
+            state's enum value (``by="state"``); -1 for the ``other`` row.
+        row_labels: list of str, one per row.
+        by, state, value: the arguments (``state`` as a tuple of names).
+        gc, stw: int64 ``[k, 2]`` arrays of ``[begin, end)`` ns of the GC mark phases and
+            stop-the-world ranges (for overlays).
+        trace_start: ns of the trace's first event (the plots' time origin).
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        edges: np.ndarray,
+        row_ids: np.ndarray,
+        row_labels: list[str],
+        by: str,
+        state: tuple[str, ...],
+        value: str,
+        gc: np.ndarray,
+        stw: np.ndarray,
+        trace_start: int,
+    ) -> None:
+        self.values = values
+        self.edges = edges
+        self.row_ids = row_ids
+        self.row_labels = row_labels
+        self.by = by
+        self.state = state
+        self.value = value
+        self.gc = gc
+        self.stw = stw
+        self.trace_start = trace_start
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.values.shape[0]), int(self.values.shape[1]))
+
+    @property
+    def bins(self) -> int:
+        return len(self.edges) - 1
+
+    def __repr__(self) -> str:
+        rows, bins = self.shape
+        return (
+            f"<Heatmap by={self.by} state={','.join(self.state)} value={self.value}: "
+            f"{rows} rows x {bins} bins>"
+        )
+
+    @property
+    def unit(self) -> str:
+        """What one cell measures (colour bar label)."""
+        return {
+            "time": "ns per bin",
+            "fraction": "fraction of bin",
+            "count": "transitions per bin",
+        }[self.value]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """``values`` as a DataFrame: one row per heatmap row (index = ``row_labels``),
+        one column per bin (columns = the bins' start ns)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.values,
+            index=pd.Index(self.row_labels, name=self.by),
+            columns=pd.Index(self.edges[:-1], name="bin_start_ns"),
+        )
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        norm: str = "log",
+        cmap: Any = None,
+        gc: bool = True,
+        stw: bool = True,
+        **kwargs: Any,
+    ) -> Axes:
+        """Draws the heatmap with matplotlib (see :func:`gotrace_fast.plot.plot_heatmap`)."""
+        from .plot import plot_heatmap
+
+        return plot_heatmap(self, ax, norm=norm, cmap=cmap, gc=gc, stw=stw, **kwargs)
+
+    def to_png(self, path: Any, **kwargs: Any) -> None:
+        """Writes the plot to a PNG file (``kwargs`` as :meth:`plot`)."""
+        from .plot import heatmap_png
+
+        heatmap_png(self, path, **kwargs)
+
+    def _repr_png_(self) -> bytes | None:
+        try:
+            from .plot import heatmap_png_bytes
+        except ImportError:  # pragma: no cover - matplotlib missing
+            return None
+        return heatmap_png_bytes(self)
+
+
+def _states(by: str, state: str | Sequence[str] | None) -> tuple[str, ...]:
+    if state is None:
+        if by == "state":
+            return tuple(_GO_STATES)
+        if by == "reason":
+            return ("waiting",)
+        return ("running",)
+    names = (state,) if isinstance(state, str) else tuple(state)
+    allowed = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
+    if not names:
+        raise ValueError("state must name at least one state")
+    for s in names:
+        if s not in allowed:
+            raise ValueError(f"state {s!r} is not one of {sorted(allowed)} for by={by!r}")
+    if by == "reason" and names != ("waiting",):
+        raise ValueError("by='reason' bins Waiting time: state must be 'waiting'")
+    return names
+
+
+def _edges(
+    trace: Trace, bins: int | Sequence[int] | np.ndarray, start: int | None, end: int | None
+) -> np.ndarray:
+    if isinstance(bins, (int, np.integer)):
+        if bins < 1:
+            raise ValueError("bins must be >= 1")
+        t0 = trace.start_ns if start is None else int(start)
+        t1 = trace.end_ns if end is None else int(end)
+        if t0 is None or t1 is None:
+            t0 = t1 = 0
+        if t1 < t0:
+            raise ValueError(f"end ({t1}) is before start ({t0})")
+        return np.asarray(_native.uniform_edges(t0, t1, int(bins)), dtype=np.int64)
+    if start is not None or end is not None:
+        raise ValueError("start/end apply to an int bins; give the edges themselves instead")
+    e = np.asarray(bins)
+    if e.ndim != 1 or len(e) < 2:
+        raise ValueError("bins must be an int or a 1-D array of at least 2 edges (ns)")
+    if e.size and not np.issubdtype(e.dtype, np.integer):
+        raise TypeError(f"edges must be integers (ns), not {e.dtype}")
+    e = np.ascontiguousarray(e, dtype=np.int64)
+    if np.any(np.diff(e) < 0):
+        raise ValueError("edges must be increasing")
+    return e
+
+
+def _ranges(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    r = trace.ranges
+    names = r.name
+    gc_mask = np.zeros(len(names), dtype=bool)
+    stw_mask = np.zeros(len(names), dtype=bool)
+    for sid in np.unique(names).tolist():
+        s = trace.string(sid)
+        if s == "GC concurrent mark phase":
+            gc_mask |= names == sid
+        elif s.startswith("stop-the-world"):
+            stw_mask |= names == sid
+
+    def pairs(m: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.stack([r.begin[m], r.end[m]], axis=1), dtype=np.int64)
+
+    return pairs(gc_mask), pairs(stw_mask)
+
+
+def _label_string(trace: Trace, sid: int, empty: str) -> str:
+    s = trace.string(sid)
+    return s if s else empty
+
+
+def heatmap(
+    trace: Trace,
+    bins: int | Sequence[int] | np.ndarray = 500,
+    *,
+    by: str = "goroutine",
+    state: str | Sequence[str] | None = None,
+    value: str = "time",
+    start: int | None = None,
+    end: int | None = None,
+    top: int | None = None,
+    sort: str = "total",
+) -> Heatmap:
+    """See :meth:`Trace.heatmap`."""
+    if by not in BY:
+        raise ValueError(f"by must be one of {BY}, not {by!r}")
+    if value not in VALUES:
+        raise ValueError(f"value must be one of {VALUES}, not {value!r}")
+    if sort not in _SORTS:
+        raise ValueError(f"sort must be one of {_SORTS}, not {sort!r}")
+    if top is not None and top < 0:
+        raise ValueError("top must be >= 0")
+    states = _states(by, state)
+    edges = _edges(trace, bins, start, end)
+
+    resource = {"proc": "proc", "thread": "thread"}.get(by, "goroutine")
+    iv = trace.intervals(resource)
+    table = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
+    codes = [int(table[s]) for s in states]
+    mask = np.isin(iv.state, codes)
+    ids = iv.id[mask]
+    starts, ends = iv.start[mask], iv.end[mask]
+
+    labels: list[str]
+    if by in ("goroutine", "proc", "thread"):
+        row_ids, rows = np.unique(ids, return_inverse=True)
+        prefix = {"goroutine": "G", "proc": "P", "thread": "M"}[by]
+        labels = [f"{prefix}{i}" for i in row_ids.tolist()]
+        if by == "goroutine":
+            g = trace.goroutines
+            pos = np.searchsorted(g.id, row_ids)
+            pos = np.minimum(pos, max(len(g.id) - 1, 0))
+            for k, (gid, p) in enumerate(zip(row_ids.tolist(), pos.tolist(), strict=True)):
+                if len(g.id) and g.id[p] == gid and g.name[p]:
+                    labels[k] = f"G{gid} {trace.string(int(g.name[p]))}"
+    elif by == "function":
+        g = trace.goroutines
+        pos = np.searchsorted(g.id, ids)
+        pos = np.minimum(pos, max(len(g.id) - 1, 0))
+        known = (g.id[pos] == ids) if len(g.id) else np.zeros(len(ids), dtype=bool)
+        fn = np.where(known, g.name[pos] if len(g.id) else 0, 0).astype(np.int64)
+        row_ids, rows = np.unique(fn, return_inverse=True)
+        labels = [_label_string(trace, s, "(unknown)") for s in row_ids.tolist()]
+    elif by == "reason":
+        row_ids, rows = np.unique(iv.reason[mask].astype(np.int64), return_inverse=True)
+        labels = [_label_string(trace, s, "(no reason)") for s in row_ids.tolist()]
+    else:  # state
+        st = iv.state[mask]
+        row_ids = np.asarray(codes, dtype=np.int64)
+        lut = np.zeros(256, dtype=np.int64)
+        lut[row_ids] = np.arange(len(codes))
+        rows = lut[st]
+        labels = list(states)
+    rows = np.ascontiguousarray(rows, dtype=np.uint32).reshape(-1)
+    nrows = len(row_ids)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+
+    if value == "count":
+        # An interval of the state begins with a transition into it (except those opened
+        # at a Sync for resources that already existed: Undetermined->X).
+        m = _native.bin_count(starts, rows, nrows, edges)
+    else:
+        m = _native.bin_overlap(starts, ends, rows, nrows, edges)
+    totals_ns = m.sum(axis=1)
+    firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
+    if len(rows):
+        np.minimum.at(firsts, rows.astype(np.intp), starts)
+
+    row_ids = np.asarray(row_ids, dtype=np.int64)
+    if by != "state" or top is not None:
+        if sort == "total":
+            order = np.lexsort((row_ids, -totals_ns))
+        elif sort == "first":
+            order = np.lexsort((row_ids, firsts))
+        else:
+            order = np.argsort(row_ids, kind="stable")
+        m, row_ids = m[order], row_ids[order]
+        labels = [labels[i] for i in order.tolist()]
+    if top is not None and top < len(row_ids):
+        rest = m[top:].sum(axis=0, keepdims=True)
+        m = np.concatenate([m[:top], rest])
+        row_ids = np.concatenate([row_ids[:top], np.array([-1], dtype=np.int64)])
+        labels = [*labels[:top], "other"]
+
+    values = m.astype(np.float64)
+    if value == "fraction":
+        width = np.diff(edges).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(width > 0, values / np.where(width > 0, width, 1), 0.0)
+    gc, stw = _ranges(trace)
+    return Heatmap(
+        values=values,
+        edges=edges,
+        row_ids=row_ids,
+        row_labels=labels,
+        by=by,
+        state=states,
+        value=value,
+        gc=gc,
+        stw=stw,
+        trace_start=trace.start_ns or 0,
+    )
