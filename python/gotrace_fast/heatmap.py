@@ -249,73 +249,96 @@ def heatmap(
     ids = iv.id[mask]
     starts, ends = iv.start[mask], iv.end[mask]
 
-    labels: list[str]
+    g = trace.goroutines if by in ("goroutine", "function") else None
+
+    def goroutine_names(gids: np.ndarray) -> np.ndarray:
+        """Summarizer name string ID per goroutine ID (0 = unknown)."""
+        assert g is not None
+        if not len(g.id):
+            return np.zeros(len(gids), dtype=np.int64)
+        pos = np.minimum(np.searchsorted(g.id, gids), len(g.id) - 1)
+        return np.where(g.id[pos] == gids, g.name[pos], 0).astype(np.int64)
+
     if by in ("goroutine", "proc", "thread"):
         row_ids, rows = np.unique(ids, return_inverse=True)
-        prefix = {"goroutine": "G", "proc": "P", "thread": "M"}[by]
-        labels = [f"{prefix}{i}" for i in row_ids.tolist()]
-        if by == "goroutine":
-            g = trace.goroutines
-            pos = np.searchsorted(g.id, row_ids)
-            pos = np.minimum(pos, max(len(g.id) - 1, 0))
-            for k, (gid, p) in enumerate(zip(row_ids.tolist(), pos.tolist(), strict=True)):
-                if len(g.id) and g.id[p] == gid and g.name[p]:
-                    labels[k] = f"G{gid} {trace.string(int(g.name[p]))}"
     elif by == "function":
-        g = trace.goroutines
-        pos = np.searchsorted(g.id, ids)
-        pos = np.minimum(pos, max(len(g.id) - 1, 0))
-        known = (g.id[pos] == ids) if len(g.id) else np.zeros(len(ids), dtype=bool)
-        fn = np.where(known, g.name[pos] if len(g.id) else 0, 0).astype(np.int64)
-        row_ids, rows = np.unique(fn, return_inverse=True)
-        labels = [_label_string(trace, s, "(unknown)") for s in row_ids.tolist()]
+        row_ids, rows = np.unique(goroutine_names(ids), return_inverse=True)
     elif by == "reason":
         row_ids, rows = np.unique(iv.reason[mask].astype(np.int64), return_inverse=True)
-        labels = [_label_string(trace, s, "(no reason)") for s in row_ids.tolist()]
     else:  # state
-        st = iv.state[mask]
         row_ids = np.asarray(codes, dtype=np.int64)
         lut = np.zeros(256, dtype=np.int64)
         lut[row_ids] = np.arange(len(codes))
-        rows = lut[st]
-        labels = list(states)
-    rows = np.ascontiguousarray(rows, dtype=np.uint32).reshape(-1)
+        rows = lut[iv.state[mask]]
+    row_ids = np.asarray(row_ids, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.intp).reshape(-1)
     nrows = len(row_ids)
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     ends = np.ascontiguousarray(ends, dtype=np.int64)
+    lo, hi = int(edges[0]), int(edges[-1])
+
+    has_other = False
+    # Row order and the ``other`` row are decided before binning, so the kernel writes the
+    # final matrix (only top + 1 rows with ``top``).
+    if by != "state" or top is not None:
+        if sort == "total":
+            if value == "count":
+                inside = (starts >= lo) & (starts <= hi)
+                totals = np.bincount(rows[inside], minlength=nrows).astype(np.float64)
+            else:
+                clipped = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+                totals = np.bincount(rows, weights=clipped, minlength=nrows)
+            order = np.lexsort((row_ids, -totals))
+        elif sort == "first":
+            firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(firsts, rows, starts)
+            order = np.lexsort((row_ids, firsts))
+        else:
+            order = np.argsort(row_ids, kind="stable")
+        rank = np.empty(nrows, dtype=np.intp)
+        rank[order] = np.arange(nrows)
+        row_ids = row_ids[order]
+        if top is not None and top < nrows:
+            rank = np.minimum(rank, top)
+            has_other = True
+            row_ids = np.concatenate([row_ids[:top], np.array([-1], dtype=np.int64)])
+        rows = rank[rows]
+    out_rows = np.ascontiguousarray(rows, dtype=np.uint32)
+    nout = len(row_ids)
 
     if value == "count":
         # An interval of the state begins with a transition into it (except those opened
         # at a Sync for resources that already existed: Undetermined->X).
-        m = _native.bin_count(starts, rows, nrows, edges)
+        m = _native.bin_count(starts, out_rows, nout, edges)
     else:
-        m = _native.bin_overlap(starts, ends, rows, nrows, edges)
-    totals_ns = m.sum(axis=1)
-    firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
-    if len(rows):
-        np.minimum.at(firsts, rows.astype(np.intp), starts)
-
-    row_ids = np.asarray(row_ids, dtype=np.int64)
-    if by != "state" or top is not None:
-        if sort == "total":
-            order = np.lexsort((row_ids, -totals_ns))
-        elif sort == "first":
-            order = np.lexsort((row_ids, firsts))
-        else:
-            order = np.argsort(row_ids, kind="stable")
-        m, row_ids = m[order], row_ids[order]
-        labels = [labels[i] for i in order.tolist()]
-    if top is not None and top < len(row_ids):
-        rest = m[top:].sum(axis=0, keepdims=True)
-        m = np.concatenate([m[:top], rest])
-        row_ids = np.concatenate([row_ids[:top], np.array([-1], dtype=np.int64)])
-        labels = [*labels[:top], "other"]
-
+        m = _native.bin_overlap(starts, ends, out_rows, nout, edges)
     values = m.astype(np.float64)
+    del m
     if value == "fraction":
         width = np.diff(edges).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = np.where(width > 0, values / np.where(width > 0, width, 1), 0.0)
+        values /= np.where(width > 0, width, np.inf)
+
+    real = row_ids[:-1] if has_other else row_ids
+    labels: list[str]
+    if by in ("proc", "thread"):
+        prefix = "P" if by == "proc" else "M"
+        labels = [f"{prefix}{i}" for i in real.tolist()]
+    elif by == "goroutine":
+        names = goroutine_names(real).tolist()
+        labels = [
+            f"G{i} {trace.string(n)}" if n else f"G{i}"
+            for i, n in zip(real.tolist(), names, strict=True)
+        ]
+    elif by == "function":
+        labels = [_label_string(trace, i, "(unknown)") for i in real.tolist()]
+    elif by == "reason":
+        labels = [_label_string(trace, i, "(no reason)") for i in real.tolist()]
+    else:
+        inv = {int(c): name for name, c in zip(states, codes, strict=True)}
+        labels = [inv[i] for i in real.tolist()]
+    if has_other:
+        labels.append("other")
+
     gc, stw = _ranges(trace)
     return Heatmap(
         values=values,

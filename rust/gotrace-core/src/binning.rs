@@ -7,7 +7,8 @@
 //! computed exactly in 128-bit integers.
 //!
 //! Cost: O(intervals + rows × bins). Each interval touches at most its first and last bin
-//! plus two entries of a per-row difference array that counts the bins it covers whole;
+//! plus two entries of a difference array that counts the bins it covers whole (intervals
+//! are grouped by row first, so one such array of `bins + 1` serves all rows);
 //! one prefix sum per row turns those counts into ns. Finding an interval's bins is O(1)
 //! for uniform edges (arithmetic, then at most a few steps over empty bins) and a binary
 //! search otherwise.
@@ -102,41 +103,61 @@ pub fn overlap(
     let idx = BinIndex::new(edges);
     let n = idx.bins();
     let (lo, hi) = (edges[0], edges[n]);
-    let mut out = vec![0i64; nrows * n];
-    // full[r * (n + 1) + i]: +1 where a run of whole covered bins begins, -1 after it ends.
-    let mut full = vec![0i64; nrows * (n + 1)];
-    for k in 0..starts.len() {
-        let r = rows[k] as usize;
+    // Intervals grouped by row (a counting sort, O(intervals + rows)), so one difference
+    // array of n + 1 counts serves every row in turn.
+    let mut first = vec![0usize; nrows + 1];
+    for &r in rows {
+        let r = r as usize;
         assert!(r < nrows, "row {r} out of range (nrows {nrows})");
-        let a = starts[k].max(lo);
-        let b = ends[k].min(hi);
-        if b <= a {
-            continue;
-        }
-        // a in [lo, hi), b - 1 in [lo, hi): both have bins.
-        let i = idx.bin_of(a).expect("clipped start in range");
-        let j = idx.bin_of(b - 1).expect("clipped end in range");
-        let row = &mut out[r * n..(r + 1) * n];
-        if i == j {
-            row[i] += b - a;
-        } else {
-            row[i] += edges[i + 1] - a;
-            row[j] += b - edges[j];
-            if j > i + 1 {
-                full[r * (n + 1) + i + 1] += 1;
-                full[r * (n + 1) + j] -= 1;
-            }
-        }
+        first[r + 1] += 1;
     }
     for r in 0..nrows {
-        let f = &full[r * (n + 1)..(r + 1) * (n + 1)];
+        first[r + 1] += first[r];
+    }
+    let mut next = first.clone();
+    let mut by_row = vec![0u32; rows.len()];
+    for (k, &r) in rows.iter().enumerate() {
+        by_row[next[r as usize]] = k as u32;
+        next[r as usize] += 1;
+    }
+    let mut out = vec![0i64; nrows * n];
+    // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
+    let mut full = vec![0i64; n + 1];
+    for r in 0..nrows {
         let row = &mut out[r * n..(r + 1) * n];
-        let mut c = 0i64;
-        for i in 0..n {
-            c += f[i];
-            if c != 0 {
-                row[i] += c * (edges[i + 1] - edges[i]);
+        let mut any_full = false;
+        for &k in &by_row[first[r]..first[r + 1]] {
+            let k = k as usize;
+            let a = starts[k].max(lo);
+            let b = ends[k].min(hi);
+            if b <= a {
+                continue;
             }
+            // a in [lo, hi), b - 1 in [lo, hi): both have bins.
+            let i = idx.bin_of(a).expect("clipped start in range");
+            let j = idx.bin_of(b - 1).expect("clipped end in range");
+            if i == j {
+                row[i] += b - a;
+            } else {
+                row[i] += edges[i + 1] - a;
+                row[j] += b - edges[j];
+                if j > i + 1 {
+                    full[i + 1] += 1;
+                    full[j] -= 1;
+                    any_full = true;
+                }
+            }
+        }
+        if any_full {
+            let mut c = 0i64;
+            for i in 0..n {
+                c += full[i];
+                full[i] = 0;
+                if c != 0 {
+                    row[i] += c * (edges[i + 1] - edges[i]);
+                }
+            }
+            full[n] = 0;
         }
     }
     out
