@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gotrace_fast
+import oracle
 from gotrace_fast import _gotrace_fast as native
 from gotrace_fast.cli import main
 
@@ -242,3 +243,42 @@ def test_cli_heatmap_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_cli_heatmap_bad_state(tmp_path: Path) -> None:
     assert main(["heatmap", "--example", "-o", str(tmp_path / "x.png"), "--state", "nope"]) == 2
+
+
+def test_select_and_xarray(trace: gotrace_fast.Trace) -> None:
+    h = trace.heatmap(30, by="reason", value="fraction")
+    sub = h.select(["network", "sync"])
+    assert sub.row_labels == ["network", "sync"]
+    np.testing.assert_array_equal(sub.values[1], h.values[h.row_labels.index("sync")])
+    with pytest.raises(KeyError):
+        h.select(["no such reason"])
+    pytest.importorskip("xarray")
+    da = h.to_xarray()
+    assert da.shape == h.values.shape
+
+
+def test_io_vs_gc_recipe(trace: gotrace_fast.Trace) -> None:
+    """The README recipe: network-blocked goroutines against GC / STW periods."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    h = trace.heatmap(300, by="reason", value="fraction")
+    rows = [
+        r
+        for r in ("network", "wait until GC ends", "GC mark assist wait for work")
+        if r in h.row_labels
+    ]
+    ax = h.select(rows).plot(Figure().subplots(), norm="linear")
+    assert [t.get_text() for t in ax.get_yticklabels()] == rows
+    assert len(h.gc) > 0  # shaded
+
+
+@pytest.mark.slow
+def test_cli_png_medium_go127(tmp_path: Path) -> None:
+    """The CLI on the medium Go 1.27 corpus trace (time axis in s, GC shading)."""
+    pytest.importorskip("matplotlib")
+    oracle.require_shared()
+    path = oracle.CORPUS / "go1.27.3-mixed-medium.trace"
+    out = tmp_path / "m.png"
+    assert main(["heatmap", str(path), "-o", str(out), "--bins", "300"]) == 0
+    assert out.read_bytes().startswith(PNG_MAGIC)

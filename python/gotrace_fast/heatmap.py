@@ -120,6 +120,42 @@ class Heatmap:
             columns=pd.Index(self.edges[:-1], name="bin_start_ns"),
         )
 
+    def to_xarray(self) -> Any:
+        """``values`` as an ``xarray.DataArray`` with dims ``(by, time)``: coordinates
+        ``row_label``/``row_id`` per row and ``bin_start_ns``/``bin_end_ns`` per bin
+        (needs xarray)."""
+        import xarray as xr
+
+        return xr.DataArray(
+            self.values,
+            dims=(self.by, "time"),
+            coords={
+                "row_label": (self.by, list(self.row_labels)),
+                "row_id": (self.by, self.row_ids),
+                "bin_start_ns": ("time", self.edges[:-1]),
+                "bin_end_ns": ("time", self.edges[1:]),
+            },
+            attrs={"state": ",".join(self.state), "value": self.value, "unit": self.unit},
+        )
+
+    def select(self, labels: Sequence[str]) -> Heatmap:
+        """A heatmap of the rows named ``labels`` (in that order; unknown names raise
+        ``KeyError``), e.g. ``trace.heatmap(by="reason").select(["network"])``."""
+        where = {lbl: i for i, lbl in enumerate(self.row_labels)}
+        idx = [where[lbl] for lbl in labels]
+        return Heatmap(
+            values=self.values[idx],
+            edges=self.edges,
+            row_ids=self.row_ids[idx],
+            row_labels=list(labels),
+            by=self.by,
+            state=self.state,
+            value=self.value,
+            gc=self.gc,
+            stw=self.stw,
+            trace_start=self.trace_start,
+        )
+
     def plot(
         self,
         ax: Axes | None = None,
