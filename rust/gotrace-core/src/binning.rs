@@ -181,6 +181,107 @@ pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i6
     out
 }
 
+/// Incremental form of [`overlap`] and [`count`]: intervals and instants are added one at a
+/// time, in any order, as a streaming reader produces them (nothing per event is kept);
+/// rows are created on first use. Memory: O(rows × bins).
+#[derive(Debug, Clone)]
+pub struct Binner {
+    edges: Vec<i64>,
+    uniform: bool,
+    /// Row-major `rows × bins` overlap (ns) of partly covered bins, then of all after
+    /// [`Binner::finish`].
+    time: Vec<i64>,
+    /// Row-major `rows × (bins + 1)` difference counts of wholly covered bins.
+    full: Vec<i64>,
+    /// Row-major `rows × bins` instant counts.
+    counts: Vec<i64>,
+    rows: usize,
+}
+
+impl Binner {
+    /// `edges` as for [`BinIndex::new`] (panics if they decrease or are fewer than 2).
+    pub fn new(edges: Vec<i64>) -> Self {
+        let uniform = BinIndex::new(&edges).uniform;
+        Binner {
+            edges,
+            uniform,
+            time: vec![],
+            full: vec![],
+            counts: vec![],
+            rows: 0,
+        }
+    }
+
+    fn index(&self) -> BinIndex<'_> {
+        BinIndex {
+            edges: &self.edges,
+            uniform: self.uniform,
+        }
+    }
+
+    fn grow(&mut self, row: usize) {
+        if row >= self.rows {
+            let n = self.edges.len() - 1;
+            self.rows = row + 1;
+            self.time.resize(self.rows * n, 0);
+            self.full.resize(self.rows * (n + 1), 0);
+            self.counts.resize(self.rows * n, 0);
+        }
+    }
+
+    /// Adds the interval `[start, end)` to `row` (clipped to the edges).
+    pub fn add_interval(&mut self, row: usize, start: i64, end: i64) {
+        self.grow(row);
+        let n = self.edges.len() - 1;
+        let a = start.max(self.edges[0]);
+        let b = end.min(self.edges[n]);
+        if b <= a {
+            return;
+        }
+        let idx = self.index();
+        let i = idx.bin_of(a).expect("clipped start in range");
+        let j = idx.bin_of(b - 1).expect("clipped end in range");
+        let (ei1, ej) = (self.edges[i + 1], self.edges[j]);
+        let t = &mut self.time[row * n..(row + 1) * n];
+        if i == j {
+            t[i] += b - a;
+        } else {
+            t[i] += ei1 - a;
+            t[j] += b - ej;
+            if j > i + 1 {
+                self.full[row * (n + 1) + i + 1] += 1;
+                self.full[row * (n + 1) + j] -= 1;
+            }
+        }
+    }
+
+    /// Counts the instant `t` in `row` (if inside the edges).
+    pub fn add_instant(&mut self, row: usize, t: i64) {
+        self.grow(row);
+        let n = self.edges.len() - 1;
+        if let Some(i) = self.index().bin_of(t) {
+            self.counts[row * n + i] += 1;
+        }
+    }
+
+    /// `(rows, overlap matrix, count matrix)`, both row-major `rows × bins`.
+    pub fn finish(mut self) -> (usize, Vec<i64>, Vec<i64>) {
+        let n = self.edges.len() - 1;
+        for r in 0..self.rows {
+            let f = &self.full[r * (n + 1)..(r + 1) * (n + 1)];
+            let row = &mut self.time[r * n..(r + 1) * n];
+            let mut c = 0i64;
+            for i in 0..n {
+                c += f[i];
+                if c != 0 {
+                    row[i] += c * (self.edges[i + 1] - self.edges[i]);
+                }
+            }
+        }
+        (self.rows, self.time, self.counts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +402,34 @@ mod tests {
         let edges = uniform_edges(0, 100, 4);
         let c = count(&[0, 24, 25, 99, 100, 101, -1], &[0; 7], 1, &edges);
         assert_eq!(c, vec![2, 1, 0, 2]);
+    }
+
+    #[test]
+    fn binner_matches_batch() {
+        let mut rng = Rng(777);
+        for _ in 0..200 {
+            let n = rng.range(1, 9) as usize;
+            let lo = rng.range(-100, 100);
+            let edges = uniform_edges(lo, lo + rng.range(0, 300), n);
+            let nrows = rng.range(1, 4) as usize;
+            let m = rng.range(0, 25) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, lo + 350);
+                s.push(a);
+                e.push(a + rng.range(0, 200));
+                r.push(rng.range(0, nrows as i64 - 1) as u32);
+            }
+            let mut b = Binner::new(edges.clone());
+            b.add_interval(nrows - 1, 0, 0); // creates every row
+            for k in 0..m {
+                b.add_interval(r[k] as usize, s[k], e[k]);
+                b.add_instant(r[k] as usize, s[k]);
+            }
+            let (rows, time, counts) = b.finish();
+            assert_eq!(rows, nrows);
+            assert_eq!(time, overlap(&s, &e, &r, nrows, &edges));
+            assert_eq!(counts, count(&s, &r, nrows, &edges));
+        }
     }
 }
