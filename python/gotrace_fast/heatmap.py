@@ -281,7 +281,9 @@ def heatmap(
     iv = trace.intervals(resource)
     table = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
     codes = [int(table[s]) for s in states]
-    mask = np.isin(iv.state, codes)
+    mask = iv.state == codes[0]
+    for c in codes[1:]:
+        mask |= iv.state == c
     ids = iv.id[mask]
     starts, ends = iv.start[mask], iv.end[mask]
 
