@@ -212,3 +212,98 @@ def test_analysis_of_partial_traces(path: Path) -> None:
     a.ranges_json()
     for res in ("goroutine", "proc", "thread"):
         _no_overlap(trace.intervals(res), res)
+
+
+# -- heatmaps (Trace.heatmap) against the same oracle summaries ------------------------------
+
+
+def _heat_diff(label: str, ours: dict[int, int], theirs: dict[int, int], tol: int) -> list[str]:
+    """``label[id]: ours != oracle`` for ids whose sums differ by more than ``tol``."""
+    return [
+        f"{label}[{k}]: {ours.get(k, 0)} != {theirs.get(k, 0)}"
+        for k in sorted(set(ours) | set(theirs))
+        if abs(ours.get(k, 0) - theirs.get(k, 0)) > tol
+    ]
+
+
+def _row_sums(h: Any) -> dict[int, int]:
+    sums = h.values.sum(axis=1)
+    assert np.array_equal(sums, np.round(sums)), "time cells are whole ns"
+    return {int(i): int(v) for i, v in zip(h.row_ids, sums, strict=True)}
+
+
+def test_heatmap_goroutine_rows(case: Any) -> None:
+    """Per goroutine, the row sums of the running/runnable/syscall/waiting heatmaps are the
+    oracle's times: running = the Summarizer's ``exec_ns`` (``goroutine_states.running_ns``
+    for a reused ID, oracle README "reused-id"), the others ``goroutine_states``; Waiting
+    time by reason is the sum of ``waiting_ns_by_reason``."""
+    name, trace, want = case
+    tol = V1_JITTER_NS if oracle.is_nondeterministic_v1(name) else 0
+    gs = {d["id"]: d for d in want["goroutine_states"]}
+    bins = 7
+    diffs: list[str] = []
+    running = _row_sums(trace.heatmap(bins, state="running"))
+    exec_ns = {
+        d["id"]: gs[d["id"]]["running_ns"]
+        if d["id"] in gs and gs[d["id"]]["lifetimes"] > 1
+        else d["exec_ns"]
+        for d in want["goroutines"]
+    }
+    diffs += _heat_diff("running", running, {k: v for k, v in exec_ns.items() if v}, tol)
+    for st in ("runnable", "syscall", "waiting"):
+        ours = _row_sums(trace.heatmap(bins, state=st))
+        theirs = {k: d[f"{st}_ns"] for k, d in gs.items() if d[f"{st}_ns"]}
+        diffs += _heat_diff(st, ours, theirs, tol)
+    h = trace.heatmap(bins, by="reason")
+    by_reason: dict[str, int] = {}
+    for i, v in zip(h.row_ids.tolist(), h.values.sum(axis=1).tolist(), strict=True):
+        by_reason[trace.string(i)] = by_reason.get(trace.string(i), 0) + int(v)
+    theirs_r: dict[str, int] = {}
+    for d in gs.values():
+        for r, ns in d["waiting_ns_by_reason"].items():
+            theirs_r[r] = theirs_r.get(r, 0) + ns
+    for r in sorted(set(by_reason) | set(theirs_r)):
+        a, b = by_reason.get(r, 0), theirs_r.get(r, 0)
+        if abs(a - b) > tol * max(1, len(gs)):
+            diffs.append(f"reason[{r!r}]: {a} != {b}")
+    assert not diffs, f"{name}: first differences:\n  " + "\n  ".join(diffs[:10])
+
+
+def test_heatmap_state_bins(case: Any) -> None:
+    """``by="state"`` with 100 bins is the oracle's ``heatmap`` section bin by bin (edges
+    too), and the ``by="proc"`` rows sum bin by bin to its ``proc_running_ns`` and row by
+    row to ``procs`` running time."""
+    name, trace, want = case
+    tol = V1_JITTER_NS if oracle.is_nondeterministic_v1(name) else 0
+    hm = want["heatmap"]
+    h = trace.heatmap(hm["bins"], by="state")
+    assert h.edges.tolist() == hm["edges_ns"]
+    assert h.row_labels == ["running", "runnable", "waiting", "syscall"]
+    ntol = tol * max(1, len(want["goroutine_states"]))
+    for row, label in zip(h.values, h.row_labels, strict=True):
+        theirs = np.array(hm[f"goroutine_{label}_ns"], dtype=np.float64)
+        assert np.abs(row - theirs).max(initial=0) <= ntol, f"{name}: {label} bins differ"
+    p = trace.heatmap(hm["bins"], by="proc")
+    theirs = np.array(hm["proc_running_ns"], dtype=np.float64)
+    assert np.abs(p.values.sum(axis=0) - theirs).max(initial=0) <= ntol
+    running = {d["id"]: d["running_ns"] for d in want["procs"] if d["running_ns"]}
+    diffs = _heat_diff("proc", _row_sums(p), running, tol)
+    assert not diffs, f"{name}: first differences:\n  " + "\n  ".join(diffs[:10])
+
+
+def test_heatmap_fraction_and_edges(case: Any) -> None:
+    """Goroutine fractions (all states at once) lie in [0, 1]; random non-uniform edges over
+    the same span give the same row totals as uniform bins."""
+    name, trace, _ = case
+    states = ["running", "runnable", "waiting", "syscall"]
+    f = trace.heatmap(13, state=states, value="fraction")
+    assert f.values.min(initial=0) >= 0
+    assert f.values.max(initial=0) <= 1
+    u = trace.heatmap(13, state=states, sort="id")
+    t0, t1 = trace.start_ns or 0, trace.end_ns or 0
+    rng = np.random.default_rng(len(name))
+    inner = np.sort(rng.integers(t0, t1 + 1, size=20))
+    edges = np.concatenate([[t0], inner, [t1]]).astype(np.int64)
+    n = trace.heatmap(edges, state=states, sort="id")
+    assert np.array_equal(n.row_ids, u.row_ids)
+    assert np.array_equal(n.values.sum(axis=1), u.values.sum(axis=1))

@@ -19,6 +19,7 @@ from .exceptions import (
     TraceValidationError,
     UnsupportedVersionError,
 )
+from .heatmap import Heatmap
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "Fairness",
     "Frame",
     "GoState",
+    "Heatmap",
     "ProcState",
     "ResourceKind",
     "StringTable",

@@ -17,6 +17,8 @@ from .exceptions import TraceError, error_from_tuple
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
 
+    from .heatmap import Heatmap
+
 __all__ = ["EventTable", "Frame", "StringTable", "Trace", "parse"]
 
 Source = Union[
@@ -415,6 +417,59 @@ class Trace:
         RangeActive: began before the trace), ``open`` (did not end; ``end`` is then the
         last event)."""
         return self.analysis.ranges
+
+    def heatmap(
+        self,
+        bins: int | Sequence[int] | np.ndarray = 500,
+        *,
+        by: str = "goroutine",
+        state: str | Sequence[str] | None = None,
+        value: str = "time",
+        start: int | None = None,
+        end: int | None = None,
+        top: int | None = None,
+        sort: str = "total",
+    ) -> Heatmap:
+        """How goroutines (procs, threads...) spent their time: a rows x bins
+        :class:`~gotrace_fast.heatmap.Heatmap`, exact (from the state intervals, no
+        sampling), binned in Rust with the GIL released.
+
+        ``bins``: an int (uniform bins over ``[start, end]``, by default the first to the
+        last event, with integer edges ``start + floor((end - start) * i / bins)``) or an
+        increasing array of edges in ns. Bin ``i`` is ``[edges[i], edges[i+1])``; an
+        instant at the last edge falls in the last bin.
+
+        ``by``: ``"goroutine"``, ``"proc"``, ``"thread"``, ``"function"`` (goroutines
+        grouped by start function, the Summarizer's ``name``), ``"state"`` (one row per
+        state: the time all goroutines together spent in it, i.e. mean concurrency x bin
+        width) or ``"reason"`` (Waiting time by the block reason).
+
+        ``state``: a name or a list of names: ``running``, ``runnable``, ``waiting``,
+        ``syscall`` (goroutines); ``running``, ``idle`` (procs); ``running``, ``syscall``
+        (threads). Default: ``running``; all four goroutine states for ``by="state"``;
+        ``waiting`` for ``by="reason"``.
+
+        ``value``: ``"time"`` (ns of overlap), ``"fraction"`` (time / bin width) or
+        ``"count"`` (intervals of the state(s) beginning in the bin: transitions into
+        it, plus those opened at a Sync for resources already there).
+
+        ``top``: keep the first ``top`` rows in ``sort`` order (``"total"`` descending,
+        ``"first"`` appearance, ``"id"``) and sum the rest into one ``other`` row (ID -1).
+        Rows are ordered by ``sort`` except for ``by="state"`` without ``top`` (state order).
+        """
+        from .heatmap import heatmap
+
+        return heatmap(
+            self,
+            bins,
+            by=by,
+            state=state,
+            value=value,
+            start=start,
+            end=end,
+            top=top,
+            sort=sort,
+        )
 
     # -- strings, stacks, side tables -----------------------------------------------------
 

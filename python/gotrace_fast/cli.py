@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 from . import example_path, parse
 from ._trace import Trace
 from .exceptions import TraceError
+from .heatmap import BY, VALUES
 
 PROG = "gotrace-fast"
 
@@ -167,6 +168,31 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_heatmap(args: argparse.Namespace) -> int:
+    file = str(example_path()) if args.example else args.file
+    trace, err = _load(file)
+    if err is not None:
+        _trace_error(err)
+        return 1
+    assert trace is not None
+    states = args.state.split(",") if args.state else None
+    try:
+        hm = trace.heatmap(
+            args.bins, by=args.by, state=states, value=args.value, top=args.top or None
+        )
+    except ValueError as e:
+        _error(f"{PROG}: {e}")
+        return 2
+    try:
+        hm.to_png(args.output, norm=args.norm)
+    except ImportError:
+        _error(f"{PROG}: plotting needs matplotlib: pip install 'gotrace-fast[plot]'")
+        return 2
+    rows, bins = hm.shape
+    print(f"{args.output}: {rows} rows x {bins} bins ({hm.by}, {','.join(hm.state)})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Read Go execution traces.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -191,6 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--example", action="store_true", help="use the packaged example trace")
     sm.add_argument("--json", action="store_true", help="print one JSON object")
     sm.set_defaults(func=cmd_summary)
+
+    hm = sub.add_parser(
+        "heatmap",
+        help="draw a time x goroutine (proc, thread, ...) heatmap to a PNG file",
+        description="Bins the state intervals of a trace over time (Trace.heatmap) and "
+        "writes the plot as PNG (needs matplotlib: the `plot` extra).",
+    )
+    src = hm.add_mutually_exclusive_group(required=True)
+    src.add_argument("file", nargs="?", help="trace file, or - for stdin")
+    src.add_argument("--example", action="store_true", help="use the packaged example trace")
+    hm.add_argument("-o", "--output", default="heatmap.png", help="PNG file (heatmap.png)")
+    hm.add_argument("--by", default="goroutine", choices=BY, help="rows (goroutine)")
+    hm.add_argument("--bins", type=int, default=500, help="time bins (500)")
+    hm.add_argument(
+        "--state",
+        help="state or comma-separated states (default running; all for --by state)",
+    )
+    hm.add_argument("--value", default="time", choices=VALUES, help="cell value (time)")
+    hm.add_argument("--top", type=int, default=30, help="rows kept, rest summed (30; 0 = all)")
+    hm.add_argument("--norm", default="log", choices=("log", "linear"), help="colour scale")
+    hm.set_defaults(func=cmd_heatmap)
     return p
 
 

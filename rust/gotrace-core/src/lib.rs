@@ -9,6 +9,7 @@
 //! same store.
 
 pub mod analysis;
+pub mod binning;
 pub mod error;
 pub mod export;
 pub mod generation;

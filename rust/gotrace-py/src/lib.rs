@@ -23,13 +23,14 @@ use gotrace_core::analysis::summary::{analyze, Analysis};
 use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
 use gotrace_core::{ErrorKind, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
-use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
+use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use gotrace_core::analysis::mmu;
+use gotrace_core::binning;
 
 mod sched;
 
@@ -804,12 +805,83 @@ fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
         .map_err(|e| raise_error(py, e))
 }
 
+// -- heatmap binning (gotrace_core::binning) ---------------------------------------------
+
+fn matrix<'py>(
+    py: Python<'py>,
+    v: Vec<i64>,
+    nrows: usize,
+    bins: usize,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let a = Array2::from_shape_vec((nrows, bins), v)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py))
+}
+
+/// `nrows × bins` int64 matrix of the exact overlap (ns) of `[starts, ends)` with each bin,
+/// per row (`binning::overlap`). Inputs are checked by the caller (Python).
+#[pyfunction]
+fn bin_overlap<'py>(
+    py: Python<'py>,
+    starts: PyReadonlyArray1<'py, i64>,
+    ends: PyReadonlyArray1<'py, i64>,
+    rows: PyReadonlyArray1<'py, u32>,
+    nrows: usize,
+    edges: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let (s, e, r, ed) = (
+        starts.as_slice()?,
+        ends.as_slice()?,
+        rows.as_slice()?,
+        edges.as_slice()?,
+    );
+    let bins = ed.len().saturating_sub(1);
+    let v = py
+        .detach(|| guard(|| binning::overlap(s, e, r, nrows, ed)))
+        .map_err(|e| raise_error(py, e))?;
+    matrix(py, v, nrows, bins)
+}
+
+/// `nrows × bins` int64 matrix of instants per bin and row (`binning::count`).
+#[pyfunction]
+fn bin_count<'py>(
+    py: Python<'py>,
+    times: PyReadonlyArray1<'py, i64>,
+    rows: PyReadonlyArray1<'py, u32>,
+    nrows: usize,
+    edges: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let (t, r, ed) = (times.as_slice()?, rows.as_slice()?, edges.as_slice()?);
+    let bins = ed.len().saturating_sub(1);
+    let v = py
+        .detach(|| guard(|| binning::count(t, r, nrows, ed)))
+        .map_err(|e| raise_error(py, e))?;
+    matrix(py, v, nrows, bins)
+}
+
+/// `binning::uniform_edges`: `start + floor((end - start) * i / bins)`, exactly.
+#[pyfunction]
+fn uniform_edges<'py>(
+    py: Python<'py>,
+    start: i64,
+    end: i64,
+    bins: usize,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    if bins < 1 || end < start {
+        return Err(PyValueError::new_err("need bins >= 1 and end >= start"));
+    }
+    Ok(arr(py, binning::uniform_edges(start, end, bins)))
+}
+
 #[pymodule]
 fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RawTrace>()?;
     m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(parse_path, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(bin_overlap, m)?)?;
+    m.add_function(wrap_pyfunction!(bin_count, m)?)?;
+    m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;
     m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
     sched::register(m)?;
     Ok(())

@@ -95,17 +95,6 @@ fn duration_stats<'py>(
     }
 }
 
-/// `bins + 1` integer edges `start + floor((end - start) * i / bins)`.
-#[pyfunction]
-fn uniform_edges<'py>(
-    py: Python<'py>,
-    start: i64,
-    end: i64,
-    bins: usize,
-) -> Bound<'py, numpy::PyArray1<i64>> {
-    sched::uniform_edges(start, end, bins).into_pyarray(py)
-}
-
 /// Per-bin fairness (see `gotrace_core::analysis::sched::fairness`) of the goroutine and
 /// proc interval columns, as a dict of arrays.
 #[pyfunction]
@@ -166,7 +155,6 @@ fn fairness<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sched_wait_index, m)?)?;
     m.add_function(wrap_pyfunction!(duration_stats, m)?)?;
-    m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;
     m.add_function(wrap_pyfunction!(fairness, m)?)?;
     Ok(())
 }

@@ -134,14 +134,6 @@ pub fn block_indices(state: &[u8], open: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// `bins + 1` integer edges `start + floor((end - start) * i / bins)`.
-pub fn uniform_edges(start: i64, end: i64, bins: usize) -> Vec<i64> {
-    let span = i128::from(end) - i128::from(start);
-    (0..=bins)
-        .map(|i| (i128::from(start) + span * i as i128 / bins.max(1) as i128) as i64)
-        .collect()
-}
-
 /// Calls `f(bin, ns)` for every bin that `[s, e)` overlaps by `ns > 0` (edges
 /// non-decreasing; a bin between equal edges is empty).
 #[inline]
@@ -370,9 +362,8 @@ mod tests {
         got.clear();
         for_each_overlap(&edges, 30, 40, |b, ns| got.push((b, ns)));
         assert!(got.is_empty());
-        assert_eq!(uniform_edges(0, 10, 3), vec![0, 3, 6, 10]);
         // Repeated edges (a span shorter than the bins) make empty bins.
-        assert_eq!(uniform_edges(0, 2, 4), vec![0, 0, 1, 1, 2]);
+        assert_eq!(crate::binning::uniform_edges(0, 2, 4), vec![0, 0, 1, 1, 2]);
         got.clear();
         for_each_overlap(&[0, 0, 1, 1, 2], 0, 2, |b, ns| got.push((b, ns)));
         assert_eq!(got, vec![(1, 1), (3, 1)]);

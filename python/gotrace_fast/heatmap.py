@@ -1,0 +1,392 @@
+"""Heatmaps: how goroutines, procs or threads spent their time, binned over the trace.
+
+:meth:`Trace.heatmap` builds a :class:`Heatmap` from the state intervals
+(:meth:`Trace.intervals`); the binning itself is ``gotrace_core::binning`` (exact integer
+overlaps, run with the GIL released). Plotting lives in :mod:`gotrace_fast.plot`
+(matplotlib is imported only there, only when a plot is asked for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _gotrace_fast as _native
+from ._enums import GoState, ProcState
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped]
+    from matplotlib.axes import Axes
+
+    from ._trace import Trace
+
+__all__ = ["BY", "VALUES", "Heatmap", "heatmap"]
+
+#: ``by`` values.
+BY = ("goroutine", "proc", "thread", "function", "state", "reason")
+#: ``value`` values.
+VALUES = ("time", "fraction", "count")
+
+_GO_STATES = {
+    "running": GoState.Running,
+    "runnable": GoState.Runnable,
+    "waiting": GoState.Waiting,
+    "syscall": GoState.Syscall,
+}
+_PROC_STATES = {"running": ProcState.Running, "idle": ProcState.Idle}
+# Threads run goroutines: their intervals are Running or Syscall.
+_THREAD_STATES = {"running": GoState.Running, "syscall": GoState.Syscall}
+_SORTS = ("total", "first", "id")
+
+
+class Heatmap:
+    """A rows x bins matrix of time (or counts) with its bin edges and row names.
+
+    Attributes:
+        values: float64 ``[rows, bins]``. ``value="time"``: ns of overlap of the rows'
+            intervals with the bin (exact integers); ``"fraction"``: that divided by the
+            bin width (0 for an empty bin); ``"count"``: intervals of the state(s) that
+            begin in the bin (transitions into it).
+        edges: int64 ``[bins + 1]`` bin edges, ns on the trace clock; bin ``i`` is
+            ``[edges[i], edges[i+1])``, the last bin also holds ``edges[-1]``.
+        row_ids: one per row: goroutine / proc / thread ID, string ID of the start
+            function (``by="function"``) or of the block reason (``by="reason"``), the
+            state's enum value (``by="state"``); -1 for the ``other`` row.
+        row_labels: list of str, one per row.
+        by, state, value: the arguments (``state`` as a tuple of names).
+        gc, stw: int64 ``[k, 2]`` arrays of ``[begin, end)`` ns of the GC mark phases and
+            stop-the-world ranges (for overlays).
+        trace_start: ns of the trace's first event (the plots' time origin).
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        edges: np.ndarray,
+        row_ids: np.ndarray,
+        row_labels: list[str],
+        by: str,
+        state: tuple[str, ...],
+        value: str,
+        gc: np.ndarray,
+        stw: np.ndarray,
+        trace_start: int,
+    ) -> None:
+        self.values = values
+        self.edges = edges
+        self.row_ids = row_ids
+        self.row_labels = row_labels
+        self.by = by
+        self.state = state
+        self.value = value
+        self.gc = gc
+        self.stw = stw
+        self.trace_start = trace_start
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.values.shape[0]), int(self.values.shape[1]))
+
+    @property
+    def bins(self) -> int:
+        return len(self.edges) - 1
+
+    def __repr__(self) -> str:
+        rows, bins = self.shape
+        return (
+            f"<Heatmap by={self.by} state={','.join(self.state)} value={self.value}: "
+            f"{rows} rows x {bins} bins>"
+        )
+
+    @property
+    def unit(self) -> str:
+        """What one cell measures (colour bar label)."""
+        return {
+            "time": "ns per bin",
+            "fraction": "fraction of bin",
+            "count": "transitions per bin",
+        }[self.value]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """``values`` as a DataFrame: one row per heatmap row (index = ``row_labels``),
+        one column per bin (columns = the bins' start ns)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.values,
+            index=pd.Index(self.row_labels, name=self.by),
+            columns=pd.Index(self.edges[:-1], name="bin_start_ns"),
+        )
+
+    def to_xarray(self) -> Any:
+        """``values`` as an ``xarray.DataArray`` with dims ``(by, time)``: coordinates
+        ``row_label``/``row_id`` per row and ``bin_start_ns``/``bin_end_ns`` per bin
+        (needs xarray)."""
+        import xarray as xr
+
+        return xr.DataArray(
+            self.values,
+            dims=(self.by, "time"),
+            coords={
+                "row_label": (self.by, list(self.row_labels)),
+                "row_id": (self.by, self.row_ids),
+                "bin_start_ns": ("time", self.edges[:-1]),
+                "bin_end_ns": ("time", self.edges[1:]),
+            },
+            attrs={"state": ",".join(self.state), "value": self.value, "unit": self.unit},
+        )
+
+    def select(self, labels: Sequence[str]) -> Heatmap:
+        """A heatmap of the rows named ``labels`` (in that order; unknown names raise
+        ``KeyError``), e.g. ``trace.heatmap(by="reason").select(["network"])``."""
+        where = {lbl: i for i, lbl in enumerate(self.row_labels)}
+        idx = [where[lbl] for lbl in labels]
+        return Heatmap(
+            values=self.values[idx],
+            edges=self.edges,
+            row_ids=self.row_ids[idx],
+            row_labels=list(labels),
+            by=self.by,
+            state=self.state,
+            value=self.value,
+            gc=self.gc,
+            stw=self.stw,
+            trace_start=self.trace_start,
+        )
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        norm: str = "log",
+        cmap: Any = None,
+        gc: bool = True,
+        stw: bool = True,
+        **kwargs: Any,
+    ) -> Axes:
+        """Draws the heatmap with matplotlib (see :func:`gotrace_fast.plot.plot_heatmap`)."""
+        from .plot import plot_heatmap
+
+        return plot_heatmap(self, ax, norm=norm, cmap=cmap, gc=gc, stw=stw, **kwargs)
+
+    def to_png(self, path: Any, **kwargs: Any) -> None:
+        """Writes the plot to a PNG file (``kwargs`` as :meth:`plot`)."""
+        from .plot import heatmap_png
+
+        heatmap_png(self, path, **kwargs)
+
+    def _repr_png_(self) -> bytes | None:
+        try:
+            from .plot import heatmap_png_bytes
+        except ImportError:  # pragma: no cover - matplotlib missing
+            return None
+        return heatmap_png_bytes(self)
+
+
+def _states(by: str, state: str | Sequence[str] | None) -> tuple[str, ...]:
+    if state is None:
+        if by == "state":
+            return tuple(_GO_STATES)
+        if by == "reason":
+            return ("waiting",)
+        return ("running",)
+    names = (state,) if isinstance(state, str) else tuple(state)
+    allowed = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
+    if not names:
+        raise ValueError("state must name at least one state")
+    for s in names:
+        if s not in allowed:
+            raise ValueError(f"state {s!r} is not one of {sorted(allowed)} for by={by!r}")
+    if by == "reason" and names != ("waiting",):
+        raise ValueError("by='reason' bins Waiting time: state must be 'waiting'")
+    return names
+
+
+def _edges(
+    trace: Trace, bins: int | Sequence[int] | np.ndarray, start: int | None, end: int | None
+) -> np.ndarray:
+    if isinstance(bins, (int, np.integer)):
+        if bins < 1:
+            raise ValueError("bins must be >= 1")
+        t0 = trace.start_ns if start is None else int(start)
+        t1 = trace.end_ns if end is None else int(end)
+        if t0 is None or t1 is None:
+            t0 = t1 = 0
+        if t1 < t0:
+            raise ValueError(f"end ({t1}) is before start ({t0})")
+        return np.asarray(_native.uniform_edges(t0, t1, int(bins)), dtype=np.int64)
+    if start is not None or end is not None:
+        raise ValueError("start/end apply to an int bins; give the edges themselves instead")
+    e = np.asarray(bins)
+    if e.ndim != 1 or len(e) < 2:
+        raise ValueError("bins must be an int or a 1-D array of at least 2 edges (ns)")
+    if e.size and not np.issubdtype(e.dtype, np.integer):
+        raise TypeError(f"edges must be integers (ns), not {e.dtype}")
+    e = np.ascontiguousarray(e, dtype=np.int64)
+    if np.any(np.diff(e) < 0):
+        raise ValueError("edges must be increasing")
+    return e
+
+
+def _ranges(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    r = trace.ranges
+    names = r.name
+    gc_mask = np.zeros(len(names), dtype=bool)
+    stw_mask = np.zeros(len(names), dtype=bool)
+    for sid in np.unique(names).tolist():
+        s = trace.string(sid)
+        if s == "GC concurrent mark phase":
+            gc_mask |= names == sid
+        elif s.startswith("stop-the-world"):
+            stw_mask |= names == sid
+
+    def pairs(m: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.stack([r.begin[m], r.end[m]], axis=1), dtype=np.int64)
+
+    return pairs(gc_mask), pairs(stw_mask)
+
+
+def _label_string(trace: Trace, sid: int, empty: str) -> str:
+    s = trace.string(sid)
+    return s if s else empty
+
+
+def heatmap(
+    trace: Trace,
+    bins: int | Sequence[int] | np.ndarray = 500,
+    *,
+    by: str = "goroutine",
+    state: str | Sequence[str] | None = None,
+    value: str = "time",
+    start: int | None = None,
+    end: int | None = None,
+    top: int | None = None,
+    sort: str = "total",
+) -> Heatmap:
+    """See :meth:`Trace.heatmap`."""
+    if by not in BY:
+        raise ValueError(f"by must be one of {BY}, not {by!r}")
+    if value not in VALUES:
+        raise ValueError(f"value must be one of {VALUES}, not {value!r}")
+    if sort not in _SORTS:
+        raise ValueError(f"sort must be one of {_SORTS}, not {sort!r}")
+    if top is not None and top < 0:
+        raise ValueError("top must be >= 0")
+    states = _states(by, state)
+    edges = _edges(trace, bins, start, end)
+
+    resource = {"proc": "proc", "thread": "thread"}.get(by, "goroutine")
+    iv = trace.intervals(resource)
+    table = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
+    codes = [int(table[s]) for s in states]
+    mask = iv.state == codes[0]
+    for c in codes[1:]:
+        mask |= iv.state == c
+    ids = iv.id[mask]
+    starts, ends = iv.start[mask], iv.end[mask]
+
+    g = trace.goroutines if by in ("goroutine", "function") else None
+
+    def goroutine_names(gids: np.ndarray) -> np.ndarray:
+        """Summarizer name string ID per goroutine ID (0 = unknown)."""
+        assert g is not None
+        if not len(g.id):
+            return np.zeros(len(gids), dtype=np.int64)
+        pos = np.minimum(np.searchsorted(g.id, gids), len(g.id) - 1)
+        return np.where(g.id[pos] == gids, g.name[pos], 0).astype(np.int64)
+
+    if by in ("goroutine", "proc", "thread"):
+        row_ids, rows = np.unique(ids, return_inverse=True)
+    elif by == "function":
+        row_ids, rows = np.unique(goroutine_names(ids), return_inverse=True)
+    elif by == "reason":
+        row_ids, rows = np.unique(iv.reason[mask].astype(np.int64), return_inverse=True)
+    else:  # state
+        row_ids = np.asarray(codes, dtype=np.int64)
+        lut = np.zeros(256, dtype=np.int64)
+        lut[row_ids] = np.arange(len(codes))
+        rows = lut[iv.state[mask]]
+    row_ids = np.asarray(row_ids, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.intp).reshape(-1)
+    nrows = len(row_ids)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+    lo, hi = int(edges[0]), int(edges[-1])
+
+    has_other = False
+    # Row order and the ``other`` row are decided before binning, so the kernel writes the
+    # final matrix (only top + 1 rows with ``top``).
+    if by != "state" or top is not None:
+        if sort == "total":
+            if value == "count":
+                inside = (starts >= lo) & (starts <= hi)
+                totals = np.bincount(rows[inside], minlength=nrows).astype(np.float64)
+            else:
+                clipped = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+                totals = np.bincount(rows, weights=clipped, minlength=nrows)
+            order = np.lexsort((row_ids, -totals))
+        elif sort == "first":
+            firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(firsts, rows, starts)
+            order = np.lexsort((row_ids, firsts))
+        else:
+            order = np.argsort(row_ids, kind="stable")
+        rank = np.empty(nrows, dtype=np.intp)
+        rank[order] = np.arange(nrows)
+        row_ids = row_ids[order]
+        if top is not None and top < nrows:
+            rank = np.minimum(rank, top)
+            has_other = True
+            row_ids = np.concatenate([row_ids[:top], np.array([-1], dtype=np.int64)])
+        rows = rank[rows]
+    out_rows = np.ascontiguousarray(rows, dtype=np.uint32)
+    nout = len(row_ids)
+
+    if value == "count":
+        # An interval of the state begins with a transition into it (except those opened
+        # at a Sync for resources that already existed: Undetermined->X).
+        m = _native.bin_count(starts, out_rows, nout, edges)
+    else:
+        m = _native.bin_overlap(starts, ends, out_rows, nout, edges)
+    values = m.astype(np.float64)
+    del m
+    if value == "fraction":
+        width = np.diff(edges).astype(np.float64)
+        values /= np.where(width > 0, width, np.inf)
+
+    real = row_ids[:-1] if has_other else row_ids
+    labels: list[str]
+    if by in ("proc", "thread"):
+        prefix = "P" if by == "proc" else "M"
+        labels = [f"{prefix}{i}" for i in real.tolist()]
+    elif by == "goroutine":
+        names = goroutine_names(real).tolist()
+        labels = [
+            f"G{i} {trace.string(n)}" if n else f"G{i}"
+            for i, n in zip(real.tolist(), names, strict=True)
+        ]
+    elif by == "function":
+        labels = [_label_string(trace, i, "(unknown)") for i in real.tolist()]
+    elif by == "reason":
+        labels = [_label_string(trace, i, "(no reason)") for i in real.tolist()]
+    else:
+        inv = {int(c): name for name, c in zip(states, codes, strict=True)}
+        labels = [inv[i] for i in real.tolist()]
+    if has_other:
+        labels.append("other")
+
+    gc, stw = _ranges(trace)
+    return Heatmap(
+        values=values,
+        edges=edges,
+        row_ids=row_ids,
+        row_labels=labels,
+        by=by,
+        state=states,
+        value=value,
+        gc=gc,
+        stw=stw,
+        trace_start=trace.start_ns or 0,
+    )

@@ -1,0 +1,435 @@
+//! Time binning of intervals and instants into `rows × bins` matrices (the heatmap kernel).
+//!
+//! Plain slices in, a row-major `Vec<i64>` out; no allocation per interval. Bins are given
+//! by increasing edges `e[0] <= e[1] <= ... <= e[n]`: bin `i` holds `e[i] <= t < e[i+1]`,
+//! and the last bin also holds `t == e[n]` (an event at the end falls in the last bin).
+//! [`uniform_edges`] makes the edges the oracle uses: `start + floor((end - start) * i / n)`
+//! computed exactly in 128-bit integers.
+//!
+//! Cost: O(intervals + rows × bins). Each interval touches at most its first and last bin
+//! plus two entries of a difference array that counts the bins it covers whole (intervals
+//! are grouped by row first, so one such array of `bins + 1` serves all rows);
+//! one prefix sum per row turns those counts into ns. Finding an interval's bins is O(1)
+//! for uniform edges (arithmetic, then at most a few steps over empty bins) and a binary
+//! search otherwise.
+
+/// `n + 1` edges `start + floor((end - start) * i / n)`, exactly (i128). `n` must be >= 1
+/// and `end >= start`.
+pub fn uniform_edges(start: i64, end: i64, n: usize) -> Vec<i64> {
+    assert!(n >= 1, "at least one bin");
+    assert!(end >= start, "end before start");
+    let span = end as i128 - start as i128;
+    (0..=n)
+        .map(|i| (start as i128 + span * i as i128 / n as i128) as i64)
+        .collect()
+}
+
+/// Finds the bin of a time for one set of edges.
+#[derive(Debug, Clone)]
+pub struct BinIndex<'a> {
+    edges: &'a [i64],
+    /// Set when `edges == uniform_edges(edges[0], edges[n], n)`.
+    uniform: bool,
+}
+
+impl<'a> BinIndex<'a> {
+    /// `edges` must have at least 2 values and never decrease (checked: panics otherwise).
+    pub fn new(edges: &'a [i64]) -> Self {
+        assert!(edges.len() >= 2, "at least one bin (two edges)");
+        assert!(
+            edges.windows(2).all(|w| w[0] <= w[1]),
+            "edges must not decrease"
+        );
+        let n = edges.len() - 1;
+        let (lo, hi) = (edges[0], edges[n]);
+        let span = hi as i128 - lo as i128;
+        let uniform = edges
+            .iter()
+            .enumerate()
+            .all(|(i, &e)| e as i128 == lo as i128 + span * i as i128 / n as i128);
+        BinIndex { edges, uniform }
+    }
+
+    pub fn bins(&self) -> usize {
+        self.edges.len() - 1
+    }
+
+    pub fn edges(&self) -> &'a [i64] {
+        self.edges
+    }
+
+    /// The bin `i` with `edges[i] <= t < edges[i+1]` (the last bin also takes
+    /// `t == edges[n]`), or None when `t` is outside `[edges[0], edges[n]]`.
+    pub fn bin_of(&self, t: i64) -> Option<usize> {
+        let e = self.edges;
+        let n = self.bins();
+        if t < e[0] || t > e[n] {
+            return None;
+        }
+        if t == e[n] {
+            return Some(n - 1);
+        }
+        // Largest i < n with e[i] <= t.
+        let mut i = if self.uniform {
+            let span = e[n] as i128 - e[0] as i128;
+            // span > 0 here: e[0] <= t < e[n].
+            (((t as i128 - e[0] as i128) * n as i128 / span) as usize).min(n - 1)
+        } else {
+            e.partition_point(|&x| x <= t) - 1
+        };
+        // For uniform edges, e[i] <= t holds; step over later edges equal to or below t
+        // (consecutive empty bins when span < n).
+        while i + 1 < n && e[i + 1] <= t {
+            i += 1;
+        }
+        Some(i)
+    }
+}
+
+/// Exact overlap in ns of intervals `[starts[k], ends[k])` with each bin, summed per row
+/// `rows[k]` (`0 <= rows[k] < nrows`): a row-major `nrows × bins` matrix. Intervals are
+/// clipped to `[edges[0], edges[n]]`; empty ones (`end <= start` after clipping) add nothing.
+///
+/// Panics if the slices differ in length or a row is out of range.
+pub fn overlap(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+) -> Vec<i64> {
+    assert_eq!(starts.len(), ends.len());
+    assert_eq!(starts.len(), rows.len());
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let (lo, hi) = (edges[0], edges[n]);
+    // Intervals grouped by row (a counting sort, O(intervals + rows)), so one difference
+    // array of n + 1 counts serves every row in turn.
+    let mut first = vec![0usize; nrows + 1];
+    for &r in rows {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        first[r + 1] += 1;
+    }
+    for r in 0..nrows {
+        first[r + 1] += first[r];
+    }
+    let mut next = first.clone();
+    let mut by_row = vec![0u32; rows.len()];
+    for (k, &r) in rows.iter().enumerate() {
+        by_row[next[r as usize]] = k as u32;
+        next[r as usize] += 1;
+    }
+    let mut out = vec![0i64; nrows * n];
+    // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
+    let mut full = vec![0i64; n + 1];
+    for r in 0..nrows {
+        let row = &mut out[r * n..(r + 1) * n];
+        let mut any_full = false;
+        for &k in &by_row[first[r]..first[r + 1]] {
+            let k = k as usize;
+            let a = starts[k].max(lo);
+            let b = ends[k].min(hi);
+            if b <= a {
+                continue;
+            }
+            // a in [lo, hi), b - 1 in [lo, hi): both have bins.
+            let i = idx.bin_of(a).expect("clipped start in range");
+            let j = idx.bin_of(b - 1).expect("clipped end in range");
+            if i == j {
+                row[i] += b - a;
+            } else {
+                row[i] += edges[i + 1] - a;
+                row[j] += b - edges[j];
+                if j > i + 1 {
+                    full[i + 1] += 1;
+                    full[j] -= 1;
+                    any_full = true;
+                }
+            }
+        }
+        if any_full {
+            let mut c = 0i64;
+            for i in 0..n {
+                c += full[i];
+                full[i] = 0;
+                if c != 0 {
+                    row[i] += c * (edges[i + 1] - edges[i]);
+                }
+            }
+            full[n] = 0;
+        }
+    }
+    out
+}
+
+/// Number of instants `times[k]` per bin and row (`rows[k] < nrows`): a row-major
+/// `nrows × bins` matrix. Instants outside `[edges[0], edges[n]]` are not counted; one at
+/// `edges[n]` counts in the last bin.
+pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i64> {
+    assert_eq!(times.len(), rows.len());
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let mut out = vec![0i64; nrows * n];
+    for (&t, &r) in times.iter().zip(rows) {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        if let Some(i) = idx.bin_of(t) {
+            out[r * n + i] += 1;
+        }
+    }
+    out
+}
+
+/// Incremental form of [`overlap`] and [`count`]: intervals and instants are added one at a
+/// time, in any order, as a streaming reader produces them (nothing per event is kept);
+/// rows are created on first use. Memory: O(rows × bins).
+#[derive(Debug, Clone)]
+pub struct Binner {
+    edges: Vec<i64>,
+    uniform: bool,
+    /// Row-major `rows × bins` overlap (ns) of partly covered bins, then of all after
+    /// [`Binner::finish`].
+    time: Vec<i64>,
+    /// Row-major `rows × (bins + 1)` difference counts of wholly covered bins.
+    full: Vec<i64>,
+    /// Row-major `rows × bins` instant counts.
+    counts: Vec<i64>,
+    rows: usize,
+}
+
+impl Binner {
+    /// `edges` as for [`BinIndex::new`] (panics if they decrease or are fewer than 2).
+    pub fn new(edges: Vec<i64>) -> Self {
+        let uniform = BinIndex::new(&edges).uniform;
+        Binner {
+            edges,
+            uniform,
+            time: vec![],
+            full: vec![],
+            counts: vec![],
+            rows: 0,
+        }
+    }
+
+    fn index(&self) -> BinIndex<'_> {
+        BinIndex {
+            edges: &self.edges,
+            uniform: self.uniform,
+        }
+    }
+
+    fn grow(&mut self, row: usize) {
+        if row >= self.rows {
+            let n = self.edges.len() - 1;
+            self.rows = row + 1;
+            self.time.resize(self.rows * n, 0);
+            self.full.resize(self.rows * (n + 1), 0);
+            self.counts.resize(self.rows * n, 0);
+        }
+    }
+
+    /// Adds the interval `[start, end)` to `row` (clipped to the edges).
+    pub fn add_interval(&mut self, row: usize, start: i64, end: i64) {
+        self.grow(row);
+        let n = self.edges.len() - 1;
+        let a = start.max(self.edges[0]);
+        let b = end.min(self.edges[n]);
+        if b <= a {
+            return;
+        }
+        let idx = self.index();
+        let i = idx.bin_of(a).expect("clipped start in range");
+        let j = idx.bin_of(b - 1).expect("clipped end in range");
+        let (ei1, ej) = (self.edges[i + 1], self.edges[j]);
+        let t = &mut self.time[row * n..(row + 1) * n];
+        if i == j {
+            t[i] += b - a;
+        } else {
+            t[i] += ei1 - a;
+            t[j] += b - ej;
+            if j > i + 1 {
+                self.full[row * (n + 1) + i + 1] += 1;
+                self.full[row * (n + 1) + j] -= 1;
+            }
+        }
+    }
+
+    /// Counts the instant `t` in `row` (if inside the edges).
+    pub fn add_instant(&mut self, row: usize, t: i64) {
+        self.grow(row);
+        let n = self.edges.len() - 1;
+        if let Some(i) = self.index().bin_of(t) {
+            self.counts[row * n + i] += 1;
+        }
+    }
+
+    /// `(rows, overlap matrix, count matrix)`, both row-major `rows × bins`.
+    pub fn finish(mut self) -> (usize, Vec<i64>, Vec<i64>) {
+        let n = self.edges.len() - 1;
+        for r in 0..self.rows {
+            let f = &self.full[r * (n + 1)..(r + 1) * (n + 1)];
+            let row = &mut self.time[r * n..(r + 1) * n];
+            let mut c = 0i64;
+            for i in 0..n {
+                c += f[i];
+                if c != 0 {
+                    row[i] += c * (self.edges[i + 1] - self.edges[i]);
+                }
+            }
+        }
+        (self.rows, self.time, self.counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bin by bin, interval by interval: the obvious O(intervals × bins) definition.
+    fn naive_overlap(s: &[i64], e: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i64> {
+        let n = edges.len() - 1;
+        let mut out = vec![0; nrows * n];
+        for k in 0..s.len() {
+            for i in 0..n {
+                let lo = s[k].max(edges[i]);
+                let hi = e[k].min(edges[i + 1]);
+                if hi > lo {
+                    out[rows[k] as usize * n + i] += hi - lo;
+                }
+            }
+        }
+        out
+    }
+
+    fn naive_bin(edges: &[i64], t: i64) -> Option<usize> {
+        let n = edges.len() - 1;
+        if t == edges[n] {
+            return Some(n - 1);
+        }
+        (0..n).find(|&i| edges[i] <= t && t < edges[i + 1])
+    }
+
+    /// A small deterministic generator (xorshift), so the tests need no crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn range(&mut self, lo: i64, hi: i64) -> i64 {
+            lo + (self.next() % (hi - lo + 1) as u64) as i64
+        }
+    }
+
+    #[test]
+    fn uniform_edges_exact() {
+        assert_eq!(uniform_edges(10, 20, 3), vec![10, 13, 16, 20]);
+        assert_eq!(uniform_edges(0, 2, 4), vec![0, 0, 1, 1, 2]);
+        assert_eq!(uniform_edges(5, 5, 2), vec![5, 5, 5]);
+        // Would overflow i64 in (end - start) * i.
+        let e = uniform_edges(0, i64::MAX / 2, 1000);
+        assert_eq!(e[1000], i64::MAX / 2);
+        assert_eq!(e[500], (i64::MAX / 2) / 2);
+    }
+
+    #[test]
+    fn bin_of_matches_definition() {
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        for _ in 0..300 {
+            let n = rng.range(1, 12) as usize;
+            let lo = rng.range(-50, 50);
+            let hi = lo + rng.range(0, 40);
+            let uni = uniform_edges(lo, hi, n);
+            let mut irregular: Vec<i64> = (0..=n).map(|_| rng.range(lo, hi)).collect();
+            irregular.sort();
+            for edges in [uni, irregular] {
+                let idx = BinIndex::new(&edges);
+                for t in lo - 3..=hi + 3 {
+                    assert_eq!(idx.bin_of(t), naive_bin(&edges, t), "edges {edges:?} t {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overlap_matches_naive() {
+        let mut rng = Rng(12345);
+        for _ in 0..500 {
+            let n = rng.range(1, 10) as usize;
+            let lo = rng.range(-100, 100);
+            let hi = lo + rng.range(0, 200);
+            let edges = if rng.next() & 1 == 0 {
+                uniform_edges(lo, hi, n)
+            } else {
+                let mut e: Vec<i64> = (0..=n).map(|_| rng.range(lo, hi)).collect();
+                e.sort();
+                e
+            };
+            let nrows = rng.range(1, 4) as usize;
+            let m = rng.range(0, 30) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, hi + 50);
+                s.push(a);
+                e.push(a + rng.range(-5, 150));
+                r.push(rng.range(0, nrows as i64 - 1) as u32);
+            }
+            assert_eq!(
+                overlap(&s, &e, &r, nrows, &edges),
+                naive_overlap(&s, &e, &r, nrows, &edges),
+                "edges {edges:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlap_totals_are_clipped_lengths() {
+        let edges = uniform_edges(0, 1000, 7);
+        let s = [-10, 0, 999, 500];
+        let e = [2000, 1, 1000, 500];
+        let m = overlap(&s, &e, &[0, 1, 1, 1], 2, &edges);
+        assert_eq!(m[..7].iter().sum::<i64>(), 1000);
+        assert_eq!(m[7..].iter().sum::<i64>(), 2);
+        assert_eq!(m[7], 1);
+        assert_eq!(m[13], 1);
+    }
+
+    #[test]
+    fn count_end_in_last_bin() {
+        let edges = uniform_edges(0, 100, 4);
+        let c = count(&[0, 24, 25, 99, 100, 101, -1], &[0; 7], 1, &edges);
+        assert_eq!(c, vec![2, 1, 0, 2]);
+    }
+
+    #[test]
+    fn binner_matches_batch() {
+        let mut rng = Rng(777);
+        for _ in 0..200 {
+            let n = rng.range(1, 9) as usize;
+            let lo = rng.range(-100, 100);
+            let edges = uniform_edges(lo, lo + rng.range(0, 300), n);
+            let nrows = rng.range(1, 4) as usize;
+            let m = rng.range(0, 25) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, lo + 350);
+                s.push(a);
+                e.push(a + rng.range(0, 200));
+                r.push(rng.range(0, nrows as i64 - 1) as u32);
+            }
+            let mut b = Binner::new(edges.clone());
+            b.add_interval(nrows - 1, 0, 0); // creates every row
+            for k in 0..m {
+                b.add_interval(r[k] as usize, s[k], e[k]);
+                b.add_instant(r[k] as usize, s[k]);
+            }
+            let (rows, time, counts) = b.finish();
+            assert_eq!(rows, nrows);
+            assert_eq!(time, overlap(&s, &e, &r, nrows, &edges));
+            assert_eq!(counts, count(&s, &r, nrows, &edges));
+        }
+    }
+}
