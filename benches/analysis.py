@@ -1,9 +1,10 @@
-"""Time the analysis (state intervals, Go's Summarizer, ranges) against the parse alone.
+"""Time the analysis and a heatmap against the parse alone.
 
 Issue 4 asks that summary and intervals of a large trace take at most 1.5x the time of
-its parse. For each trace, N fresh Python processes each time ``gotrace_fast.parse``
-and then ``trace.analysis()`` plus the three interval tables and the goroutine table;
-the medians are printed with their ratio.
+its parse; issue 5 that a 1000-bin goroutine heatmap takes at most 20 % of it. For each
+trace, N fresh Python processes each time ``gotrace_fast.parse``, then
+``trace.analysis`` plus the three interval tables and the goroutine table, then
+``trace.heatmap(1000)`` (which reuses the analysis); medians and ratios are printed.
 
     python3 benches/analysis.py [TRACE ...] [-n N]
 """
@@ -29,7 +30,11 @@ for r in ("goroutine", "proc", "thread"):
     tr.intervals(r)
 tr.goroutines
 analysis_s = time.perf_counter() - t
-print(json.dumps({"events": len(tr), "parse_s": parse_s, "analysis_s": analysis_s}))
+t = time.perf_counter()
+tr.heatmap(1000)
+heatmap_s = time.perf_counter() - t
+print(json.dumps({"events": len(tr), "parse_s": parse_s, "analysis_s": analysis_s,
+                  "heatmap_s": heatmap_s}))
 """
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/corpus/traces"
@@ -41,7 +46,10 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=3)
     args = ap.parse_args()
     traces = args.traces or [DEFAULT / "go1.27.3-mixed-medium.trace"]
-    print(f"{'trace':<34} {'events':>12} {'parse s':>9} {'analysis s':>11} {'ratio':>6}")
+    print(
+        f"{'trace':<34} {'events':>12} {'parse s':>9} {'analysis s':>11} {'ratio':>6}"
+        f" {'heatmap s':>10} {'/parse':>7}"
+    )
     for path in traces:
         runs = []
         for _ in range(args.n):
@@ -51,7 +59,11 @@ def main() -> int:
             runs.append(json.loads(out))
         p = statistics.median(r["parse_s"] for r in runs)
         a = statistics.median(r["analysis_s"] for r in runs)
-        print(f"{path.name:<34} {runs[0]['events']:>12,} {p:>9.3f} {a:>11.3f} {a / p:>5.2f}x")
+        h = statistics.median(r["heatmap_s"] for r in runs)
+        print(
+            f"{path.name:<34} {runs[0]['events']:>12,} {p:>9.3f} {a:>11.3f} {a / p:>5.2f}x"
+            f" {h:>10.3f} {h / p:>6.2f}x"
+        )
     return 0
 
 
