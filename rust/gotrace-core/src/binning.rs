@@ -163,6 +163,26 @@ pub fn overlap(
     out
 }
 
+/// Calls `f(bin, ns)` for every bin that `[s, e)` overlaps by `ns > 0` (edges
+/// non-decreasing; a bin between equal edges is empty): the per-interval form of
+/// [`overlap`], for callers that aggregate per (bin, id) instead of a dense matrix.
+#[inline]
+pub fn for_each_overlap(edges: &[i64], s: i64, e: i64, mut f: impl FnMut(usize, i64)) {
+    if edges.len() < 2 || e <= s {
+        return;
+    }
+    // First bin whose upper edge is > s.
+    let mut b = edges[1..].partition_point(|&x| x <= s);
+    let nb = edges.len() - 1;
+    while b < nb && edges[b] < e {
+        let ns = e.min(edges[b + 1]) - s.max(edges[b]);
+        if ns > 0 {
+            f(b, ns);
+        }
+        b += 1;
+    }
+}
+
 /// Number of instants `times[k]` per bin and row (`rows[k] < nrows`): a row-major
 /// `nrows × bins` matrix. Instants outside `[edges[0], edges[n]]` are not counted; one at
 /// `edges[n]` counts in the last bin.
@@ -322,6 +342,25 @@ mod tests {
         fn range(&mut self, lo: i64, hi: i64) -> i64 {
             lo + (self.next() % (hi - lo + 1) as u64) as i64
         }
+    }
+
+    #[test]
+    fn overlaps() {
+        let edges = [0, 10, 20, 30];
+        let mut got = Vec::new();
+        for_each_overlap(&edges, 5, 25, |b, ns| got.push((b, ns)));
+        assert_eq!(got, vec![(0, 5), (1, 10), (2, 5)]);
+        got.clear();
+        for_each_overlap(&edges, -5, 10, |b, ns| got.push((b, ns)));
+        assert_eq!(got, vec![(0, 10)]);
+        got.clear();
+        for_each_overlap(&edges, 30, 40, |b, ns| got.push((b, ns)));
+        assert!(got.is_empty());
+        // Repeated edges (a span shorter than the bins) make empty bins.
+        assert_eq!(uniform_edges(0, 2, 4), vec![0, 0, 1, 1, 2]);
+        got.clear();
+        for_each_overlap(&[0, 0, 1, 1, 2], 0, 2, |b, ns| got.push((b, ns)));
+        assert_eq!(got, vec![(1, 1), (3, 1)]);
     }
 
     #[test]

@@ -134,25 +134,6 @@ pub fn block_indices(state: &[u8], open: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// Calls `f(bin, ns)` for every bin that `[s, e)` overlaps by `ns > 0` (edges
-/// non-decreasing; a bin between equal edges is empty).
-#[inline]
-pub fn for_each_overlap(edges: &[i64], s: i64, e: i64, mut f: impl FnMut(usize, i64)) {
-    if edges.len() < 2 || e <= s {
-        return;
-    }
-    // First bin whose upper edge is > s.
-    let mut b = edges[1..].partition_point(|&x| x <= s);
-    let nb = edges.len() - 1;
-    while b < nb && edges[b] < e {
-        let ns = e.min(edges[b + 1]) - s.max(edges[b]);
-        if ns > 0 {
-            f(b, ns);
-        }
-        b += 1;
-    }
-}
-
 /// Per-bin fairness metrics (see [`fairness`]).
 #[derive(Debug, Clone, Default)]
 pub struct Fairness {
@@ -235,7 +216,7 @@ pub fn fairness(goroutines: Cols<'_>, procs: Cols<'_>, edges: &[i64]) -> Fairnes
         for i in 0..c.id.len() {
             if let Some(busy) = keep(c.state[i]) {
                 let id = c.id[i];
-                for_each_overlap(edges, c.start[i], c.end[i], |b, ns| {
+                crate::binning::for_each_overlap(edges, c.start[i], c.end[i], |b, ns| {
                     v.push((b as u32, id, ns, busy))
                 });
             }
@@ -348,25 +329,6 @@ mod tests {
         assert_eq!(sched_wait_indices(&id, &start, &end, &state), vec![0]);
         let open = [false, false, false, false, false, true, true, false];
         assert_eq!(block_indices(&state, &open), vec![7]);
-    }
-
-    #[test]
-    fn overlaps() {
-        let edges = [0, 10, 20, 30];
-        let mut got = Vec::new();
-        for_each_overlap(&edges, 5, 25, |b, ns| got.push((b, ns)));
-        assert_eq!(got, vec![(0, 5), (1, 10), (2, 5)]);
-        got.clear();
-        for_each_overlap(&edges, -5, 10, |b, ns| got.push((b, ns)));
-        assert_eq!(got, vec![(0, 10)]);
-        got.clear();
-        for_each_overlap(&edges, 30, 40, |b, ns| got.push((b, ns)));
-        assert!(got.is_empty());
-        // Repeated edges (a span shorter than the bins) make empty bins.
-        assert_eq!(crate::binning::uniform_edges(0, 2, 4), vec![0, 0, 1, 1, 2]);
-        got.clear();
-        for_each_overlap(&[0, 0, 1, 1, 2], 0, 2, |b, ns| got.push((b, ns)));
-        assert_eq!(got, vec![(1, 1), (3, 1)]);
     }
 
     #[test]

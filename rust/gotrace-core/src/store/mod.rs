@@ -332,23 +332,6 @@ impl Events {
         }
     }
 
-    pub fn row(&self, i: usize) -> Row {
-        Row {
-            time: self.c.time[i],
-            kind: self.c.kind[i],
-            g: self.c.g[i],
-            p: self.c.p[i],
-            m: self.c.m[i],
-            stack: self.c.stack[i],
-            res_kind: self.c.res_kind[i],
-            from: self.c.from[i],
-            to: self.c.to[i],
-            arg: self.c.arg[i],
-            name: self.c.name[i],
-            aux: self.c.aux[i],
-        }
-    }
-
     /// Releases spare capacity (the builder over-reserves from the file size).
     pub fn shrink_to_fit(&mut self) {
         self.c.time.shrink_to_fit();
