@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
 from ._sched import DurationStats, Fairness
@@ -20,6 +20,9 @@ from .exceptions import (
     UnsupportedVersionError,
 )
 from .heatmap import Heatmap
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -47,4 +50,6 @@ __all__ = [
 
 def example_path() -> Path:
     """Path of the packaged example trace (Go 1.27.3, ``mixed`` workload, 200 ms, 4 procs)."""
+    from pathlib import Path  # not at import time: pathlib costs ~10 ms to import
+
     return Path(__file__).parent / "data" / "example.trace"
