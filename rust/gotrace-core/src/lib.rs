@@ -16,6 +16,7 @@ pub mod generation;
 pub mod order;
 pub mod reader;
 pub mod store;
+pub mod stream;
 pub mod v1;
 pub mod wire;
 
