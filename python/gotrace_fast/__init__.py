@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 
 from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
 from ._sched import DurationStats, Fairness
+
+# The function `heatmap` takes the name of the module `gotrace_fast.heatmap` here (which
+# `from gotrace_fast.heatmap import ...` still finds).
+from ._stream import TraceSummary, heatmap, summary
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
     TraceError,
@@ -41,10 +45,13 @@ __all__ = [
     "Trace",
     "TraceError",
     "TraceFormatError",
+    "TraceSummary",
     "TraceValidationError",
     "UnsupportedVersionError",
     "example_path",
+    "heatmap",
     "parse",
+    "summary",
 ]
 
 

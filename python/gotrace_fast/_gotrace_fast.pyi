@@ -49,6 +49,24 @@ def parse_bytes(
 def parse_path(path: str | PathLike[str], progress: Progress | None = None) -> RawTrace: ...
 def _panic_for_test() -> None: ...
 
+# Streaming analyses (gotrace_core::stream); source: a path (str) or bytes-like.
+Source = str | bytes | bytearray | memoryview
+
+def stream_extent(source: Source) -> tuple[int, int] | None: ...
+def stream_summary(
+    source: Source, progress: Progress | None = None
+) -> tuple[RawTrace, dict[str, Any] | None, dict[str, Any]]: ...
+def stream_heatmap(
+    source: Source,
+    by: str,
+    states: list[int],
+    count: bool,
+    edges: list[int],
+    top: int | None,
+    sort: str,
+    progress: Progress | None = None,
+) -> tuple[RawTrace, dict[str, Any] | None]: ...
+
 # Scheduling metrics (gotrace_core::analysis::sched); durations in ns.
 def sched_wait_index(
     id: np.ndarray, start: np.ndarray, end: np.ndarray, state: np.ndarray

@@ -362,7 +362,9 @@ class Trace:
     @property
     def analysis(self) -> Analysis:
         """Everything below, computed once in one pass over the events (GIL released)."""
-        return cast("Analysis", self._cached("analysis", lambda: Analysis(self)))
+        return cast(
+            "Analysis", self._cached("analysis", lambda: Analysis(self._raw.analysis(), self))
+        )
 
     def intervals(self, resource: str = "goroutine") -> Table:
         """State intervals of ``"goroutine"``, ``"proc"`` or ``"thread"`` resources.

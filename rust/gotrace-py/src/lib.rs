@@ -28,12 +28,13 @@ use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonly
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use gotrace_core::analysis::mmu;
 use gotrace_core::binning;
 
 mod sched;
+mod stream;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
@@ -192,21 +193,6 @@ fn run_detached<R: Send>(
 
 fn trace_ok(t: &Trace) -> bool {
     t.error.is_none()
-}
-
-fn parse_detached(
-    py: Python<'_>,
-    data: &[u8],
-    progress: Option<&Bound<'_, PyAny>>,
-) -> PyResult<RawTrace> {
-    let r = run_detached(
-        py,
-        progress,
-        Some(data.len() as u64),
-        |hook| gotrace_core::parse_with(data, data.len(), hook),
-        trace_ok,
-    )?;
-    Ok(RawTrace::new(r))
 }
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
@@ -837,23 +823,69 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
     Ok(out)
 }
 
-/// Parses a trace held in memory. `bytes` are read in place; any other buffer
-/// (bytearray, memoryview, ...) is copied first, since it could change while the
-/// GIL is released. `progress(done, total)` as for [`parse_path`].
-#[pyfunction]
-#[pyo3(signature = (data, progress=None))]
-fn parse_bytes(
-    py: Python<'_>,
-    data: &Bound<'_, PyAny>,
-    progress: Option<&Bound<'_, PyAny>>,
-) -> PyResult<RawTrace> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return parse_detached(py, b.as_bytes(), progress);
+/// What a parse reads: a mapped file, a file read as a stream (a pipe, ...) or bytes.
+enum Input<'a> {
+    Map(memmap2::Mmap),
+    Stream(std::fs::File),
+    Mem(Cow<'a, [u8]>),
+}
+
+impl<'a> Input<'a> {
+    /// `source`: a path (`str`), or a bytes-like object: `bytes` are read in place, any
+    /// other buffer (bytearray, memoryview, ...) is copied first, since it could change
+    /// while the GIL is released. Also gives the input size, when known.
+    fn open(source: &'a Bound<'_, PyAny>) -> PyResult<(Self, Option<u64>)> {
+        if let Ok(p) = source.cast::<PyString>() {
+            let path = PathBuf::from(p.to_cow()?.as_ref());
+            let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
+            let total = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            return Ok(match map_file(&file) {
+                Some(map) => (Input::Map(map), total),
+                None => (Input::Stream(file), total),
+            });
+        }
+        let data = match source.cast::<PyBytes>() {
+            Ok(b) => Cow::Borrowed(b.as_bytes()),
+            Err(_) => {
+                let buf = PyBuffer::<u8>::get(source)?;
+                Cow::Owned(buf.to_vec(source.py())?)
+            }
+        };
+        let n = data.len() as u64;
+        Ok((Input::Mem(data), Some(n)))
     }
-    let buf = PyBuffer::<u8>::get(data)?;
-    let owned = buf.to_vec(py)?;
-    drop(buf);
-    parse_detached(py, &owned, progress)
+
+    /// Parses the input calling `hook` (see `gotrace_core::Hook`). `keep`: size the event
+    /// table for every event (a parse), or not (a sink that drains it).
+    fn parse(&self, keep: bool, hook: &mut dyn FnMut(&mut Trace, u64) -> bool) -> Trace {
+        match self {
+            Input::Map(map) => {
+                let data: &[u8] = map;
+                // v2: pages of generations already decoded are released one generation
+                // late. (v1 traces are read whole, in no particular order.)
+                let mut behind = 0usize;
+                let reserve = if keep { data.len() } else { 0 };
+                gotrace_core::parse_with(data, reserve, &mut |t, done| {
+                    if t.version >= 22 {
+                        release_mapped(map, behind);
+                        behind = done as usize;
+                    }
+                    hook(t, done)
+                })
+            }
+            Input::Stream(file) => {
+                let size = file.metadata().map_or(0, |m| m.len() as usize);
+                gotrace_core::parse_read_with(file, if keep { size } else { 0 }, hook)
+            }
+            Input::Mem(data) => {
+                gotrace_core::parse_with(data, if keep { data.len() } else { 0 }, hook)
+            }
+        }
+    }
 }
 
 /// A read-only map of a whole regular file, or None when it cannot be mapped (pipes,
@@ -895,51 +927,53 @@ fn release_mapped(map: &memmap2::Mmap, upto: usize) {
     let _ = (map, upto);
 }
 
+fn parse_input(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RawTrace> {
+    let (input, total) = Input::open(source)?;
+    let r = run_detached(
+        py,
+        progress,
+        total,
+        |hook| input.parse(true, hook),
+        trace_ok,
+    )?;
+    Ok(RawTrace::new(r))
+}
+
+/// Parses a trace held in memory (any bytes-like object; see `Input::open`).
+/// `progress(done, total)` as for [`parse_path`].
+#[pyfunction]
+#[pyo3(signature = (data, progress=None))]
+fn parse_bytes(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RawTrace> {
+    if data.cast::<PyString>().is_ok() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected bytes, not str",
+        ));
+    }
+    parse_input(py, data, progress)
+}
+
 /// Parses the file at `path` with the GIL released: a regular file is memory-mapped (no
 /// copy), anything else (a pipe, ...) read as a stream. `progress(done, total)` is called
 /// from this thread with the bytes parsed so far and the file size (None if unknown), at
-/// most every 50 ms and once at the end with `done == total`; an exception it raises
-/// stops the parse and propagates. I/O problems raise `OSError` (`FileNotFoundError`, ...).
+/// its first check, then at most every 50 ms, and once at the end with `done == total`;
+/// an exception it raises stops the parse and propagates. I/O problems raise `OSError`
+/// (`FileNotFoundError`, ...).
 #[pyfunction]
 #[pyo3(signature = (path, progress=None))]
 fn parse_path(
     py: Python<'_>,
-    path: PathBuf,
+    path: &Bound<'_, PyString>,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<RawTrace> {
-    let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
-    let meta = file.metadata().ok();
-    let size = meta.as_ref().map_or(0, |m| m.len() as usize);
-    let total = meta.filter(|m| m.is_file()).map(|m| m.len());
-    let r = match map_file(&file) {
-        Some(map) => run_detached(
-            py,
-            progress,
-            total,
-            |hook| {
-                let data: &[u8] = &map;
-                // v2: pages of generations already decoded are released one generation
-                // late. (v1 traces are read whole, in no particular order.)
-                let mut behind = 0usize;
-                gotrace_core::parse_with(data, data.len(), &mut |t, done| {
-                    if t.version >= 22 {
-                        release_mapped(&map, behind);
-                        behind = done as usize;
-                    }
-                    hook(t, done)
-                })
-            },
-            trace_ok,
-        )?,
-        None => run_detached(
-            py,
-            progress,
-            total,
-            |hook| gotrace_core::parse_read_with(file, size, hook),
-            trace_ok,
-        )?,
-    };
-    Ok(RawTrace::new(r))
+    parse_input(py, path.as_any(), progress)
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.
@@ -1028,5 +1062,6 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;
     m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
     sched::register(m)?;
+    stream::register(m)?;
     Ok(())
 }
