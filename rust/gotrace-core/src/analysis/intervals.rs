@@ -208,11 +208,55 @@ impl Cur {
     }
 }
 
-/// Per resource: its stats row and the interval in progress.
+/// Per resource: its stats row and its entry in [`Live`] ([`NONE`]: not in a tracked
+/// state). Eight bytes: a long trace has hundreds of thousands of goroutine IDs, most of
+/// them ended.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    stat: usize,
-    cur: Option<Cur>,
+    stat: u32,
+    cur: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// The intervals in progress, in a slab reused as resources end and begin.
+#[derive(Default, Debug)]
+struct Live {
+    curs: Vec<Cur>,
+    free: Vec<u32>,
+}
+
+impl Live {
+    #[inline]
+    fn get(&self, i: u32) -> Option<Cur> {
+        (i != NONE).then(|| self.curs[i as usize])
+    }
+
+    /// Stores `new` in entry `i` (allocating or freeing it); returns the entry now used.
+    #[inline]
+    fn set(&mut self, i: u32, new: Option<Cur>) -> u32 {
+        match (i, new) {
+            (NONE, None) => NONE,
+            (NONE, Some(c)) => match self.free.pop() {
+                Some(j) => {
+                    self.curs[j as usize] = c;
+                    j
+                }
+                None => {
+                    self.curs.push(c);
+                    (self.curs.len() - 1) as u32
+                }
+            },
+            (i, Some(c)) => {
+                self.curs[i as usize] = c;
+                i
+            }
+            (i, None) => {
+                self.free.push(i);
+                NONE
+            }
+        }
+    }
 }
 
 /// One goroutine transition, as the tracker needs it.
@@ -250,6 +294,7 @@ pub struct Tracker<S = StoredIntervals> {
     seen_event: bool,
     gs: IdMap<Slot>,
     ps: IdMap<Slot>,
+    live: Live,
     pub go_stats: Vec<GoStateStat>,
     pub proc_stats: Vec<ProcStat>,
     pub sink: S,
@@ -311,6 +356,7 @@ impl<S: IntervalSink> Tracker<S> {
             seen_event: false,
             gs: IdMap::default(),
             ps: IdMap::default(),
+            live: Live::default(),
             go_stats: Vec::new(),
             proc_stats: Vec::new(),
             sink,
@@ -333,10 +379,10 @@ impl<S: IntervalSink> Tracker<S> {
         self.last_sync = t;
     }
 
-    fn close_go(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
+    fn close_go(&mut self, id: i64, si: u32, c: &Cur, now: i64, open: bool) {
         if S::STATS {
             let d = now - c.since;
-            let g = &mut self.go_stats[si];
+            let g = &mut self.go_stats[si as usize];
             match c.state {
                 gostate::RUNNING => g.running_ns += d,
                 gostate::RUNNABLE => g.runnable_ns += d,
@@ -363,10 +409,10 @@ impl<S: IntervalSink> Tracker<S> {
         }
     }
 
-    fn close_proc(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
+    fn close_proc(&mut self, id: i64, si: u32, c: &Cur, now: i64, open: bool) {
         if S::STATS {
             let d = now - c.since;
-            let p = &mut self.proc_stats[si];
+            let p = &mut self.proc_stats[si as usize];
             match c.state {
                 procstate::RUNNING => {
                     p.running_ns += d;
@@ -384,7 +430,7 @@ impl<S: IntervalSink> Tracker<S> {
         let slot = match self.gs.get(id) {
             Some(s) => *s,
             None => {
-                let stat = self.go_stats.len();
+                let stat = self.go_stats.len() as u32;
                 if S::STATS {
                     self.go_stats.push(GoStateStat {
                         id,
@@ -392,7 +438,7 @@ impl<S: IntervalSink> Tracker<S> {
                         ..Default::default()
                     });
                 }
-                let s = Slot { stat, cur: None };
+                let s = Slot { stat, cur: NONE };
                 self.gs.insert(id, s);
                 s
             }
@@ -402,11 +448,11 @@ impl<S: IntervalSink> Tracker<S> {
             && tr.from != tr.to
             && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED)
         {
-            let g = &mut self.go_stats[si];
+            let g = &mut self.go_stats[si as usize];
             g.lifetimes += 1;
             g.end_ns = None;
         }
-        if let Some(c) = slot.cur {
+        if let Some(c) = self.live.get(slot.cur) {
             if c.state == tr.to {
                 return;
             }
@@ -437,12 +483,15 @@ impl<S: IntervalSink> Tracker<S> {
             })
         } else {
             if S::STATS && tr.to == gostate::NOT_EXIST {
-                self.go_stats[si].end_ns = Some(tr.time);
+                self.go_stats[si as usize].end_ns = Some(tr.time);
             }
             None
         };
-        if let Some(s) = self.gs.get_mut(id) {
-            s.cur = new;
+        let cur = self.live.set(slot.cur, new);
+        if cur != slot.cur {
+            if let Some(s) = self.gs.get_mut(id) {
+                s.cur = cur;
+            }
         }
     }
 
@@ -450,23 +499,23 @@ impl<S: IntervalSink> Tracker<S> {
         let slot = match self.ps.get(id) {
             Some(s) => *s,
             None => {
-                let stat = self.proc_stats.len();
+                let stat = self.proc_stats.len() as u32;
                 if S::STATS {
                     self.proc_stats.push(ProcStat {
                         id,
                         ..Default::default()
                     });
                 }
-                let s = Slot { stat, cur: None };
+                let s = Slot { stat, cur: NONE };
                 self.ps.insert(id, s);
                 s
             }
         };
         let si = slot.stat;
         if S::STATS {
-            self.proc_stats[si].transitions += 1;
+            self.proc_stats[si as usize].transitions += 1;
         }
-        if let Some(c) = slot.cur {
+        if let Some(c) = self.live.get(slot.cur) {
             if c.state == to {
                 return;
             }
@@ -492,8 +541,11 @@ impl<S: IntervalSink> Tracker<S> {
         } else {
             None
         };
-        if let Some(s) = self.ps.get_mut(id) {
-            s.cur = new;
+        let cur = self.live.set(slot.cur, new);
+        if cur != slot.cur {
+            if let Some(s) = self.ps.get_mut(id) {
+                s.cur = cur;
+            }
         }
     }
 
@@ -501,14 +553,14 @@ impl<S: IntervalSink> Tracker<S> {
     /// first): the sums sorted by ID (empty unless `S::STATS`), and the sink.
     pub fn finish_sink(mut self, end: i64) -> (Vec<GoStateStat>, Vec<ProcStat>, S) {
         for (id, s) in std::mem::take(&mut self.gs).into_sorted() {
-            if let Some(c) = s.cur {
+            if let Some(c) = self.live.get(s.cur) {
                 self.close_go(id, s.stat, &c, end, true);
             }
         }
         for (id, s) in std::mem::take(&mut self.ps).into_sorted() {
-            if let Some(c) = s.cur {
+            if let Some(c) = self.live.get(s.cur) {
                 if S::STATS && c.state == procstate::RUNNING {
-                    self.proc_stats[s.stat].running_at_end = true;
+                    self.proc_stats[s.stat as usize].running_at_end = true;
                 }
                 self.close_proc(id, s.stat, &c, end, true);
             }
