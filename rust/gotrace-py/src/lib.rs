@@ -901,10 +901,7 @@ fn map_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
     }
     // SAFETY: the map is only read, and only while `file`'s map is alive; the risk left is
     // the SIGBUS on truncation described above.
-    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    #[cfg(unix)]
-    let _ = map.advise(memmap2::Advice::Sequential);
-    Some(map)
+    unsafe { memmap2::Mmap::map(file) }.ok()
 }
 
 /// Releases the pages of `map` before `upto` (rounded down to a page), which the v2
