@@ -369,7 +369,7 @@ def test_event_decoding_matches_oracle(example: gt.Trace, shared: pathlib.Path) 
 
 
 def test_path_and_bytes_agree_on_every_column(tmp_path: pathlib.Path) -> None:
-    """A path is streamed generation by generation; bytes are parsed whole: same table."""
+    """A path is memory-mapped, bytes are parsed in place: same table, same errors."""
     data = gt.example_path().read_bytes()
     by_path = gt.parse(gt.example_path())
     by_bytes = gt.parse(data)

@@ -155,3 +155,53 @@ def test_summary_diff_script(tmp_path: pathlib.Path) -> None:
     if not want.is_file():
         want = want.with_suffix(".json.gz")
     assert summary_diff.main([str(gt.example_path()), str(want), "--max", "5"]) == 0
+
+
+# -- progress bar -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("have_tqdm", [True, False])
+def test_progress_bar_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], have_tqdm: bool
+) -> None:
+    if have_tqdm:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # import fails: plain percentage
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.main(["summary", "--example"]) == 0
+    err = capsys.readouterr().err
+    assert "example.trace" in err
+    assert "100%" in err
+    assert cli.main(["summary", "--example", "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_no_progress_bar_off_a_terminal_or_for_small_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
+    assert cli.main(["summary", "--example"]) == 0  # captured stderr: not a terminal
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", gt.example_path().stat().st_size + 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.main(["summary", "--example"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_heatmap_command_streams_and_reports_broken_traces(tmp_path: pathlib.Path) -> None:
+    pytest.importorskip("matplotlib")
+    data = gt.example_path().read_bytes()
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(data[: len(data) // 2])
+    p = run("heatmap", str(cut), "-o", str(tmp_path / "h.png"), cwd=tmp_path)
+    assert p.returncode == 1
+    with pytest.raises(gt.TraceError) as e:
+        gt.parse(cut)
+    assert e.value.message in p.stderr.decode()
+    assert not (tmp_path / "h.png").exists()
+    out = tmp_path / "ok.png"
+    p = run("heatmap", "-", "--by", "proc", "-o", str(out), cwd=tmp_path, stdin=data)
+    assert p.returncode == 0, p.stderr.decode()
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,10 +8,14 @@ True
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
 from ._sched import DurationStats, Fairness
+
+# The function `heatmap` takes the name of the module `gotrace_fast.heatmap` here (which
+# `from gotrace_fast.heatmap import ...` still finds).
+from ._stream import TraceSummary, heatmap, summary
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
     TraceError,
@@ -20,6 +24,9 @@ from .exceptions import (
     UnsupportedVersionError,
 )
 from .heatmap import Heatmap
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -38,13 +45,18 @@ __all__ = [
     "Trace",
     "TraceError",
     "TraceFormatError",
+    "TraceSummary",
     "TraceValidationError",
     "UnsupportedVersionError",
     "example_path",
+    "heatmap",
     "parse",
+    "summary",
 ]
 
 
 def example_path() -> Path:
     """Path of the packaged example trace (Go 1.27.3, ``mixed`` workload, 200 ms, 4 procs)."""
+    from pathlib import Path  # not at import time: pathlib costs ~10 ms to import
+
     return Path(__file__).parent / "data" / "example.trace"

@@ -12,7 +12,11 @@ import numpy as np
 from ._enums import EventKind, GoState, ProcState
 
 if TYPE_CHECKING:
-    from ._trace import Trace
+    from typing import Protocol
+
+    class _Strings(Protocol):
+        def string(self, i: int) -> str: ...
+
 
 __all__ = ["Analysis", "Table"]
 
@@ -82,14 +86,19 @@ def _group(rows: np.ndarray, keys: np.ndarray, ns: np.ndarray, n: int, name: Any
 
 
 class Analysis:
-    """The analysis of one trace (made once, cached by :class:`Trace`)."""
+    """The analysis of one trace (made once, cached by :class:`Trace`; also the result of
+    :func:`gotrace_fast.summary`, whose interval tables are empty).
 
-    def __init__(self, trace: Trace) -> None:
-        self._trace = trace
-        raw = trace._raw.analysis()
+    ``raw`` is the extension's analysis dict, ``strings`` what resolves its string IDs.
+    """
+
+    def __init__(self, raw: dict[str, Any], strings: _Strings) -> None:
+        self._strings = strings
         self._raw = raw
         self._names: dict[int, str] = {}
-        self.intervals = {k: Table(v, INTERVAL_STATES[k]) for k, v in raw["intervals"].items()}
+        self.intervals = {
+            k: Table(v, INTERVAL_STATES[k]) for k, v in raw.get("intervals", {}).items()
+        }
         gs = raw["goroutine_states"]
         self.goroutine_states = Table(
             {k: v for k, v in gs.items() if not k.startswith("by_reason_")}
@@ -114,7 +123,7 @@ class Analysis:
     def name(self, i: int) -> str:
         s = self._names.get(i)
         if s is None:
-            s = self._names[i] = self._trace.string(i)
+            s = self._names[i] = self._strings.string(i)
         return s
 
     # -- the oracle's sections ------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension (rust/gotrace-py). Use the `gotrace_fast` API instead."""
 
+from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
@@ -39,9 +40,32 @@ class RawTrace:
     def events_tsv(self, start: int = 0, end: int | None = None) -> bytes: ...
     def analysis(self) -> dict[str, Any]: ...
 
-def parse_bytes(data: bytes | bytearray | memoryview) -> RawTrace: ...
-def parse_path(path: str | PathLike[str]) -> RawTrace: ...
+# progress(bytes_done, total_bytes or None)
+Progress = Callable[[int, int | None], object]
+
+def parse_bytes(
+    data: bytes | bytearray | memoryview, progress: Progress | None = None
+) -> RawTrace: ...
+def parse_path(path: str | PathLike[str], progress: Progress | None = None) -> RawTrace: ...
 def _panic_for_test() -> None: ...
+
+# Streaming analyses (gotrace_core::stream); source: a path (str) or bytes-like.
+Source = str | bytes | bytearray | memoryview
+
+def stream_extent(source: Source) -> tuple[int, int] | None: ...
+def stream_summary(
+    source: Source, progress: Progress | None = None
+) -> tuple[RawTrace, dict[str, Any] | None, dict[str, Any]]: ...
+def stream_heatmap(
+    source: Source,
+    by: str,
+    states: list[int],
+    count: bool,
+    edges: list[int],
+    top: int | None,
+    sort: str,
+    progress: Progress | None = None,
+) -> tuple[RawTrace, dict[str, Any] | None]: ...
 
 # Scheduling metrics (gotrace_core::analysis::sched); durations in ns.
 def sched_wait_index(

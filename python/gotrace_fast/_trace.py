@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Union, cast, overload
 
 import numpy as np
@@ -362,7 +362,9 @@ class Trace:
     @property
     def analysis(self) -> Analysis:
         """Everything below, computed once in one pass over the events (GIL released)."""
-        return cast("Analysis", self._cached("analysis", lambda: Analysis(self)))
+        return cast(
+            "Analysis", self._cached("analysis", lambda: Analysis(self._raw.analysis(), self))
+        )
 
     def intervals(self, resource: str = "goroutine") -> Table:
         """State intervals of ``"goroutine"``, ``"proc"`` or ``"thread"`` resources.
@@ -706,11 +708,14 @@ def _util_flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc
     )
 
 
-def _parse_raw(source: Source) -> _native.RawTrace:
-    if isinstance(source, (str, os.PathLike)):
-        return _native.parse_path(os.fsdecode(source))
+#: ``progress(bytes_done, total_bytes)``; ``total_bytes`` is None when unknown (a pipe).
+Progress = Callable[[int, "int | None"], object]
+
+
+def _source_data(source: Source) -> bytes | bytearray | memoryview:
+    """The bytes of a non-path ``source`` (a file object is read whole)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _native.parse_bytes(source)
+        return source
     read = getattr(source, "read", None)
     if callable(read):
         data = read()
@@ -718,23 +723,45 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             raise TypeError(
                 f"file object returned {type(data).__name__}, not bytes: open it in binary mode"
             )
-        return _native.parse_bytes(data)
+        return data
     try:
-        view = memoryview(cast(Any, source))  # any other buffer (numpy uint8 array, mmap, ...)
+        return memoryview(cast(Any, source))  # any other buffer (numpy uint8 array, mmap, ...)
     except TypeError:
         raise TypeError(
             "source must be a path (str or os.PathLike), bytes-like, or a binary file object, "
             f"not {type(source).__name__}"
         ) from None
-    return _native.parse_bytes(view)
 
 
-def parse(source: Source) -> Trace:
+def _parse_raw(source: Source, progress: Progress | None = None) -> _native.RawTrace:
+    if isinstance(source, (str, os.PathLike)):
+        return _native.parse_path(os.fsdecode(source), progress)
+    return _native.parse_bytes(_source_data(source), progress)
+
+
+def _raise_for(raw: _native.RawTrace, source: Source, partial: Trace | None) -> None:
+    """Raises the error a parse ended with, if any."""
+    if raw.error is None:
+        return
+    kind, message, offset, _ = raw.error
+    if kind == "io":  # the file could not be read to its end: not the trace's fault
+        raise OSError(f"{message} (after {offset} bytes of {source!r})")
+    raise error_from_tuple(raw.error, partial=partial)
+
+
+def parse(source: Source, *, progress: Progress | None = None) -> Trace:
     """Parses a Go execution trace.
 
-    ``source`` is a path (``str`` or ``os.PathLike``, read by the extension), the trace's
-    bytes (``bytes``, ``bytearray``, ``memoryview`` or another buffer) or a binary file
-    object (its ``read()`` result is parsed). The GIL is released while parsing.
+    ``source`` is a path (``str`` or ``os.PathLike``; a regular file is memory-mapped,
+    anything else such as a pipe is read as a stream), the trace's bytes (``bytes``,
+    ``bytearray``, ``memoryview`` or another buffer) or a binary file object (its
+    ``read()`` result is parsed). The GIL is released while parsing; Ctrl-C stops it
+    (within a few tens of ms).
+
+    ``progress``, if given, is called as ``progress(bytes_done, total_bytes)`` from the
+    calling thread while the parse runs (at most every 50 ms, at generation boundaries;
+    ``total_bytes`` is None for a stream of unknown size) and once at the end with
+    ``bytes_done == total_bytes``. An exception it raises stops the parse and propagates.
 
     Raises:
         TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
@@ -743,11 +770,7 @@ def parse(source: Source) -> Trace:
         OSError: the file cannot be read (``FileNotFoundError``, ...).
         TypeError: ``source`` is none of the above.
     """
-    raw = _parse_raw(source)
+    raw = _parse_raw(source, progress)
     trace = Trace(raw)
-    if raw.error is not None:
-        kind, message, offset, _ = raw.error
-        if kind == "io":  # the file could not be read to its end: not the trace's fault
-            raise OSError(f"{message} (after {offset} bytes of {source!r})")
-        raise error_from_tuple(raw.error, partial=trace)
+    _raise_for(raw, source, trace)
     return trace

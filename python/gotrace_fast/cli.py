@@ -3,23 +3,31 @@
 Exit status, as ``tracecheck``: 0 = success; 1 = the trace is broken (``events`` has
 written the events read before the error, the error message is on stderr); 2 = usage or
 I/O error.
+
+Files of at least :data:`PROGRESS_MIN_BYTES` get a progress bar on stderr when stderr is a
+terminal (``--no-progress`` turns it off): tqdm's if it is installed (the ``progress``
+extra), else a plain percentage.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
-from . import example_path, parse
+from . import example_path, heatmap, parse
 from ._trace import Trace
 from .exceptions import TraceError
 from .heatmap import BY, VALUES
 
 PROG = "gotrace-fast"
+
+#: Files at least this large get a progress bar (when stderr is a terminal).
+PROGRESS_MIN_BYTES = 50_000_000
 
 
 def _open_source(file: str) -> Any:
@@ -29,12 +37,65 @@ def _open_source(file: str) -> Any:
     return file
 
 
-def _load(file: str) -> tuple[Trace | None, TraceError | None]:
-    """Parses ``file``; returns (trace or partial trace, error or None)."""
+@contextlib.contextmanager
+def _progress(file: str, enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A ``progress=`` callback drawing a bar on stderr for a large ``file``, or None."""
     try:
-        return parse(_open_source(file)), None
-    except TraceError as e:
-        return e.partial, e
+        size = os.stat(file).st_size if file != "-" else 0
+    except OSError:
+        size = 0
+    if not enabled or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:
+        shown = [-1]
+
+        def plain(done: int, total: int | None) -> None:
+            pct = 100 * done // (total or size or 1)
+            if pct != shown[0]:
+                shown[0] = pct
+                sys.stderr.write(f"\r{os.path.basename(file)}: {pct:3d}%")
+                sys.stderr.flush()
+
+        try:
+            yield plain
+        finally:
+            if shown[0] >= 0:
+                sys.stderr.write("\r\033[K")
+                sys.stderr.flush()
+        return
+    bar = tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=os.path.basename(file),
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+    def update(done: int, total: int | None) -> None:
+        if total is not None and total != bar.total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.refresh()  # draw the final state (tqdm skips updates within 0.1 s)
+        bar.close()
+
+
+def _load(file: str, progress: bool = True) -> tuple[Trace | None, TraceError | None]:
+    """Parses ``file``; returns (trace or partial trace, error or None)."""
+    with _progress(file, progress) as cb:
+        try:
+            return parse(_open_source(file), progress=cb), None
+        except TraceError as e:
+            return e.partial, e
 
 
 def _error(msg: str) -> None:
@@ -53,7 +114,7 @@ def _stdout_bytes() -> BinaryIO:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    trace, err = _load(args.file)
+    trace, err = _load(args.file, args.progress)
     out = _stdout_bytes()
     try:
         if trace is not None:
@@ -151,7 +212,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     file = str(example_path()) if args.example else args.file
-    trace, err = _load(file)
+    trace, err = _load(file, args.progress)
     if err is not None:
         _trace_error(err)
         return 1
@@ -169,17 +230,23 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_heatmap(args: argparse.Namespace) -> int:
+    """Streams the trace (gotrace_fast.heatmap): the events are never all in memory."""
     file = str(example_path()) if args.example else args.file
-    trace, err = _load(file)
-    if err is not None:
-        _trace_error(err)
-        return 1
-    assert trace is not None
     states = args.state.split(",") if args.state else None
     try:
-        hm = trace.heatmap(
-            args.bins, by=args.by, state=states, value=args.value, top=args.top or None
-        )
+        with _progress(file, args.progress) as cb:
+            hm = heatmap(
+                _open_source(file),
+                args.bins,
+                by=args.by,
+                state=states,
+                value=args.value,
+                top=args.top or None,
+                progress=cb,
+            )
+    except TraceError as e:
+        _trace_error(e)
+        return 1
     except ValueError as e:
         _error(f"{PROG}: {e}")
         return 2
@@ -196,9 +263,17 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Read Go execution traces.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help=f"no progress bar (shown on a terminal for files >= {PROGRESS_MIN_BYTES // 10**6} MB)",
+    )
 
     ev = sub.add_parser(
         "events",
+        parents=[common],
         help="dump every event, one TSV line each (tracecheck-events/1)",
         description="Writes one TAB-separated line per event in Go's reader order, the "
         "format of the oracle's `tracecheck events`. On a broken trace: the events read "
@@ -209,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser(
         "summary",
+        parents=[common],
         help="header version, duration, event counts, distinct IDs",
         description="Prints an overview of a trace (--json: one JSON object).",
     )
@@ -220,9 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     hm = sub.add_parser(
         "heatmap",
+        parents=[common],
         help="draw a time x goroutine (proc, thread, ...) heatmap to a PNG file",
-        description="Bins the state intervals of a trace over time (Trace.heatmap) and "
-        "writes the plot as PNG (needs matplotlib: the `plot` extra).",
+        description="Bins the state intervals of a trace over time (gotrace_fast.heatmap, "
+        "which streams the trace) and writes the plot as PNG (needs matplotlib: the `plot` "
+        "extra).",
     )
     src = hm.add_mutually_exclusive_group(required=True)
     src.add_argument("file", nargs="?", help="trace file, or - for stdin")

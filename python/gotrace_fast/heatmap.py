@@ -8,7 +8,7 @@ overlaps, run with the GIL released). Plotting lives in :mod:`gotrace_fast.plot`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -205,13 +205,17 @@ def _states(by: str, state: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _edges(
-    trace: Trace, bins: int | Sequence[int] | np.ndarray, start: int | None, end: int | None
+    bins: int | Sequence[int] | np.ndarray,
+    start: int | None,
+    end: int | None,
+    extent: tuple[int | None, int | None],
 ) -> np.ndarray:
+    """The bin edges; ``extent`` = (first, last) event times, used for a missing start/end."""
     if isinstance(bins, (int, np.integer)):
         if bins < 1:
             raise ValueError("bins must be >= 1")
-        t0 = trace.start_ns if start is None else int(start)
-        t1 = trace.end_ns if end is None else int(end)
+        t0 = extent[0] if start is None else int(start)
+        t1 = extent[1] if end is None else int(end)
         if t0 is None or t1 is None:
             t0 = t1 = 0
         if t1 < t0:
@@ -248,9 +252,61 @@ def _ranges(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     return pairs(gc_mask), pairs(stw_mask)
 
 
-def _label_string(trace: Trace, sid: int, empty: str) -> str:
-    s = trace.string(sid)
+def _label_string(string: Callable[[int], str], sid: int, empty: str) -> str:
+    s = string(sid)
     return s if s else empty
+
+
+def _check(
+    by: str, state: str | Sequence[str] | None, value: str, top: int | None, sort: str
+) -> tuple[tuple[str, ...], list[int]]:
+    """Checks the arguments; returns the state names and their codes."""
+    if by not in BY:
+        raise ValueError(f"by must be one of {BY}, not {by!r}")
+    if value not in VALUES:
+        raise ValueError(f"value must be one of {VALUES}, not {value!r}")
+    if sort not in _SORTS:
+        raise ValueError(f"sort must be one of {_SORTS}, not {sort!r}")
+    if top is not None and top < 0:
+        raise ValueError("top must be >= 0")
+    states = _states(by, state)
+    table = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
+    return states, [int(table[s]) for s in states]
+
+
+def _labels(
+    by: str,
+    real: np.ndarray,
+    states: tuple[str, ...],
+    codes: list[int],
+    string: Callable[[int], str],
+    goroutine_names: Callable[[np.ndarray], np.ndarray] | None,
+) -> list[str]:
+    """Row labels of the rows ``real`` (row IDs, without the ``other`` row)."""
+    if by in ("proc", "thread"):
+        prefix = "P" if by == "proc" else "M"
+        return [f"{prefix}{i}" for i in real.tolist()]
+    if by == "goroutine":
+        assert goroutine_names is not None
+        names = goroutine_names(real).tolist()
+        return [
+            f"G{i} {string(n)}" if n else f"G{i}" for i, n in zip(real.tolist(), names, strict=True)
+        ]
+    if by == "function":
+        return [_label_string(string, i, "(unknown)") for i in real.tolist()]
+    if by == "reason":
+        return [_label_string(string, i, "(no reason)") for i in real.tolist()]
+    inv = {int(c): name for name, c in zip(states, codes, strict=True)}
+    return [inv[i] for i in real.tolist()]
+
+
+def _values(m: np.ndarray, value: str, edges: np.ndarray) -> np.ndarray:
+    """The int64 matrix as the float64 ``values`` of a :class:`Heatmap`."""
+    values = m.astype(np.float64)
+    if value == "fraction":
+        width = np.diff(edges).astype(np.float64)
+        values /= np.where(width > 0, width, np.inf)
+    return values
 
 
 def heatmap(
@@ -266,21 +322,11 @@ def heatmap(
     sort: str = "total",
 ) -> Heatmap:
     """See :meth:`Trace.heatmap`."""
-    if by not in BY:
-        raise ValueError(f"by must be one of {BY}, not {by!r}")
-    if value not in VALUES:
-        raise ValueError(f"value must be one of {VALUES}, not {value!r}")
-    if sort not in _SORTS:
-        raise ValueError(f"sort must be one of {_SORTS}, not {sort!r}")
-    if top is not None and top < 0:
-        raise ValueError("top must be >= 0")
-    states = _states(by, state)
-    edges = _edges(trace, bins, start, end)
+    states, codes = _check(by, state, value, top, sort)
+    edges = _edges(bins, start, end, (trace.start_ns, trace.end_ns))
 
     resource = {"proc": "proc", "thread": "thread"}.get(by, "goroutine")
     iv = trace.intervals(resource)
-    table = _PROC_STATES if by == "proc" else _THREAD_STATES if by == "thread" else _GO_STATES
-    codes = [int(table[s]) for s in states]
     mask = iv.state == codes[0]
     for c in codes[1:]:
         mask |= iv.state == c
@@ -350,30 +396,11 @@ def heatmap(
         m = _native.bin_count(starts, out_rows, nout, edges)
     else:
         m = _native.bin_overlap(starts, ends, out_rows, nout, edges)
-    values = m.astype(np.float64)
+    values = _values(m, value, edges)
     del m
-    if value == "fraction":
-        width = np.diff(edges).astype(np.float64)
-        values /= np.where(width > 0, width, np.inf)
 
     real = row_ids[:-1] if has_other else row_ids
-    labels: list[str]
-    if by in ("proc", "thread"):
-        prefix = "P" if by == "proc" else "M"
-        labels = [f"{prefix}{i}" for i in real.tolist()]
-    elif by == "goroutine":
-        names = goroutine_names(real).tolist()
-        labels = [
-            f"G{i} {trace.string(n)}" if n else f"G{i}"
-            for i, n in zip(real.tolist(), names, strict=True)
-        ]
-    elif by == "function":
-        labels = [_label_string(trace, i, "(unknown)") for i in real.tolist()]
-    elif by == "reason":
-        labels = [_label_string(trace, i, "(no reason)") for i in real.tolist()]
-    else:
-        inv = {int(c): name for name, c in zip(states, codes, strict=True)}
-        labels = [inv[i] for i in real.tolist()]
+    labels = _labels(by, real, states, codes, trace.string, goroutine_names)
     if has_other:
         labels.append("other")
 

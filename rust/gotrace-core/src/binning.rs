@@ -302,6 +302,212 @@ impl Binner {
     }
 }
 
+/// One entry of a [`SparseBinner`]: `v` added to `row` at `code` = `2 * bin` (ns of
+/// overlap, or instants), or `2 * bin + 1` (the difference count of wholly covered bins
+/// starting at `bin`, as in [`overlap`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cell {
+    row: u32,
+    code: u32,
+    v: i64,
+}
+
+/// Like [`Binner`], for many sparse rows (e.g. one per goroutine, most of which live in a
+/// few bins): memory is O(non-empty cells) instead of O(rows × bins). Entries are logged
+/// (a row's next entry in the same bin is merged into its last one, so a row fed in time
+/// order logs about one entry per bin it touches) and the log is sorted and merged
+/// whenever it has doubled. Use it for intervals or for instants, not both.
+#[derive(Debug, Clone)]
+pub struct SparseBinner {
+    edges: Vec<i64>,
+    uniform: bool,
+    log: Vec<Cell>,
+    /// Log length that triggers the next compaction.
+    compact_at: usize,
+    /// Per row: index in `log` of its latest overlap/instant entry.
+    last: Vec<u32>,
+}
+
+/// Entries kept before the first compaction.
+const SPARSE_MIN_LOG: usize = 1 << 16;
+
+impl SparseBinner {
+    /// `edges` as for [`BinIndex::new`] (panics if they decrease or are fewer than 2).
+    pub fn new(edges: Vec<i64>) -> Self {
+        let uniform = BinIndex::new(&edges).uniform;
+        assert!(edges.len() <= (u32::MAX / 2) as usize, "too many bins");
+        SparseBinner {
+            edges,
+            uniform,
+            log: Vec::new(),
+            compact_at: SPARSE_MIN_LOG,
+            last: Vec::new(),
+        }
+    }
+
+    fn index(&self) -> BinIndex<'_> {
+        BinIndex {
+            edges: &self.edges,
+            uniform: self.uniform,
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, row: u32, code: u32, v: i64) {
+        let r = row as usize;
+        if r >= self.last.len() {
+            self.last.resize(r + 1, u32::MAX);
+        }
+        if code & 1 == 0 {
+            // After a compaction the index may point elsewhere: then the entry it names is
+            // either another key (no match) or this key's only entry (a correct match).
+            if let Some(c) = self.log.get_mut(self.last[r] as usize) {
+                if c.row == row && c.code == code {
+                    c.v += v;
+                    return;
+                }
+            }
+            self.last[r] = self.log.len() as u32;
+        }
+        self.log.push(Cell { row, code, v });
+        if self.log.len() >= self.compact_at {
+            self.compact();
+            self.compact_at = (2 * self.log.len()).max(SPARSE_MIN_LOG);
+        }
+    }
+
+    /// Sorts the log by (row, code) and merges equal keys, dropping zero sums.
+    fn compact(&mut self) {
+        self.log.sort_unstable_by_key(|c| (c.row, c.code));
+        let mut w = 0usize;
+        for i in 0..self.log.len() {
+            let c = self.log[i];
+            if w > 0 && self.log[w - 1].row == c.row && self.log[w - 1].code == c.code {
+                self.log[w - 1].v += c.v;
+                if self.log[w - 1].v == 0 {
+                    w -= 1;
+                }
+            } else if c.v != 0 {
+                self.log[w] = c;
+                w += 1;
+            }
+        }
+        self.log.truncate(w);
+        assert!(
+            self.log.len() < u32::MAX as usize,
+            "sparse binner log too long"
+        );
+    }
+
+    /// Adds the interval `[start, end)` to `row` (clipped to the edges).
+    pub fn add_interval(&mut self, row: u32, start: i64, end: i64) {
+        let n = self.edges.len() - 1;
+        let a = start.max(self.edges[0]);
+        let b = end.min(self.edges[n]);
+        if b <= a {
+            return;
+        }
+        let idx = self.index();
+        let i = idx.bin_of(a).expect("clipped start in range");
+        let j = idx.bin_of(b - 1).expect("clipped end in range");
+        let (ei1, ej) = (self.edges[i + 1], self.edges[j]);
+        if i == j {
+            self.put(row, 2 * i as u32, b - a);
+        } else {
+            self.put(row, 2 * i as u32, ei1 - a);
+            if j > i + 1 {
+                self.put(row, 2 * (i + 1) as u32 + 1, 1);
+                self.put(row, 2 * j as u32 + 1, -1);
+            }
+            self.put(row, 2 * j as u32, b - ej);
+        }
+    }
+
+    /// Counts the instant `t` in `row` (if inside the edges).
+    pub fn add_instant(&mut self, row: u32, t: i64) {
+        if let Some(i) = self.index().bin_of(t) {
+            self.put(row, 2 * i as u32, 1);
+        }
+    }
+
+    /// The merged cells, by row.
+    pub fn finish(mut self) -> SparseRows {
+        self.compact();
+        let rows = self.log.last().map_or(0, |c| c.row as usize + 1);
+        let mut first = vec![0usize; rows + 1];
+        for c in &self.log {
+            first[c.row as usize + 1] += 1;
+        }
+        for r in 0..rows {
+            first[r + 1] += first[r];
+        }
+        SparseRows {
+            edges: self.edges,
+            cells: self.log,
+            first,
+        }
+    }
+}
+
+/// The result of a [`SparseBinner`]: row `r`'s cells are `cells[first[r]..first[r + 1]]`,
+/// in bin order. Rows past the last non-empty one are empty.
+#[derive(Debug, Clone)]
+pub struct SparseRows {
+    edges: Vec<i64>,
+    cells: Vec<Cell>,
+    first: Vec<usize>,
+}
+
+impl SparseRows {
+    fn cells(&self, row: usize) -> &[Cell] {
+        if row + 1 < self.first.len() {
+            &self.cells[self.first[row]..self.first[row + 1]]
+        } else {
+            &[]
+        }
+    }
+
+    /// Sum over the bins of `row`: its clipped overlap (ns) or its instants in range.
+    pub fn total(&self, row: usize) -> i64 {
+        let mut sum = 0i64;
+        let mut runs = 0i64;
+        let mut since = 0usize;
+        for c in self.cells(row) {
+            let bin = (c.code / 2) as usize;
+            if c.code & 1 == 0 {
+                sum += c.v;
+            } else {
+                if runs != 0 {
+                    sum += runs * (self.edges[bin] - self.edges[since]);
+                }
+                runs += c.v;
+                since = bin;
+            }
+        }
+        sum
+    }
+
+    /// Adds row `row` to `out` (one value per bin).
+    pub fn add_to(&self, row: usize, out: &mut [i64]) {
+        let mut runs = 0i64;
+        let mut since = 0usize;
+        for c in self.cells(row) {
+            let bin = (c.code / 2) as usize;
+            if c.code & 1 == 0 {
+                out[bin] += c.v;
+            } else {
+                if runs != 0 {
+                    for (k, o) in out.iter_mut().enumerate().take(bin).skip(since) {
+                        *o += runs * (self.edges[k + 1] - self.edges[k]);
+                    }
+                }
+                runs += c.v;
+                since = bin;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,6 +675,59 @@ mod tests {
             assert_eq!(rows, nrows);
             assert_eq!(time, overlap(&s, &e, &r, nrows, &edges));
             assert_eq!(counts, count(&s, &r, nrows, &edges));
+        }
+    }
+
+    #[test]
+    fn sparse_binner_matches_batch() {
+        let mut rng = Rng(4242);
+        for round in 0..300 {
+            let n = rng.range(1, 9) as usize;
+            let lo = rng.range(-100, 100);
+            let edges = if round % 3 == 0 {
+                let mut e: Vec<i64> = (0..=n).map(|_| rng.range(lo, lo + 200)).collect();
+                e.sort();
+                e
+            } else {
+                uniform_edges(lo, lo + rng.range(0, 300), n)
+            };
+            let nrows = rng.range(1, 5) as usize;
+            let m = rng.range(0, 40) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, lo + 350);
+                s.push(a);
+                e.push(a + rng.range(0, 200));
+                r.push(rng.range(0, nrows as i64 - 1) as u32);
+            }
+            let mut bt = SparseBinner::new(edges.clone());
+            let mut bc = SparseBinner::new(edges.clone());
+            // Tiny logs compact often: force that path too.
+            if round % 2 == 0 {
+                bt.compact_at = 3;
+                bc.compact_at = 3;
+            }
+            for k in 0..m {
+                bt.add_interval(r[k], s[k], e[k]);
+                bc.add_instant(r[k], s[k]);
+            }
+            let (tt, cc) = (bt.finish(), bc.finish());
+            let want_t = overlap(&s, &e, &r, nrows, &edges);
+            let want_c = count(&s, &r, nrows, &edges);
+            for row in 0..nrows {
+                let mut got = vec![0i64; n];
+                tt.add_to(row, &mut got);
+                assert_eq!(
+                    got,
+                    want_t[row * n..(row + 1) * n],
+                    "edges {edges:?} row {row}"
+                );
+                assert_eq!(tt.total(row), got.iter().sum::<i64>());
+                let mut got = vec![0i64; n];
+                cc.add_to(row, &mut got);
+                assert_eq!(got, want_c[row * n..(row + 1) * n]);
+                assert_eq!(cc.total(row), got.iter().sum::<i64>());
+            }
         }
     }
 }

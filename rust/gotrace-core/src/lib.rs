@@ -16,6 +16,7 @@ pub mod generation;
 pub mod order;
 pub mod reader;
 pub mod store;
+pub mod stream;
 pub mod v1;
 pub mod wire;
 
@@ -34,4 +35,6 @@ pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
     reader::parse_read(r, size_hint)
 }
 
-pub use reader::{parse_interruptible, parse_read_interruptible};
+pub use reader::{
+    parse_interruptible, parse_read_interruptible, parse_read_with, parse_with, Hook,
+};

@@ -300,6 +300,15 @@ struct Reader<S> {
     names: Names,
 }
 
+/// What the readers call now and then with the trace built so far and the number of input
+/// bytes consumed: the v2 reader after storing each generation's Sync event (and the
+/// final one), the v1 reader every [`crate::v1::CHECK_EVERY`] events. Returning `true`
+/// stops the parse (the trace then ends with an `ErrorKind::Interrupted` error after the
+/// events read so far). A sink may consume `trace.events` and empty it with
+/// [`Trace::clear_events`]: events stored later (and their side-table references) then
+/// start from zero again.
+pub type Hook<'a> = dyn FnMut(&mut Trace, u64) -> bool + 'a;
+
 /// Parses a whole trace held in memory.
 pub fn parse(data: &[u8]) -> Trace {
     parse_interruptible(data, &mut || false)
@@ -308,14 +317,20 @@ pub fn parse(data: &[u8]) -> Trace {
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
 /// ends with an `ErrorKind::Interrupted` error after the events read so far).
 pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
+    parse_with(data, data.len(), &mut |_, _| interrupt())
+}
+
+/// [`parse`] calling `hook` as described at [`Hook`]. `reserve` (bytes) sizes the event
+/// table up front: the input size when every event is kept, 0 for a sink that empties it.
+pub fn parse_with(data: &[u8], reserve: usize, hook: &mut Hook) -> Trace {
     let (trace, hlen) = match start(data) {
         Ok(v) => v,
         Err(t) => return *t,
     };
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace);
+        return parse_v1(data, hlen, trace, hook);
     }
-    run(Cursor::new(data, hlen), data.len(), trace, interrupt)
+    run(Cursor::new(data, hlen), reserve, trace, hook)
 }
 
 /// Parses a trace from a stream (a file), keeping only one generation's bytes in
@@ -331,6 +346,12 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     size_hint: usize,
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
+    parse_read_with(r, size_hint, &mut |_, _| interrupt())
+}
+
+/// [`parse_read`] calling `hook` as described at [`Hook`]; `reserve` as for
+/// [`parse_with`] (v1 traces are read whole whatever it is).
+pub fn parse_read_with<R: std::io::Read>(r: R, reserve: usize, hook: &mut Hook) -> Trace {
     let mut src = StreamSource::new(r);
     let head = src.peek(64).to_vec();
     let (trace, hlen) = match start(&head) {
@@ -340,19 +361,19 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     src.skip(hlen);
     if trace.version < 22 {
         // The v1 format has no generations: it is read whole, header included.
-        let mut all = Vec::with_capacity(size_hint.max(hlen));
+        let mut all = Vec::with_capacity(reserve.max(hlen));
         all.extend_from_slice(&head[..hlen]);
         src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace);
+        let trace = parse_v1(&all, hlen, trace, hook);
         return with_io_error(trace, &mut src);
     }
-    let trace = run(&mut src, size_hint, trace, interrupt);
+    let trace = run(&mut src, reserve, trace, hook);
     with_io_error(trace, &mut src)
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace) -> Trace {
-    crate::v1::parse(data, hlen, trace.version)
+fn parse_v1(data: &[u8], hlen: usize, trace: Trace, hook: &mut Hook) -> Trace {
+    crate::v1::parse_with(data, hlen, trace.version, hook)
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
@@ -382,12 +403,7 @@ fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
 }
 
 /// Runs the v2 reader over `src` (positioned after the header).
-fn run<S: Source>(
-    src: S,
-    size_hint: usize,
-    mut trace: Trace,
-    interrupt: &mut dyn FnMut() -> bool,
-) -> Trace {
+fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace, hook: &mut Hook) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
@@ -452,7 +468,7 @@ fn run<S: Source>(
                     trace.error = Some(e);
                     break;
                 }
-                if interrupt() {
+                if hook(&mut trace, r.cur.pos() as u64) {
                     trace.error = Some(TraceError::interrupted());
                     break;
                 }

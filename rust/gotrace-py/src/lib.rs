@@ -15,6 +15,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use gotrace_core::analysis::intervals::Intervals;
 use gotrace_core::analysis::ranges::RangeSummary;
@@ -27,12 +28,13 @@ use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonly
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use gotrace_core::analysis::mmu;
 use gotrace_core::binning;
 
 mod sched;
+mod stream;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"internal"`.
@@ -110,38 +112,87 @@ fn io_error(e: std::io::Error, path: &std::path::Path) -> PyErr {
     }
 }
 
-/// Runs a parse with the GIL released (a panic gives an empty trace and an internal
-/// error). Once per generation the parse briefly takes the GIL back to check for
-/// signals, so Ctrl-C stops a long parse: the signal's exception (KeyboardInterrupt) is
-/// returned instead of the trace.
-fn run_detached(
-    py: Python<'_>,
-    parse: impl FnOnce(&mut dyn FnMut() -> bool) -> Trace + Send,
-) -> PyResult<RawTrace> {
-    let mut pending: Option<PyErr> = None;
-    let result = py.detach(|| {
-        guard(|| {
-            parse(&mut || {
-                Python::attach(|py| match py.check_signals() {
-                    Ok(()) => false,
-                    Err(e) => {
-                        pending = Some(e);
-                        true
-                    }
-                })
-            })
-        })
-    });
-    if let Some(e) = pending {
-        return Err(e);
-    }
-    Ok(RawTrace::new(result))
+/// The Python side of a long parse: Ctrl-C and the `progress` callback.
+struct PyHook {
+    progress: Option<Py<PyAny>>,
+    total: Option<u64>,
+    /// None until the first call (made at the first check, so even a short parse reports).
+    last_call: Option<Instant>,
+    done: u64,
+    pending: Option<PyErr>,
 }
 
-fn parse_detached(py: Python<'_>, data: &[u8]) -> PyResult<RawTrace> {
-    run_detached(py, |interrupt| {
-        gotrace_core::parse_interruptible(data, interrupt)
-    })
+/// `progress` is called at most this often (plus once at the end).
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
+impl PyHook {
+    fn new(progress: Option<&Bound<'_, PyAny>>, total: Option<u64>) -> Self {
+        PyHook {
+            progress: progress.map(|p| p.clone().unbind()),
+            total,
+            last_call: None,
+            done: 0,
+            pending: None,
+        }
+    }
+
+    /// Takes the GIL back briefly: checks for signals (the signal's exception, e.g.
+    /// KeyboardInterrupt, stops the parse) and calls `progress` if it is due. True = stop.
+    fn check(&mut self, done: u64) -> bool {
+        self.done = self.total.map_or(done, |t| done.min(t));
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                self.pending = Some(e);
+                return true;
+            }
+            if let Some(cb) = &self.progress {
+                if self.last_call.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                    self.last_call = Some(Instant::now());
+                    if let Err(e) = cb.call1(py, (self.done, self.total)) {
+                        self.pending = Some(e);
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+    }
+
+    /// The final `progress(n, n)` call of a parse that completed.
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(cb) = &self.progress {
+            let n = self.total.unwrap_or(self.done);
+            cb.call1(py, (n, n))?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` (a parse, given the reader's hook) with the GIL released; a panic becomes
+/// an internal error. The hook takes the GIL back once per generation (v1 traces: every
+/// few ms) for Ctrl-C and `progress` (see [`PyHook`]); an exception from either is
+/// returned instead of the result. `progress(total, total)` is called when `work` ends
+/// without error (`ok` says whether it did).
+fn run_detached<R: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    total: Option<u64>,
+    work: impl FnOnce(&mut dyn FnMut(&mut Trace, u64) -> bool) -> R + Send,
+    ok: impl FnOnce(&R) -> bool,
+) -> PyResult<Result<R, ErrorTuple>> {
+    let mut hook = PyHook::new(progress, total);
+    let result = py.detach(|| guard(|| work(&mut |_, done| hook.check(done))));
+    if let Some(e) = hook.pending.take() {
+        return Err(e);
+    }
+    if result.as_ref().is_ok_and(ok) {
+        hook.finish(py)?;
+    }
+    Ok(result)
+}
+
+fn trace_ok(t: &Trace) -> bool {
+    t.error.is_none()
 }
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
@@ -772,30 +823,154 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
     Ok(out)
 }
 
-/// Parses a trace held in memory. `bytes` are read in place; any other buffer
-/// (bytearray, memoryview, ...) is copied first, since it could change while the
-/// GIL is released.
-#[pyfunction]
-fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return parse_detached(py, b.as_bytes());
-    }
-    let buf = PyBuffer::<u8>::get(data)?;
-    let owned = buf.to_vec(py)?;
-    drop(buf);
-    parse_detached(py, &owned)
+/// What a parse reads: a mapped file, a file read as a stream (a pipe, ...) or bytes.
+enum Input<'a> {
+    Map(memmap2::Mmap),
+    Stream(std::fs::File),
+    Mem(Cow<'a, [u8]>),
 }
 
-/// Reads and parses the file at `path`, streaming it (only one generation's bytes are in
-/// memory at a time), with the GIL released. I/O problems raise `OSError`
+impl<'a> Input<'a> {
+    /// `source`: a path (`str`), or a bytes-like object: `bytes` are read in place, any
+    /// other buffer (bytearray, memoryview, ...) is copied first, since it could change
+    /// while the GIL is released. Also gives the input size, when known.
+    fn open(source: &'a Bound<'_, PyAny>) -> PyResult<(Self, Option<u64>)> {
+        if let Ok(p) = source.cast::<PyString>() {
+            let path = PathBuf::from(p.to_cow()?.as_ref());
+            let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
+            let total = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            return Ok(match map_file(&file) {
+                Some(map) => (Input::Map(map), total),
+                None => (Input::Stream(file), total),
+            });
+        }
+        let data = match source.cast::<PyBytes>() {
+            Ok(b) => Cow::Borrowed(b.as_bytes()),
+            Err(_) => {
+                let buf = PyBuffer::<u8>::get(source)?;
+                Cow::Owned(buf.to_vec(source.py())?)
+            }
+        };
+        let n = data.len() as u64;
+        Ok((Input::Mem(data), Some(n)))
+    }
+
+    /// Parses the input calling `hook` (see `gotrace_core::Hook`). `keep`: size the event
+    /// table for every event (a parse), or not (a sink that drains it).
+    fn parse(&self, keep: bool, hook: &mut dyn FnMut(&mut Trace, u64) -> bool) -> Trace {
+        match self {
+            Input::Map(map) => {
+                let data: &[u8] = map;
+                // v2: pages of generations already decoded are released one generation
+                // late. (v1 traces are read whole, in no particular order.)
+                let mut behind = 0usize;
+                let reserve = if keep { data.len() } else { 0 };
+                gotrace_core::parse_with(data, reserve, &mut |t, done| {
+                    if t.version >= 22 {
+                        release_mapped(map, behind);
+                        behind = done as usize;
+                    }
+                    hook(t, done)
+                })
+            }
+            Input::Stream(file) => {
+                let size = file.metadata().map_or(0, |m| m.len() as usize);
+                gotrace_core::parse_read_with(file, if keep { size } else { 0 }, hook)
+            }
+            Input::Mem(data) => {
+                gotrace_core::parse_with(data, if keep { data.len() } else { 0 }, hook)
+            }
+        }
+    }
+}
+
+/// A read-only map of a whole regular file, or None when it cannot be mapped (pipes,
+/// special files, empty files, mmap failures): the caller then reads it as a stream.
+///
+/// If another process truncates the file while it is mapped, reading the lost pages
+/// raises SIGBUS and kills the process; traces are written once and then only read, so
+/// this is accepted for the speed (no read copy, no buffer management).
+fn map_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is only read, and only while `file`'s map is alive; the risk left is
+    // the SIGBUS on truncation described above.
+    unsafe { memmap2::Mmap::map(file) }.ok()
+}
+
+/// Releases the pages of `map` before `upto` (rounded down to a page), which the v2
+/// reader has copied out already (it copies each generation's batches): without this the
+/// file's pages would stay in the process's resident set next to the event table.
+/// A file-backed read-only map re-reads dropped pages from the file, so this is safe
+/// even if something still read them.
+fn release_mapped(map: &memmap2::Mmap, upto: usize) {
+    #[cfg(unix)]
+    {
+        let upto = upto.min(map.len()) & !0xfff;
+        if upto > 0 {
+            // SAFETY: `DontNeed` on a shared read-only file map: later reads see the file's
+            // contents again (the pages are not private copies), so no data is lost.
+            let _ =
+                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, upto) };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (map, upto);
+}
+
+fn parse_input(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RawTrace> {
+    let (input, total) = Input::open(source)?;
+    let r = run_detached(
+        py,
+        progress,
+        total,
+        |hook| input.parse(true, hook),
+        trace_ok,
+    )?;
+    Ok(RawTrace::new(r))
+}
+
+/// Parses a trace held in memory (any bytes-like object; see `Input::open`).
+/// `progress(done, total)` as for [`parse_path`].
+#[pyfunction]
+#[pyo3(signature = (data, progress=None))]
+fn parse_bytes(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RawTrace> {
+    if data.cast::<PyString>().is_ok() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected bytes, not str",
+        ));
+    }
+    parse_input(py, data, progress)
+}
+
+/// Parses the file at `path` with the GIL released: a regular file is memory-mapped (no
+/// copy), anything else (a pipe, ...) read as a stream. `progress(done, total)` is called
+/// from this thread with the bytes parsed so far and the file size (None if unknown), at
+/// its first check, then at most every 50 ms, and once at the end with `done == total`;
+/// an exception it raises stops the parse and propagates. I/O problems raise `OSError`
 /// (`FileNotFoundError`, ...).
 #[pyfunction]
-fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
-    let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
-    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    run_detached(py, |interrupt| {
-        gotrace_core::parse_read_interruptible(file, size, interrupt)
-    })
+#[pyo3(signature = (path, progress=None))]
+fn parse_path(
+    py: Python<'_>,
+    path: &Bound<'_, PyString>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RawTrace> {
+    parse_input(py, path.as_any(), progress)
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.
@@ -884,5 +1059,6 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;
     m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
     sched::register(m)?;
+    stream::register(m)?;
     Ok(())
 }

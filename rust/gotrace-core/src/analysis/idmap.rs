@@ -67,8 +67,9 @@ impl<V> IdMap<V> {
         let old = if Self::is_dense(id) {
             let i = id as usize;
             if i >= self.dense.len() {
-                self.dense
-                    .resize_with((i + 1).max(self.dense.len() * 2), || None);
+                // Only up to `i`: the Vec's own growth keeps this amortised, and capacity
+                // past the length is never written, so it costs no resident memory.
+                self.dense.resize_with(i + 1, || None);
             }
             self.dense[i].replace(v)
         } else {

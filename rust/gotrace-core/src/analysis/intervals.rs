@@ -70,20 +70,81 @@ impl Intervals {
         }
     }
 
-    fn push(&mut self, id: i64, c: &Cur, end: i64, open: bool) {
-        self.id.push(id);
-        self.start.push(c.since);
-        self.end.push(end);
-        self.state.push(c.state);
-        self.reason.push(c.reason);
-        self.stack.push(c.stack);
-        self.g.push(c.g);
-        self.p.push(c.p);
-        self.m.push(c.m);
-        self.unblocker.push(c.unblocker);
-        self.unblocker_stack.push(c.unblocker_stack);
-        self.open.push(open);
+    pub fn push(&mut self, iv: &Interval) {
+        self.id.push(iv.id);
+        self.start.push(iv.start);
+        self.end.push(iv.end);
+        self.state.push(iv.state);
+        self.reason.push(iv.reason);
+        self.stack.push(iv.stack);
+        self.g.push(iv.g);
+        self.p.push(iv.p);
+        self.m.push(iv.m);
+        self.unblocker.push(iv.unblocker);
+        self.unblocker_stack.push(iv.unblocker_stack);
+        self.open.push(iv.open);
     }
+}
+
+/// One interval, as the tracker closes it (the fields of one row of [`Intervals`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interval {
+    pub id: i64,
+    pub start: i64,
+    pub end: i64,
+    pub state: u8,
+    pub reason: u32,
+    pub stack: u32,
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+    pub unblocker: i64,
+    pub unblocker_stack: u32,
+    pub open: bool,
+}
+
+/// Which resource an interval belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Goroutine,
+    Proc,
+    Thread,
+}
+
+/// Where the [`Tracker`] puts the intervals it closes, in closing order (by end time,
+/// except those still open at the end, closed last).
+pub trait IntervalSink {
+    /// Whether the tracker also keeps the per-resource sums ([`GoStateStat`], [`ProcStat`]).
+    const STATS: bool = true;
+    fn interval(&mut self, res: Resource, iv: &Interval);
+}
+
+/// Keeps every interval (the batch analysis).
+#[derive(Default, Debug)]
+pub struct StoredIntervals {
+    pub goroutines: Intervals,
+    pub procs: Intervals,
+    pub threads: Intervals,
+}
+
+impl IntervalSink for StoredIntervals {
+    #[inline]
+    fn interval(&mut self, res: Resource, iv: &Interval) {
+        match res {
+            Resource::Goroutine => self.goroutines.push(iv),
+            Resource::Proc => self.procs.push(iv),
+            Resource::Thread => self.threads.push(iv),
+        }
+    }
+}
+
+/// Drops the intervals: only the per-resource sums are kept.
+#[derive(Default, Debug)]
+pub struct NoIntervals;
+
+impl IntervalSink for NoIntervals {
+    #[inline]
+    fn interval(&mut self, _: Resource, _: &Interval) {}
 }
 
 /// The oracle's `goroutine_states` entry of one goroutine ID.
@@ -127,11 +188,75 @@ struct Cur {
     unblocker_stack: u32,
 }
 
-/// Per resource: its stats row and the interval in progress.
+impl Cur {
+    #[inline]
+    fn closed(&self, id: i64, end: i64, open: bool) -> Interval {
+        Interval {
+            id,
+            start: self.since,
+            end,
+            state: self.state,
+            reason: self.reason,
+            stack: self.stack,
+            g: self.g,
+            p: self.p,
+            m: self.m,
+            unblocker: self.unblocker,
+            unblocker_stack: self.unblocker_stack,
+            open,
+        }
+    }
+}
+
+/// Per resource: its stats row and its entry in [`Live`] ([`NONE`]: not in a tracked
+/// state). Eight bytes: a long trace has hundreds of thousands of goroutine IDs, most of
+/// them ended.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    stat: usize,
-    cur: Option<Cur>,
+    stat: u32,
+    cur: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// The intervals in progress, in a slab reused as resources end and begin.
+#[derive(Default, Debug)]
+struct Live {
+    curs: Vec<Cur>,
+    free: Vec<u32>,
+}
+
+impl Live {
+    #[inline]
+    fn get(&self, i: u32) -> Option<Cur> {
+        (i != NONE).then(|| self.curs[i as usize])
+    }
+
+    /// Stores `new` in entry `i` (allocating or freeing it); returns the entry now used.
+    #[inline]
+    fn set(&mut self, i: u32, new: Option<Cur>) -> u32 {
+        match (i, new) {
+            (NONE, None) => NONE,
+            (NONE, Some(c)) => match self.free.pop() {
+                Some(j) => {
+                    self.curs[j as usize] = c;
+                    j
+                }
+                None => {
+                    self.curs.push(c);
+                    (self.curs.len() - 1) as u32
+                }
+            },
+            (i, Some(c)) => {
+                self.curs[i as usize] = c;
+                i
+            }
+            (i, None) => {
+                self.free.push(i);
+                NONE
+            }
+        }
+    }
 }
 
 /// One goroutine transition, as the tracker needs it.
@@ -161,18 +286,18 @@ pub(crate) fn add_to(v: &mut Vec<(u32, i64)>, key: u32, d: i64) {
 }
 
 /// The state tracker: feed it the transitions in stream order, then [`Tracker::finish`].
+/// Closed intervals go to the sink `S`.
 #[derive(Default, Debug)]
-pub struct Tracker {
+pub struct Tracker<S = StoredIntervals> {
     v1: bool,
     last_sync: i64,
     seen_event: bool,
     gs: IdMap<Slot>,
     ps: IdMap<Slot>,
+    live: Live,
     pub go_stats: Vec<GoStateStat>,
     pub proc_stats: Vec<ProcStat>,
-    pub goroutines: Intervals,
-    pub procs: Intervals,
-    pub threads: Intervals,
+    pub sink: S,
     /// Per thread: end of its last interval (thread intervals are clipped to not overlap).
     thread_end: IdMap<i64>,
 }
@@ -193,21 +318,49 @@ impl Tracker {
     /// `v1`: the trace is a converted Go 1.11-1.21 trace (changes where procs'
     /// `Undetermined->X` intervals start).
     pub fn new(v1: bool) -> Self {
-        Tracker {
-            v1,
-            ..Default::default()
-        }
+        Tracker::with_sink(v1, StoredIntervals::default())
     }
 
     /// Like [`Tracker::new`], with room for the intervals of `go` goroutine and `proc`
     /// proc transitions.
     pub fn with_capacity(v1: bool, go: usize, proc: usize) -> Self {
+        Tracker::with_sink(
+            v1,
+            StoredIntervals {
+                goroutines: Intervals::with_capacity(go),
+                threads: Intervals::with_capacity(go / 2),
+                procs: Intervals::with_capacity(proc),
+            },
+        )
+    }
+
+    /// Closes what is still open at `end` (the last event's time) and sorts the sums by ID.
+    pub fn finish(self, end: i64) -> StateIntervals {
+        let (go_stats, proc_stats, iv) = self.finish_sink(end);
+        StateIntervals {
+            goroutines: iv.goroutines,
+            procs: iv.procs,
+            threads: iv.threads,
+            go_stats,
+            proc_stats,
+        }
+    }
+}
+
+impl<S: IntervalSink> Tracker<S> {
+    /// A tracker handing its intervals to `sink` (`v1` as for [`Tracker::new`]).
+    pub fn with_sink(v1: bool, sink: S) -> Self {
         Tracker {
             v1,
-            goroutines: Intervals::with_capacity(go),
-            threads: Intervals::with_capacity(go / 2),
-            procs: Intervals::with_capacity(proc),
-            ..Default::default()
+            last_sync: 0,
+            seen_event: false,
+            gs: IdMap::default(),
+            ps: IdMap::default(),
+            live: Live::default(),
+            go_stats: Vec::new(),
+            proc_stats: Vec::new(),
+            sink,
+            thread_end: IdMap::default(),
         }
     }
 
@@ -226,21 +379,24 @@ impl Tracker {
         self.last_sync = t;
     }
 
-    fn close_go(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
-        let d = now - c.since;
-        let g = &mut self.go_stats[si];
-        match c.state {
-            gostate::RUNNING => g.running_ns += d,
-            gostate::RUNNABLE => g.runnable_ns += d,
-            gostate::WAITING => {
-                g.waiting_ns += d;
-                add_to(&mut g.waiting_ns_by_reason, c.reason, d);
+    fn close_go(&mut self, id: i64, si: u32, c: &Cur, now: i64, open: bool) {
+        if S::STATS {
+            let d = now - c.since;
+            let g = &mut self.go_stats[si as usize];
+            match c.state {
+                gostate::RUNNING => g.running_ns += d,
+                gostate::RUNNABLE => g.runnable_ns += d,
+                gostate::WAITING => {
+                    g.waiting_ns += d;
+                    add_to(&mut g.waiting_ns_by_reason, c.reason, d);
+                }
+                gostate::SYSCALL => g.syscall_ns += d,
+                _ => {}
             }
-            gostate::SYSCALL => g.syscall_ns += d,
-            _ => {}
+            g.intervals += 1;
         }
-        g.intervals += 1;
-        self.goroutines.push(id, c, now, open);
+        self.sink
+            .interval(Resource::Goroutine, &c.closed(id, now, open));
         if c.m >= 0 && (c.state == gostate::RUNNING || c.state == gostate::SYSCALL) {
             let last = self.thread_end.get_or_insert_with(c.m, || i64::MIN);
             let mut tc = *c;
@@ -248,22 +404,25 @@ impl Tracker {
             tc.unblocker = -1;
             tc.unblocker_stack = 0;
             *last = now;
-            self.threads.push(c.m, &tc, now, open);
+            self.sink
+                .interval(Resource::Thread, &tc.closed(c.m, now, open));
         }
     }
 
-    fn close_proc(&mut self, id: i64, si: usize, c: &Cur, now: i64, open: bool) {
-        let d = now - c.since;
-        let p = &mut self.proc_stats[si];
-        match c.state {
-            procstate::RUNNING => {
-                p.running_ns += d;
-                p.running_intervals += 1;
+    fn close_proc(&mut self, id: i64, si: u32, c: &Cur, now: i64, open: bool) {
+        if S::STATS {
+            let d = now - c.since;
+            let p = &mut self.proc_stats[si as usize];
+            match c.state {
+                procstate::RUNNING => {
+                    p.running_ns += d;
+                    p.running_intervals += 1;
+                }
+                procstate::IDLE => p.idle_ns += d,
+                _ => {}
             }
-            procstate::IDLE => p.idle_ns += d,
-            _ => {}
         }
-        self.procs.push(id, c, now, open);
+        self.sink.interval(Resource::Proc, &c.closed(id, now, open));
     }
 
     pub fn go_transition(&mut self, tr: &GoTransition) {
@@ -271,24 +430,29 @@ impl Tracker {
         let slot = match self.gs.get(id) {
             Some(s) => *s,
             None => {
-                let stat = self.go_stats.len();
-                self.go_stats.push(GoStateStat {
-                    id,
-                    first_ns: tr.time,
-                    ..Default::default()
-                });
-                let s = Slot { stat, cur: None };
+                let stat = self.go_stats.len() as u32;
+                if S::STATS {
+                    self.go_stats.push(GoStateStat {
+                        id,
+                        first_ns: tr.time,
+                        ..Default::default()
+                    });
+                }
+                let s = Slot { stat, cur: NONE };
                 self.gs.insert(id, s);
                 s
             }
         };
         let si = slot.stat;
-        if tr.from != tr.to && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED) {
-            let g = &mut self.go_stats[si];
+        if S::STATS
+            && tr.from != tr.to
+            && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED)
+        {
+            let g = &mut self.go_stats[si as usize];
             g.lifetimes += 1;
             g.end_ns = None;
         }
-        if let Some(c) = slot.cur {
+        if let Some(c) = self.live.get(slot.cur) {
             if c.state == tr.to {
                 return;
             }
@@ -318,13 +482,16 @@ impl Tracker {
                 unblocker_stack: if unblock { tr.ctx_stack } else { 0 },
             })
         } else {
-            if tr.to == gostate::NOT_EXIST {
-                self.go_stats[si].end_ns = Some(tr.time);
+            if S::STATS && tr.to == gostate::NOT_EXIST {
+                self.go_stats[si as usize].end_ns = Some(tr.time);
             }
             None
         };
-        if let Some(s) = self.gs.get_mut(id) {
-            s.cur = new;
+        let cur = self.live.set(slot.cur, new);
+        if cur != slot.cur {
+            if let Some(s) = self.gs.get_mut(id) {
+                s.cur = cur;
+            }
         }
     }
 
@@ -332,19 +499,23 @@ impl Tracker {
         let slot = match self.ps.get(id) {
             Some(s) => *s,
             None => {
-                let stat = self.proc_stats.len();
-                self.proc_stats.push(ProcStat {
-                    id,
-                    ..Default::default()
-                });
-                let s = Slot { stat, cur: None };
+                let stat = self.proc_stats.len() as u32;
+                if S::STATS {
+                    self.proc_stats.push(ProcStat {
+                        id,
+                        ..Default::default()
+                    });
+                }
+                let s = Slot { stat, cur: NONE };
                 self.ps.insert(id, s);
                 s
             }
         };
         let si = slot.stat;
-        self.proc_stats[si].transitions += 1;
-        if let Some(c) = slot.cur {
+        if S::STATS {
+            self.proc_stats[si as usize].transitions += 1;
+        }
+        if let Some(c) = self.live.get(slot.cur) {
             if c.state == to {
                 return;
             }
@@ -370,35 +541,33 @@ impl Tracker {
         } else {
             None
         };
-        if let Some(s) = self.ps.get_mut(id) {
-            s.cur = new;
+        let cur = self.live.set(slot.cur, new);
+        if cur != slot.cur {
+            if let Some(s) = self.ps.get_mut(id) {
+                s.cur = cur;
+            }
         }
     }
 
-    /// Closes what is still open at `end` (the last event's time) and sorts the sums by ID.
-    pub fn finish(mut self, end: i64) -> StateIntervals {
+    /// Closes what is still open at `end` (the last event's time, in ID order, goroutines
+    /// first): the sums sorted by ID (empty unless `S::STATS`), and the sink.
+    pub fn finish_sink(mut self, end: i64) -> (Vec<GoStateStat>, Vec<ProcStat>, S) {
         for (id, s) in std::mem::take(&mut self.gs).into_sorted() {
-            if let Some(c) = s.cur {
+            if let Some(c) = self.live.get(s.cur) {
                 self.close_go(id, s.stat, &c, end, true);
             }
         }
         for (id, s) in std::mem::take(&mut self.ps).into_sorted() {
-            if let Some(c) = s.cur {
-                if c.state == procstate::RUNNING {
-                    self.proc_stats[s.stat].running_at_end = true;
+            if let Some(c) = self.live.get(s.cur) {
+                if S::STATS && c.state == procstate::RUNNING {
+                    self.proc_stats[s.stat as usize].running_at_end = true;
                 }
                 self.close_proc(id, s.stat, &c, end, true);
             }
         }
         self.go_stats.sort_unstable_by_key(|g| g.id);
         self.proc_stats.sort_unstable_by_key(|p| p.id);
-        StateIntervals {
-            goroutines: self.goroutines,
-            procs: self.procs,
-            threads: self.threads,
-            go_stats: self.go_stats,
-            proc_stats: self.proc_stats,
-        }
+        (self.go_stats, self.proc_stats, self.sink)
     }
 }
 

@@ -1,10 +1,10 @@
 //! One pass over the ordered events computing the state intervals, Go's per-goroutine
 //! summary and the range sums.
 
-use super::intervals::{GoTransition, StateIntervals, Tracker};
+use super::intervals::{GoTransition, IntervalSink, StateIntervals, StoredIntervals, Tracker};
 use super::ranges::{RangeSummary, RangeTracker};
 use super::summarizer::{Ev, GoroutineSummary, Names, Summarizer, TaskSummary};
-use crate::store::{resource, EventKind, Trace, NO_TASK};
+use crate::store::{resource, Columns, EventKind, Trace, NO_TASK};
 
 /// Everything [`analyze`] computes.
 #[derive(Default, Debug)]
@@ -29,66 +29,139 @@ impl Names for Trace {
 
 /// Analyses the events of `trace` (in their order) in one pass.
 pub fn analyze(trace: &Trace) -> Analysis {
-    let ev = &trace.events;
-    let n = ev.len();
-    let v1 = trace.version > 0 && trace.version < 22;
-    let (mut n_go, mut n_proc) = (0usize, 0usize);
-    for (&k, &r) in ev.kind.iter().zip(ev.res_kind.iter()) {
-        if k == EventKind::StateTransition as u8 {
-            n_go += (r == resource::GOROUTINE) as usize;
-            n_proc += (r == resource::PROC) as usize;
+    let mut a = Analyzer::for_trace(trace);
+    a.feed(trace);
+    a.finish(trace)
+}
+
+/// The one-pass analysis of [`analyze`], fed the events in order in any number of chunks
+/// (e.g. a generation at a time, see [`crate::reader::Hook`]); closed state intervals go
+/// to the sink `S`.
+pub struct Analyzer<S = StoredIntervals> {
+    tracker: Tracker<S>,
+    summ: Summarizer,
+    ranges: RangeTracker,
+    /// Time of the last event fed.
+    end: i64,
+}
+
+impl Analyzer {
+    /// An analyzer keeping every interval, sized for the events of `trace`.
+    pub fn for_trace(trace: &Trace) -> Self {
+        let ev = &trace.events;
+        let (mut n_go, mut n_proc) = (0usize, 0usize);
+        for (&k, &r) in ev.kind.iter().zip(ev.res_kind.iter()) {
+            if k == EventKind::StateTransition as u8 {
+                n_go += (r == resource::GOROUTINE) as usize;
+                n_proc += (r == resource::PROC) as usize;
+            }
+        }
+        Analyzer::with_tracker(Tracker::with_capacity(is_v1(trace), n_go, n_proc))
+    }
+
+    /// Finishes the analysis (`trace` gives the string and stack tables).
+    pub fn finish(self, trace: &Trace) -> Analysis {
+        let (goroutines, tasks, ranges) = finish_summaries(self.summ, self.ranges, self.end, trace);
+        Analysis {
+            states: self.tracker.finish(self.end),
+            goroutines,
+            tasks,
+            ranges,
         }
     }
-    let mut tracker = Tracker::with_capacity(v1, n_go, n_proc);
-    let mut summ = Summarizer::new();
-    let mut ranges = RangeTracker::default();
-    const SYNC: u8 = EventKind::Sync as u8;
-    const ST: u8 = EventKind::StateTransition as u8;
-    const RB: u8 = EventKind::RangeBegin as u8;
-    const RE: u8 = EventKind::RangeEnd as u8;
-    const REG_B: u8 = EventKind::RegionBegin as u8;
-    const REG_E: u8 = EventKind::RegionEnd as u8;
-    const TASK_B: u8 = EventKind::TaskBegin as u8;
-    const TASK_E: u8 = EventKind::TaskEnd as u8;
-    const LOG: u8 = EventKind::Log as u8;
-    for i in 0..n {
-        let t = ev.time[i];
-        let kind = ev.kind[i];
-        tracker.event_time(t);
-        let e = Ev {
-            time: t,
-            kind,
-            g: ev.g[i],
-            p: ev.p[i],
-            stack: ev.stack[i],
-            res_kind: ev.res_kind[i],
-            from: ev.from[i],
-            to: ev.to[i],
-            arg: ev.arg[i],
-            name: ev.name[i],
-            aux: ev.aux[i],
-        };
-        match kind {
-            SYNC => tracker.sync(t),
-            ST => {
-                if e.res_kind == resource::GOROUTINE {
-                    tracker.go_transition(&GoTransition {
-                        id: e.arg,
-                        from: e.from,
-                        to: e.to,
-                        time: t,
-                        reason: e.name,
-                        stack: e.aux,
-                        ctx_g: e.g,
-                        ctx_p: e.p,
-                        ctx_m: ev.m[i],
-                        ctx_stack: e.stack,
-                    });
-                } else if e.res_kind == resource::PROC {
-                    tracker.proc_transition(e.arg, e.from, e.to, t, ev.m[i]);
-                }
+}
+
+fn finish_summaries(
+    summ: Summarizer,
+    ranges: RangeTracker,
+    end: i64,
+    trace: &Trace,
+) -> (Vec<GoroutineSummary>, Vec<TaskSummary>, RangeSummary) {
+    let (goroutines, tasks) = summ.finish(trace);
+    let ranges = ranges.finish(end, |id| trace.strings.get(id).to_vec());
+    (goroutines, tasks, ranges)
+}
+
+/// The state tracker's part of event `i`.
+#[inline]
+pub(crate) fn track<S: IntervalSink>(tracker: &mut Tracker<S>, ev: &Columns, i: usize) {
+    let t = ev.time[i];
+    tracker.event_time(t);
+    match ev.kind[i] {
+        k if k == EventKind::Sync as u8 => tracker.sync(t),
+        k if k == EventKind::StateTransition as u8 => {
+            let res = ev.res_kind[i];
+            if res == resource::GOROUTINE {
+                tracker.go_transition(&GoTransition {
+                    id: ev.arg[i],
+                    from: ev.from[i],
+                    to: ev.to[i],
+                    time: t,
+                    reason: ev.name[i],
+                    stack: ev.aux[i],
+                    ctx_g: ev.g[i],
+                    ctx_p: ev.p[i],
+                    ctx_m: ev.m[i],
+                    ctx_stack: ev.stack[i],
+                });
+            } else if res == resource::PROC {
+                tracker.proc_transition(ev.arg[i], ev.from[i], ev.to[i], t, ev.m[i]);
             }
-            RB..=RE => {
+        }
+        _ => {}
+    }
+}
+
+fn is_v1(trace: &Trace) -> bool {
+    trace.version > 0 && trace.version < 22
+}
+
+impl<S: IntervalSink> Analyzer<S> {
+    /// An analyzer for a trace of header version `version` handing intervals to `sink`.
+    pub fn new(version: u32, sink: S) -> Self {
+        Analyzer::with_tracker(Tracker::with_sink(version > 0 && version < 22, sink))
+    }
+
+    fn with_tracker(tracker: Tracker<S>) -> Self {
+        Analyzer {
+            tracker,
+            summ: Summarizer::new(),
+            ranges: RangeTracker::default(),
+            end: 0,
+        }
+    }
+
+    /// Analyses every event of `trace.events` (which continue those fed before).
+    pub fn feed(&mut self, trace: &Trace) {
+        let ev = &trace.events;
+        let (tracker, summ, ranges) = (&mut self.tracker, &mut self.summ, &mut self.ranges);
+        const SYNC: u8 = EventKind::Sync as u8;
+        const ST: u8 = EventKind::StateTransition as u8;
+        const RB: u8 = EventKind::RangeBegin as u8;
+        const RE: u8 = EventKind::RangeEnd as u8;
+        const REG_B: u8 = EventKind::RegionBegin as u8;
+        const REG_E: u8 = EventKind::RegionEnd as u8;
+        const TASK_B: u8 = EventKind::TaskBegin as u8;
+        const TASK_E: u8 = EventKind::TaskEnd as u8;
+        const LOG: u8 = EventKind::Log as u8;
+        for i in 0..ev.len() {
+            track(tracker, ev, i);
+            let t = ev.time[i];
+            let kind = ev.kind[i];
+            let e = Ev {
+                time: t,
+                kind,
+                g: ev.g[i],
+                p: ev.p[i],
+                stack: ev.stack[i],
+                res_kind: ev.res_kind[i],
+                from: ev.from[i],
+                to: ev.to[i],
+                arg: ev.arg[i],
+                name: ev.name[i],
+                aux: ev.aux[i],
+            };
+            if (RB..=RE).contains(&kind) {
                 let attrs = if kind == RE && e.aux > 0 {
                     trace.range_attrs.get(e.aux as usize - 1).copied()
                 } else {
@@ -104,29 +177,41 @@ pub fn analyze(trace: &Trace) -> Analysis {
                     attrs,
                 );
             }
-            _ => {}
-        }
-        if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
-            summ.event(&e, trace);
-        } else if matches!(kind, TASK_B | TASK_E | LOG) {
-            summ.note_time(t);
-            let parent = if kind == LOG {
-                0
+            if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
+                summ.event(&e, trace);
+            } else if matches!(kind, TASK_B | TASK_E | LOG) {
+                summ.note_time(t);
+                let parent = if kind == LOG {
+                    0
+                } else {
+                    trace.u64s.get(e.aux as usize).copied().unwrap_or(NO_TASK)
+                };
+                summ.task_event(&e, parent);
             } else {
-                trace.u64s.get(e.aux as usize).copied().unwrap_or(NO_TASK)
-            };
-            summ.task_event(&e, parent);
-        } else {
-            summ.note_time(t);
+                summ.note_time(t);
+            }
+        }
+        if let Some(&t) = ev.time.last() {
+            self.end = t;
         }
     }
-    let end = if n > 0 { ev.time[n - 1] } else { 0 };
-    let (goroutines, tasks) = summ.finish(trace);
-    Analysis {
-        states: tracker.finish(end),
-        goroutines,
-        tasks,
-        ranges: ranges.finish(end, |id| trace.strings.get(id).to_vec()),
+
+    /// Finishes the analysis (`trace` gives the string and stack tables): the results
+    /// (with empty interval tables) and the sink.
+    pub fn finish_sink(self, trace: &Trace) -> (Analysis, S) {
+        let (goroutines, tasks, ranges) = finish_summaries(self.summ, self.ranges, self.end, trace);
+        let (go_stats, proc_stats, sink) = self.tracker.finish_sink(self.end);
+        let a = Analysis {
+            states: StateIntervals {
+                go_stats,
+                proc_stats,
+                ..Default::default()
+            },
+            goroutines,
+            tasks,
+            ranges,
+        };
+        (a, sink)
     }
 }
 

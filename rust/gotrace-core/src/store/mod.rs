@@ -349,6 +349,15 @@ impl Events {
         self.update_cap();
     }
 
+    /// Removes every row, keeping the allocations (for a reader's sink that consumes the
+    /// events generation by generation).
+    pub fn clear(&mut self) {
+        macro_rules! all {
+            ($($col:ident),*) => {$( self.c.$col.clear(); )*};
+        }
+        all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+    }
+
     /// Event counts indexed by [`EventKind`] value.
     pub fn counts_by_kind(&self) -> [u64; 15] {
         let mut c = [0u64; 15];
@@ -378,6 +387,17 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Empties the events and the side tables their rows index (range attributes, u64s,
+    /// clock snapshots, experimental arguments): rows stored afterwards index the side
+    /// tables from zero again. Strings and stacks stay (they are trace-wide).
+    pub fn clear_events(&mut self) {
+        self.events.clear();
+        self.range_attrs.clear();
+        self.u64s.clear();
+        self.clock_snapshots.clear();
+        self.experimental.clear();
+    }
+
     /// Function name of the innermost frame of stack `id` (None for stack 0 / empty stacks).
     pub fn stack_top_func(&self, id: u32) -> Option<&[u8]> {
         let f = self.stacks.frames_of(id).first()?;

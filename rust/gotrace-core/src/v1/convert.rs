@@ -185,6 +185,17 @@ fn go_row(time: i64, g: i64, p: i64, m: i64, id: i64, from: u8, to: u8) -> Row {
 /// Converts the parsed v1 trace into `trace.events`. On error, the events converted so
 /// far stay (as Go's reader yields them before failing).
 pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), TraceError> {
+    convert_with(v1, ver, trace, &mut |_, _| false)
+}
+
+/// [`convert`], asking `check(trace, events converted)` every [`super::CHECK_EVERY`]
+/// events whether to stop (then the result is an `Interrupted` error).
+pub fn convert_with(
+    v1: &mut V1Trace<'_>,
+    ver: u32,
+    trace: &mut Trace,
+    check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+) -> Result<(), TraceError> {
     let max_string = v1.strings.keys().copied().max().unwrap_or(0);
     if max_string
         .checked_add(v1.inline_strings.len() as u64)
@@ -196,13 +207,19 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
     // Mark syscalls whose goroutine blocks next (Go looks ahead from each GoSysCall).
     {
         let mut next_of_g: FxHashMap<u64, u8> = FxHashMap::default();
-        for ev in v1.events.iter_mut().rev() {
+        for (i, ev) in v1.events.iter_mut().rev().enumerate() {
+            if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(trace, 0) {
+                return Err(TraceError::interrupted());
+            }
             let t = ev.typ;
             if t == EV_GO_SYS_CALL && next_of_g.get(&ev.g) == Some(&EV_GO_SYS_BLOCK) {
                 ev.typ = EV_GO_SYS_CALL_BLOCKED;
             }
             next_of_g.insert(ev.g, t);
         }
+    }
+    if check(trace, 0) {
+        return Err(TraceError::interrupted());
     }
     let events = std::mem::take(&mut v1.events);
     let v1: &V1Trace<'_> = v1;
@@ -220,6 +237,9 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
         s.intern(b"GC incremental sweep"),
         s.intern(b"GC mark assist"),
     );
+    if check(trace, 0) {
+        return Err(TraceError::interrupted());
+    }
     let mut c = Conv {
         v1,
         trace,
@@ -249,7 +269,7 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
             ..Row::default()
         });
     }
-    let r = convert_events(&mut c, events, ver);
+    let r = convert_events(&mut c, events, ver, check);
     if r.is_ok() {
         syncs += 1;
         let t = c.last_ts.wrapping_add(1);
@@ -268,7 +288,12 @@ pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), 
     r
 }
 
-fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), TraceError> {
+fn convert_events(
+    c: &mut Conv<'_, '_>,
+    events: EvList,
+    ver: u32,
+    check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+) -> Result<(), TraceError> {
     let v1 = c.v1;
     let mut pre_init = true;
     let mut created_order: Vec<u64> = Vec::new();
@@ -278,7 +303,15 @@ fn convert_events(c: &mut Conv<'_, '_>, events: EvList, ver: u32) -> Result<(), 
     let mut proc_ms: DenseMap<u64> = DenseMap::default();
     let mut last_stw_reason: u32 = 0;
     let b = c.builtin;
-    for ev in events.into_chunks().into_iter().flat_map(|c| c.into_iter()) {
+    for (i, ev) in events
+        .into_chunks()
+        .into_iter()
+        .flat_map(|c| c.into_iter())
+        .enumerate()
+    {
+        if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(c.trace, i) {
+            return Err(TraceError::interrupted());
+        }
         let t = ev.ts;
         let g = if ev.g == 0 { -1 } else { ev.g as i64 };
         let p = ev.p as i64;

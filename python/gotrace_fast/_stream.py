@@ -1,0 +1,208 @@
+"""Streaming analyses: :func:`summary` and :func:`heatmap` read a trace generation by
+generation and keep no event table (see ``gotrace_core::stream``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _gotrace_fast as _native
+from ._analysis import Analysis, Table
+from ._trace import Frame, Progress, Source, _raise_for, _source_data, parse
+from .heatmap import Heatmap, _check, _edges, _labels, _values
+
+__all__ = ["TraceSummary", "heatmap", "summary"]
+
+
+def _input(source: Source) -> str | bytes | bytearray | memoryview:
+    """What the extension reads: a path as ``str``, anything else as bytes."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fsdecode(source)
+    return _source_data(source)
+
+
+class TraceSummary:
+    """What :func:`summary` computes: the goroutine summaries, procs, ranges, GC and STW
+    sums of :attr:`Trace.analysis` (same tables, same values) and the trace's extent,
+    event counts, strings and stacks, without the events or the state intervals."""
+
+    def __init__(self, raw: _native.RawTrace, analysis: dict[str, Any], seen: dict[str, Any]):
+        self._raw = raw
+        self._seen = seen
+        #: The analysis (:class:`~gotrace_fast._analysis.Analysis`) without ``intervals``.
+        self.analysis = Analysis(analysis, self)
+
+    def __len__(self) -> int:
+        """Number of events read."""
+        return int(self._seen["events"])
+
+    def __repr__(self) -> str:
+        return (
+            f"<gotrace_fast.TraceSummary go {self.version or '?'}, {len(self)} events, "
+            f"{len(self.goroutines)} goroutines>"
+        )
+
+    @property
+    def version(self) -> str | None:
+        """Header version as ``"1.N"``, as :attr:`Trace.version`."""
+        minor = self._raw.version
+        return f"1.{minor}" if minor else None
+
+    @property
+    def version_minor(self) -> int:
+        return self._raw.version
+
+    @property
+    def generations(self) -> int:
+        return self._raw.generations
+
+    @property
+    def start_ns(self) -> int | None:
+        """Time of the first event, as :attr:`Trace.start_ns`."""
+        v = self._seen["start_ns"]
+        return None if v is None else int(v)
+
+    @property
+    def end_ns(self) -> int | None:
+        """Time of the last event, as :attr:`Trace.end_ns`."""
+        v = self._seen["end_ns"]
+        return None if v is None else int(v)
+
+    @property
+    def duration_ns(self) -> int:
+        s, e = self.start_ns, self.end_ns
+        return 0 if s is None or e is None else e - s
+
+    def counts_by_kind(self) -> dict[str, int]:
+        """Events per :class:`EventKind` name, as :meth:`Trace.counts_by_kind`."""
+        names = _native.RawTrace.kind_names()
+        return dict(zip(names, self._seen["counts_by_kind"], strict=True))
+
+    @property
+    def goroutines(self) -> Table:
+        """As :attr:`Trace.goroutines`."""
+        return self.analysis.goroutines
+
+    def goroutine_summaries(self, regions: bool = True) -> list[dict[str, Any]]:
+        """As :meth:`Trace.goroutine_summaries`."""
+        return self.analysis.goroutines_json(regions)
+
+    @property
+    def procs(self) -> Table:
+        """As :attr:`Trace.procs`."""
+        return self.analysis.procs
+
+    @property
+    def ranges(self) -> Table:
+        """As :attr:`Trace.ranges`."""
+        return self.analysis.ranges
+
+    def string(self, i: int) -> str:
+        """String ``i`` (see :meth:`Trace.string`)."""
+        return self._raw.string(i)
+
+    def string_bytes(self, i: int) -> bytes:
+        return self._raw.string_bytes(i)
+
+    def stack(self, i: int) -> list[Frame]:
+        """Frames of stack ``i`` (see :meth:`Trace.stack`)."""
+        return [Frame(*f) for f in self._raw.stack(i)]
+
+
+def summary(source: Source, *, progress: Progress | None = None) -> TraceSummary:
+    """The goroutine summaries, procs and ranges of a trace, computed generation by
+    generation without keeping the events: equal to ``parse(source).goroutines``,
+    ``.procs``, ``.ranges`` and the rest of :attr:`Trace.analysis` except the state
+    intervals.
+
+    Memory: one generation of events plus the results (the summaries grow with the number
+    of goroutines). v1 traces (Go <= 1.21) have no generations and are read whole.
+    ``source`` and ``progress`` as for :func:`parse`. Errors as for :func:`parse`, without
+    ``partial`` (None).
+    """
+    raw, analysis, seen = _native.stream_summary(_input(source), progress)
+    _raise_for(raw, source, None)
+    assert analysis is not None
+    return TraceSummary(raw, analysis, seen)
+
+
+def heatmap(
+    source: Source,
+    bins: int | Sequence[int] | np.ndarray = 500,
+    *,
+    by: str = "goroutine",
+    state: str | Sequence[str] | None = None,
+    value: str = "time",
+    start: int | None = None,
+    end: int | None = None,
+    top: int | None = None,
+    sort: str = "total",
+    progress: Progress | None = None,
+) -> Heatmap:
+    """:meth:`Trace.heatmap` of a trace without keeping its events or intervals: each
+    generation's state intervals are binned as they close, so memory is one generation
+    plus the bins. Equal to ``parse(source).heatmap(bins, by=..., ...)`` (same values,
+    edges, rows, labels, GC/STW ranges).
+
+    ``bins``, ``by``, ``state``, ``value``, ``start``, ``end``, ``top``, ``sort`` as for
+    :meth:`Trace.heatmap`. With an int ``bins`` and no ``start``/``end``, the bins span the
+    first to the last event as for a parsed trace: those times are read beforehand by
+    parsing only the trace's first and last generations; in the rare case where the whole
+    trace ends elsewhere (event times pushed forward across the last generation boundary),
+    the trace is read a second time with the right edges. A v1 trace (Go <= 1.21, no
+    generations) or a pipe is then parsed whole instead (``parse(source).heatmap(...)``).
+
+    ``source`` and ``progress`` as for :func:`parse`; errors as for :func:`parse`, without
+    ``partial``.
+    """
+    states, codes = _check(by, state, value, top, sort)
+    src = _input(source)
+    default_extent = isinstance(bins, (int, np.integer)) and (start is None or end is None)
+    extent: tuple[int | None, int | None] = (None, None)
+    if default_extent:
+        ext = _native.stream_extent(src)
+        if ext is None:
+            return parse(src, progress=progress).heatmap(
+                bins, by=by, state=state, value=value, start=start, end=end, top=top, sort=sort
+            )
+        extent = ext
+    edges = _edges(bins, start, end, extent)
+    raw, h = _native.stream_heatmap(
+        src, by, codes, value == "count", edges.tolist(), top, sort, progress
+    )
+    _raise_for(raw, source, None)
+    assert h is not None
+    if default_extent and (h["start_ns"], h["end_ns"]) != extent:
+        edges = _edges(bins, start, end, (h["start_ns"], h["end_ns"]))
+        raw, h = _native.stream_heatmap(
+            src, by, codes, value == "count", edges.tolist(), top, sort, progress
+        )
+        _raise_for(raw, source, None)
+        assert h is not None
+
+    row_ids = h["row_ids"]
+    has_other = len(row_ids) > 0 and top is not None and row_ids[-1] == -1
+    real = row_ids[:-1] if has_other else row_ids
+    names: np.ndarray = h["names"].astype(np.int64)
+
+    def goroutine_names(gids: np.ndarray) -> np.ndarray:
+        return names[: len(gids)]
+
+    labels = _labels(by, real, states, codes, raw.string, goroutine_names)
+    if has_other:
+        labels.append("other")
+    return Heatmap(
+        values=_values(h["values"], value, edges),
+        edges=edges,
+        row_ids=row_ids,
+        row_labels=labels,
+        by=by,
+        state=states,
+        value=value,
+        gc=h["gc"],
+        stw=h["stw"],
+        trace_start=h["start_ns"] or 0,
+    )

@@ -1,0 +1,145 @@
+//! Analyses that keep no event table: the reader hands each generation's events to a
+//! consumer ([`drain`]) and drops them, so memory is bounded by one generation plus what
+//! the consumer keeps (v1 traces, which have no generations, are still read whole).
+
+use crate::reader::{parse_with, Hook};
+use crate::store::Trace;
+use crate::wire::{self, spec, Cursor};
+
+/// Runs `parse` (a reader entry point, given its hook) handing the events to `consume`
+/// in order, one generation at a time, and clearing them after each call; `hook` is then
+/// called as the reader's. Returns the trace without events (version, strings, stacks,
+/// generation count, error).
+pub fn drain(
+    parse: impl FnOnce(&mut Hook) -> Trace,
+    consume: &mut dyn FnMut(&Trace),
+    hook: &mut Hook,
+) -> Trace {
+    let mut trace = parse(&mut |t, done| {
+        consume(t);
+        t.clear_events();
+        hook(t, done)
+    });
+    // What came after the last generation boundary (the events before an error).
+    consume(&trace);
+    trace.clear_events();
+    trace
+}
+
+/// The times of the first and the last event of the v2 trace `data`, as a full parse
+/// gives them, from parsing only its first and its last generation (the batch headers
+/// in between are read to find it). The last generation parsed alone gives the same times
+/// as in the whole trace unless times from the generation before it were pushed past its
+/// own (the reader makes event times strictly increasing), so callers that need exact
+/// values compare with the full parse's. None for v1 traces, and when either generation
+/// fails to parse alone.
+pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
+    let (ver, hlen) = wire::parse_header(data).ok()?;
+    if ver < 22 {
+        return None;
+    }
+    let first = parse_with(data, 0, &mut |_, _| true);
+    let t0 = *first.events.time.first()?;
+    let last_gen = last_generation_start(data, hlen, ver)?;
+    let mut alone = Vec::with_capacity(hlen + data.len() - last_gen);
+    alone.extend_from_slice(&data[..hlen]);
+    alone.extend_from_slice(&data[last_gen..]);
+    let mut t1 = None;
+    let tail = parse_with(&alone, 0, &mut |t, _| {
+        if let Some(&t) = t.events.time.last() {
+            t1 = Some(t);
+        }
+        t.clear_events();
+        false
+    });
+    if tail.error.is_some() {
+        return None;
+    }
+    Some((t0, tail.events.time.last().copied().or(t1)?))
+}
+
+/// Offset of the first batch of the last generation of a v2 trace, reading only batch
+/// headers. None if the framing is broken.
+fn last_generation_start(data: &[u8], hlen: usize, ver: u32) -> Option<usize> {
+    let mut c = Cursor::new(data, hlen);
+    let mut last = None;
+    // v26+: a generation ends with an EndOfGeneration byte; before, a generation is a run
+    // of batches with the same generation number.
+    let mut new_gen = true;
+    let mut cur_gen = None;
+    while c.remaining() > 0 {
+        let at = c.pos;
+        let b = c.read_byte()?;
+        if ver >= 26 && b == spec::EV_END_OF_GENERATION {
+            new_gen = true;
+            continue;
+        }
+        if b == spec::EV_EXPERIMENTAL_BATCH {
+            c.read_byte()?;
+        } else if b != spec::EV_EVENT_BATCH {
+            return None;
+        }
+        let gen = c.read_uvarint().ok()?;
+        c.read_uvarint().ok()?; // M
+        c.read_uvarint().ok()?; // timestamp
+        let size = c.read_uvarint().ok()?;
+        if size > wire::MAX_BATCH_SIZE || size as usize > c.remaining() {
+            return None;
+        }
+        c.pos += size as usize;
+        if (ver >= 26 && new_gen) || (ver < 26 && cur_gen != Some(gen)) {
+            last = Some(at);
+        }
+        new_gen = false;
+        cur_gen = Some(gen);
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extent_of_the_test_traces() {
+        for name in [
+            "go1.22.10-testprog-annotations.trace",
+            "go1.25.5-mixed-small.trace",
+        ] {
+            let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+            let data = std::fs::read(path).unwrap();
+            let full = crate::parse(&data);
+            let t = &full.events.time;
+            assert_eq!(v2_extent(&data), Some((t[0], *t.last().unwrap())), "{name}");
+        }
+        let v1 = std::fs::read(format!(
+            "{}/tests/data/go1.21.13-cpu-small.trace",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert_eq!(v2_extent(&v1), None);
+    }
+
+    #[test]
+    fn drain_sees_every_event_once() {
+        let data = std::fs::read(format!(
+            "{}/tests/data/go1.25.5-mixed-small.trace",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let full = crate::parse(&data);
+        let mut times = Vec::new();
+        let mut calls = 0;
+        let t = drain(
+            |hook| parse_with(&data, 0, hook),
+            &mut |t| times.extend_from_slice(&t.events.time),
+            &mut |_, _| {
+                calls += 1;
+                false
+            },
+        );
+        assert!(t.events.is_empty() && t.error.is_none());
+        assert_eq!(times, full.events.time.to_vec());
+        assert_eq!(calls as u64, full.generations + 1);
+    }
+}

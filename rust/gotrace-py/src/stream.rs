@@ -1,0 +1,217 @@
+//! Streaming analyses (`gotrace_core::stream`): the reader hands each generation's events
+//! to the analysis and drops them, so no event table is kept.
+
+use gotrace_core::analysis::heat::{By, HeatResult, HeatSpec, HeatStream, Sort};
+use gotrace_core::analysis::intervals::NoIntervals;
+use gotrace_core::analysis::summary::{Analysis, Analyzer};
+use gotrace_core::store::Trace;
+use gotrace_core::stream::{drain, v2_extent};
+use numpy::ndarray::Array2;
+use numpy::IntoPyArray;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::{analysis_dict, guard, raise_error, run_detached, Input, RawTrace};
+
+/// `(first, last)` event times of a v2 trace from its first and last generations alone
+/// (`gotrace_core::stream::v2_extent`); None for v1 traces, streams that cannot be
+/// mapped (pipes) and traces whose first or last generation does not parse alone.
+#[pyfunction]
+fn stream_extent(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<(i64, i64)>> {
+    let (input, _) = Input::open(source)?;
+    let data: &[u8] = match &input {
+        Input::Map(m) => m,
+        Input::Mem(d) => d,
+        Input::Stream(_) => return Ok(None),
+    };
+    py.detach(|| guard(|| v2_extent(data)))
+        .map_err(|e| raise_error(py, e))
+}
+
+/// Events seen by a streaming analysis.
+#[derive(Default)]
+struct Seen {
+    n: u64,
+    counts: [u64; 15],
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Seen {
+    fn add(&mut self, t: &Trace) {
+        let ev = &t.events;
+        self.n += ev.len() as u64;
+        for (c, k) in self.counts.iter_mut().zip(ev.counts_by_kind()) {
+            *c += k;
+        }
+        if let (Some(&a), Some(&b)) = (ev.time.first(), ev.time.last()) {
+            self.first.get_or_insert(a);
+            self.last = Some(b);
+        }
+    }
+
+    fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("events", self.n)?;
+        d.set_item("counts_by_kind", self.counts.to_vec())?;
+        d.set_item("start_ns", self.first)?;
+        d.set_item("end_ns", self.last)?;
+        Ok(d)
+    }
+}
+
+/// The analysis of `parse(source).analysis` without the intervals, computed generation
+/// by generation with the GIL released: `(raw, analysis, seen)`, `raw` a `RawTrace`
+/// without events (strings, stacks, version, error), `analysis` as
+/// `RawTrace.analysis()` with empty interval tables (None if the parse failed), `seen`
+/// the event count, counts by kind and first/last event times. `progress` as for
+/// `parse_path`.
+#[pyfunction]
+#[pyo3(signature = (source, progress=None))]
+fn stream_summary<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>, Bound<'py, PyDict>)> {
+    let (input, total) = Input::open(source)?;
+    let r = run_detached(
+        py,
+        progress,
+        total,
+        |hook| {
+            let mut an: Option<Analyzer<NoIntervals>> = None;
+            let mut seen = Seen::default();
+            let trace = drain(
+                |h| input.parse(false, h),
+                &mut |t| {
+                    an.get_or_insert_with(|| Analyzer::new(t.version, NoIntervals))
+                        .feed(t);
+                    seen.add(t);
+                },
+                hook,
+            );
+            let a = an
+                .unwrap_or_else(|| Analyzer::new(trace.version, NoIntervals))
+                .finish_sink(&trace)
+                .0;
+            (trace, a, seen)
+        },
+        |r: &(Trace, Analysis, Seen)| r.0.error.is_none(),
+    )?;
+    match r {
+        Ok((trace, a, seen)) => {
+            let d = analysis_dict(py, &trace, a)?;
+            d.del_item("intervals")?;
+            let seen = seen.dict(py)?;
+            Ok((RawTrace::new(Ok(trace)), Some(d), seen))
+        }
+        Err(e) => Ok((RawTrace::new(Err(e)), None, Seen::default().dict(py)?)),
+    }
+}
+
+fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let rows = h.row_ids.len();
+    let values = Array2::from_shape_vec((rows, h.bins), h.values)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    d.set_item("values", values.into_pyarray(py))?;
+    d.set_item("row_ids", h.row_ids.into_pyarray(py))?;
+    d.set_item("names", h.names.into_pyarray(py))?;
+    let pairs = |v: Vec<(i64, i64)>| {
+        let flat: Vec<i64> = v.iter().flat_map(|&(a, b)| [a, b]).collect();
+        Array2::from_shape_vec((v.len(), 2), flat).map(|a| a.into_pyarray(py))
+    };
+    let err = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
+    d.set_item("gc", pairs(h.gc).map_err(err)?)?;
+    d.set_item("stw", pairs(h.stw).map_err(err)?)?;
+    d.set_item("start_ns", h.start)?;
+    d.set_item("end_ns", h.end)?;
+    Ok(d)
+}
+
+/// The heatmap of `parse(source).heatmap(...)` computed generation by generation with the
+/// GIL released, intervals binned as they close (`gotrace_core::analysis::heat`):
+/// `(raw, heat)`, `raw` a `RawTrace` without events (strings, version, error), `heat` a
+/// dict (None if the parse failed): `values` int64 [rows, bins], `row_ids`, `names`
+/// (goroutine name string IDs, by="goroutine"), `gc`/`stw` [k, 2], `start_ns`/`end_ns`.
+/// Arguments are checked by the caller: `states` are state codes, `edges` valid.
+#[pyfunction]
+#[pyo3(signature = (source, by, states, count, edges, top, sort, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn stream_heatmap<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    by: &str,
+    states: Vec<u8>,
+    count: bool,
+    edges: Vec<i64>,
+    top: Option<usize>,
+    sort: &str,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>)> {
+    let by = match by {
+        "goroutine" => By::Goroutine,
+        "proc" => By::Proc,
+        "thread" => By::Thread,
+        "function" => By::Function,
+        "state" => By::State,
+        "reason" => By::Reason,
+        _ => return Err(PyValueError::new_err(format!("unknown by={by:?}"))),
+    };
+    let sort = match sort {
+        "total" => Sort::Total,
+        "first" => Sort::First,
+        "id" => Sort::Id,
+        _ => return Err(PyValueError::new_err(format!("unknown sort={sort:?}"))),
+    };
+    if edges.len() < 2 || edges.windows(2).any(|w| w[0] > w[1]) {
+        return Err(PyValueError::new_err(
+            "edges must be >= 2 non-decreasing values",
+        ));
+    }
+    let spec = HeatSpec {
+        by,
+        states,
+        count,
+        edges,
+        top,
+        sort,
+    };
+    let (input, total) = Input::open(source)?;
+    let r = run_detached(
+        py,
+        progress,
+        total,
+        |hook| {
+            let mut heat: Option<HeatStream> = None;
+            let trace = drain(
+                |h| input.parse(false, h),
+                &mut |t| {
+                    heat.get_or_insert_with(|| HeatStream::new(t.version, spec.clone()))
+                        .feed(t)
+                },
+                hook,
+            );
+            let h = heat
+                .unwrap_or_else(|| HeatStream::new(trace.version, spec.clone()))
+                .finish(&trace);
+            (trace, h)
+        },
+        |r: &(Trace, HeatResult)| r.0.error.is_none(),
+    )?;
+    match r {
+        Ok((trace, h)) => {
+            let d = heat_dict(py, h)?;
+            Ok((RawTrace::new(Ok(trace)), Some(d)))
+        }
+        Err(e) => Ok((RawTrace::new(Err(e)), None)),
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(stream_extent, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_heatmap, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,258 @@
+"""gotrace_fast.summary and gotrace_fast.heatmap (streaming, no event table) against the
+batch analysis of the parsed trace (itself checked against the oracle in
+test_summary.py), on every corpus trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gotrace_fast as gt
+import oracle
+from gotrace_fast import _gotrace_fast as native
+
+
+def _corpus() -> list[Any]:
+    if not oracle.CORPUS.is_dir():
+        return [pytest.param(None, id="no-corpus")]
+    return [
+        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.stat().st_size > 2e6 else [])
+        for p in sorted(oracle.CORPUS.glob("*.trace"))
+    ]
+
+
+@pytest.fixture(scope="module", params=_corpus())
+def case(request: pytest.FixtureRequest) -> tuple[Path, gt.Trace]:
+    oracle.require_shared()
+    path: Path = request.param
+    return path, gt.parse(path)
+
+
+def _same_table(a: Any, b: Any, what: str) -> None:
+    assert list(a.columns) == list(b.columns), what
+    for col in a.columns:
+        np.testing.assert_array_equal(a[col], b[col], err_msg=f"{what}.{col}")
+
+
+def test_summary_equals_batch(case: tuple[Path, gt.Trace]) -> None:
+    path, t = case
+    s = gt.summary(path)
+    a, b = t.analysis, s.analysis
+    _same_table(t.goroutines, s.goroutines, "goroutines")
+    _same_table(t.procs, s.procs, "procs")
+    _same_table(t.ranges, s.ranges, "ranges")
+    _same_table(a.goroutine_states, b.goroutine_states, "goroutine_states")
+    _same_table(a.regions, b.regions, "regions")
+    assert a.goroutines_json() == b.goroutines_json()
+    assert a.goroutine_states_json() == b.goroutine_states_json()
+    assert a.procs_json() == b.procs_json()
+    assert a.task_summaries_json() == b.task_summaries_json()
+    assert a.ranges_json() == b.ranges_json()
+    assert (a.gc, a.stw, a.state_time_ns()) == (b.gc, b.stw, b.state_time_ns())
+    assert b.intervals == {}
+    assert len(s) == len(t)
+    assert s.counts_by_kind() == t.counts_by_kind()
+    assert (s.start_ns, s.end_ns, s.duration_ns) == (t.start_ns, t.end_ns, t.duration_ns)
+    assert (s.version, s.generations) == (t.version, t.generations)
+    if len(s.goroutines):
+        sid = int(s.goroutines.name[-1])
+        assert s.string(sid) == t.string(sid)
+
+
+HEATMAPS: list[tuple[int, dict[str, Any]]] = [
+    (300, {}),
+    (300, {"top": 10}),
+    (200, {"by": "function", "top": 5, "value": "fraction"}),
+    (100, {"by": "state", "value": "count"}),
+    (100, {"by": "reason"}),
+    (150, {"by": "proc", "state": ["running", "idle"], "sort": "first"}),
+    (120, {"by": "thread", "top": 3, "sort": "id"}),
+    (64, {"state": "waiting", "value": "count", "top": 7, "sort": "first"}),
+    (50, {"by": "state", "state": ["syscall", "running"], "top": 1}),
+]
+
+
+def _same_heatmap(a: gt.Heatmap, b: gt.Heatmap, what: str) -> None:
+    np.testing.assert_array_equal(a.edges, b.edges, err_msg=f"{what}: edges")
+    np.testing.assert_array_equal(a.row_ids, b.row_ids, err_msg=f"{what}: row_ids")
+    assert a.row_labels == b.row_labels, what
+    np.testing.assert_array_equal(a.values, b.values, err_msg=f"{what}: values")
+    assert a.values.dtype == b.values.dtype == np.float64
+    np.testing.assert_array_equal(a.gc, b.gc, err_msg=f"{what}: gc")
+    np.testing.assert_array_equal(a.stw, b.stw, err_msg=f"{what}: stw")
+    assert (a.by, a.state, a.value, a.trace_start) == (b.by, b.state, b.value, b.trace_start)
+
+
+@pytest.mark.parametrize(("bins", "kw"), HEATMAPS, ids=[str(i) for i in range(len(HEATMAPS))])
+def test_heatmap_equals_batch(case: tuple[Path, gt.Trace], bins: int, kw: dict[str, Any]) -> None:
+    path, t = case
+    _same_heatmap(t.heatmap(bins, **kw), gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
+
+
+def test_heatmap_explicit_edges_and_window(case: tuple[Path, gt.Trace]) -> None:
+    path, t = case
+    if not len(t):
+        pytest.skip("no events")
+    t0, t1 = t.start_ns, t.end_ns
+    assert t0 is not None
+    assert t1 is not None
+    span = t1 - t0
+    # Irregular edges reaching past both ends, with a repeated edge (an empty bin).
+    edges = np.array([t0 - 1000, t0 + span // 7, t0 + span // 7, t0 + span // 2, t1 + 5])
+    for kw in ({}, {"by": "reason", "value": "fraction"}, {"by": "proc", "top": 2}):
+        _same_heatmap(t.heatmap(edges, **kw), gt.heatmap(path, edges, **kw), f"edges {kw}")
+    window = {"start": t0 + span // 3, "end": t0 + 2 * span // 3}
+    _same_heatmap(t.heatmap(77, **window), gt.heatmap(path, 77, **window), "window")
+    only_start = {"start": t0 + span // 4}
+    _same_heatmap(
+        t.heatmap(33, by="function", **only_start),
+        gt.heatmap(path, 33, by="function", **only_start),
+        "start only",
+    )
+
+
+def test_extent_from_first_and_last_generation(case: tuple[Path, gt.Trace]) -> None:
+    """The default time range is read from the first and last generations alone; on
+    every corpus trace it is the whole trace's (so no second pass is needed)."""
+    path, t = case
+    got = native.stream_extent(str(path))
+    if t.version_minor < 22:
+        assert got is None
+    else:
+        assert got == (t.start_ns, t.end_ns)
+        assert native.stream_extent(path.read_bytes()) == got
+
+
+def test_a_wrong_extent_is_corrected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the extent read beforehand is not the whole trace's, the trace is read again."""
+    oracle.require_shared()
+    path = oracle.CORPUS / "go1.27.3-mixed-small.trace"
+    t = gt.parse(path)
+    assert t.start_ns is not None
+    assert t.end_ns is not None
+    passes: list[list[int]] = []
+    real = native.stream_heatmap
+
+    def counting(*args: Any) -> Any:
+        passes.append(args[4])
+        return real(*args)
+
+    monkeypatch.setattr(native, "stream_extent", lambda src: (t.start_ns, t.end_ns - 1))
+    monkeypatch.setattr(native, "stream_heatmap", counting)
+    _same_heatmap(t.heatmap(100), gt.heatmap(path, 100), "rerun")
+    assert len(passes) == 2
+    assert passes[0][-1] == t.end_ns - 1
+    assert passes[1][-1] == t.end_ns
+
+
+def test_v1_and_pipes_fall_back_to_a_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    oracle.require_shared()
+    path = oracle.CORPUS / "go1.21.13-mixed-small.trace"
+    t = gt.parse(path)
+    streamed: list[Any] = []
+    monkeypatch.setattr(native, "stream_heatmap", lambda *a: streamed.append(a))
+    _same_heatmap(t.heatmap(100, by="proc"), gt.heatmap(path, 100, by="proc"), "v1")
+    assert not streamed
+
+
+def test_source_kinds(tmp_path: Path) -> None:
+    data = gt.example_path().read_bytes()
+    t = gt.parse(data)
+    want = t.heatmap(50, by="state")
+    for src in (gt.example_path(), str(gt.example_path()), data, bytearray(data)):
+        _same_heatmap(want, gt.heatmap(src, 50, by="state"), type(src).__name__)
+        assert len(gt.summary(src).goroutines) == len(t.goroutines)
+    with open(gt.example_path(), "rb") as f:
+        _same_heatmap(want, gt.heatmap(f, 50, by="state"), "file object")
+
+
+def test_broken_trace_raises_as_parse(tmp_path: Path) -> None:
+    data = gt.example_path().read_bytes()
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(gt.TraceError) as want:
+        gt.parse(cut)
+    for f in (gt.summary, lambda p: gt.heatmap(p, 10, start=0, end=10**18)):
+        with pytest.raises(type(want.value)) as got:
+            f(cut)
+        assert str(got.value) == str(want.value)
+        assert got.value.partial is None
+    with pytest.raises(gt.TraceError) as got:
+        gt.heatmap(cut, 10)  # the extent cannot be read: parsed whole, as parse() does
+    assert str(got.value) == str(want.value)
+    with pytest.raises(FileNotFoundError):
+        gt.summary(tmp_path / "missing.trace")
+
+
+def test_progress_and_its_exceptions() -> None:
+    path = gt.example_path()
+    size = path.stat().st_size
+    for f in (gt.summary, lambda p, **kw: gt.heatmap(p, 10, **kw)):
+        calls: list[tuple[int, int | None]] = []
+        f(path, progress=lambda d, t: calls.append((d, t)))  # noqa: B023
+        assert calls[-1] == (size, size)
+
+        def stop(done: int, total: int | None) -> None:
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            f(path, progress=stop)
+
+
+def test_bad_arguments_are_rejected_before_reading() -> None:
+    with pytest.raises(ValueError, match="by must be"):
+        gt.heatmap("/nonexistent", by="nope")
+    with pytest.raises(ValueError, match="bins must be"):
+        gt.heatmap(gt.example_path(), 0)
+    with pytest.raises(ValueError, match="state"):
+        gt.heatmap(gt.example_path(), 10, by="proc", state="waiting")
+
+
+def test_the_module_and_the_function() -> None:
+    """``gotrace_fast.heatmap`` is the streaming function; the module keeps its contents."""
+    from gotrace_fast.heatmap import Heatmap, heatmap
+
+    assert gt.heatmap is not heatmap
+    assert gt.Heatmap is Heatmap
+    assert callable(gt.heatmap)
+    assert callable(gt.summary)
+
+
+def _golden() -> list[Any]:
+    paths: list[Path] = []
+    for d in (oracle.GOLDEN, oracle.GOLDEN / "tracev1", oracle.MALFORMED):
+        if d.is_dir():
+            paths += sorted(d.glob("*.trace"))
+    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in paths] or [
+        pytest.param(None, id="no-golden")
+    ]
+
+
+@pytest.mark.parametrize("path", _golden())
+def test_golden_and_malformed_as_parse(path: Path | None) -> None:
+    """Go's golden cases and the malformed inputs: the streaming functions succeed where
+    parse() does, with the same results, and fail with the same error where it fails."""
+    oracle.require_shared()
+    assert path is not None
+    try:
+        t = gt.parse(path)
+    except gt.TraceError as e:
+        err = e
+    else:
+        err = None
+    if err is not None:
+        for f in (gt.summary, lambda p: gt.heatmap(p, 20), lambda p: gt.heatmap(p, [0, 1])):
+            with pytest.raises(type(err)) as got:
+                f(path)
+            assert str(got.value) == str(err)
+        return
+    s = gt.summary(path)
+    _same_table(t.goroutines, s.goroutines, "goroutines")
+    _same_table(t.procs, s.procs, "procs")
+    _same_table(t.ranges, s.ranges, "ranges")
+    assert t.analysis.task_summaries_json() == s.analysis.task_summaries_json()
+    for kw in ({}, {"by": "function", "top": 2}, {"by": "proc", "value": "count"}):
+        _same_heatmap(t.heatmap(40, **kw), gt.heatmap(path, 40, **kw), f"{path.name} {kw}")
