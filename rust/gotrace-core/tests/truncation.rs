@@ -404,7 +404,7 @@ fn check_flip(full: &Full, pos: usize, bit: u32, stream: bool) {
 /// (v1 parses are slower: a smaller budget).
 fn sample(full: &Full, rng: &mut Rng) -> (Vec<usize>, Vec<(usize, u32)>) {
     let n = full.data.len();
-    let mut bit = |rng: &mut Rng| (rng.next() % 8) as u32;
+    let bit = |rng: &mut Rng| (rng.next() % 8) as u32;
     let budget = if full.ver < 22 {
         12_000_000
     } else {
