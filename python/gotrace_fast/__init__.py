@@ -14,6 +14,7 @@ from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
 from ._sched import DurationStats, Fairness
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
+    LimitError,
     TraceError,
     TraceFormatError,
     TraceValidationError,
@@ -32,6 +33,7 @@ __all__ = [
     "Frame",
     "GoState",
     "Heatmap",
+    "LimitError",
     "ProcState",
     "ResourceKind",
     "StringTable",

@@ -706,11 +706,11 @@ def _util_flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc
     )
 
 
-def _parse_raw(source: Source) -> _native.RawTrace:
+def _parse_raw(source: Source, max_events: int | None = None) -> _native.RawTrace:
     if isinstance(source, (str, os.PathLike)):
-        return _native.parse_path(os.fsdecode(source))
+        return _native.parse_path(os.fsdecode(source), max_events)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _native.parse_bytes(source)
+        return _native.parse_bytes(source, max_events)
     read = getattr(source, "read", None)
     if callable(read):
         data = read()
@@ -718,7 +718,7 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             raise TypeError(
                 f"file object returned {type(data).__name__}, not bytes: open it in binary mode"
             )
-        return _native.parse_bytes(data)
+        return _native.parse_bytes(data, max_events)
     try:
         view = memoryview(cast(Any, source))  # any other buffer (numpy uint8 array, mmap, ...)
     except TypeError:
@@ -726,24 +726,36 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             "source must be a path (str or os.PathLike), bytes-like, or a binary file object, "
             f"not {type(source).__name__}"
         ) from None
-    return _native.parse_bytes(view)
+    return _native.parse_bytes(view, max_events)
 
 
-def parse(source: Source) -> Trace:
+def parse(source: Source, *, max_events: int | None = None) -> Trace:
     """Parses a Go execution trace.
 
     ``source`` is a path (``str`` or ``os.PathLike``, read by the extension), the trace's
     bytes (``bytes``, ``bytearray``, ``memoryview`` or another buffer) or a binary file
     object (its ``read()`` result is parsed). The GIL is released while parsing.
 
+    ``max_events`` bounds the work and memory spent on an unknown input: a trace with
+    more events raises :class:`LimitError`, whose ``partial`` holds exactly the first
+    ``max_events`` events (``.generation`` names the generation being read, ``.offset``
+    the bytes read so far). None (the default) means no limit.
+
     Raises:
         TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
             broken; the exception's ``partial`` holds a :class:`Trace` with the events
             Go's reader yields before the error.
+        LimitError: more than ``max_events`` events.
         OSError: the file cannot be read (``FileNotFoundError``, ...).
         TypeError: ``source`` is none of the above.
     """
-    raw = _parse_raw(source)
+    if max_events is not None:
+        if isinstance(max_events, bool) or not isinstance(max_events, int):
+            raise TypeError(f"max_events must be an int or None, not {type(max_events).__name__}")
+        if max_events < 0:
+            raise ValueError(f"max_events must be >= 0, not {max_events}")
+        max_events = min(max_events, 2**64 - 1)
+    raw = _parse_raw(source, max_events)
     trace = Trace(raw)
     if raw.error is not None:
         kind, message, offset, _ = raw.error

@@ -298,6 +298,10 @@ struct Reader<S> {
     spill_err: Option<TraceError>,
     spill_err_sync: bool,
     names: Names,
+    /// Most events to store (`u64::MAX`: no limit).
+    limit: u64,
+    /// Number of the last generation installed (for the limit error after the last one).
+    last_gen: Option<u64>,
 }
 
 /// Parses a whole trace held in memory.
@@ -308,14 +312,26 @@ pub fn parse(data: &[u8]) -> Trace {
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
 /// ends with an `ErrorKind::Interrupted` error after the events read so far).
 pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
+    parse_limited(data, None, interrupt)
+}
+
+/// [`parse_interruptible`] that stops after `max_events` events (None: no limit): the
+/// trace then holds the first `max_events` events and ends with an `ErrorKind::Limit`
+/// error naming the generation and the bytes read so far.
+pub fn parse_limited(
+    data: &[u8],
+    max_events: Option<u64>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
     let (trace, hlen) = match start(data) {
         Ok(v) => v,
         Err(t) => return *t,
     };
+    let limit = max_events.unwrap_or(u64::MAX);
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace);
+        return parse_v1(data, hlen, trace, limit);
     }
-    run(Cursor::new(data, hlen), data.len(), trace, interrupt)
+    run(Cursor::new(data, hlen), data.len(), trace, interrupt, limit)
 }
 
 /// Parses a trace from a stream (a file), keeping only one generation's bytes in
@@ -331,6 +347,17 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     size_hint: usize,
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
+    parse_read_limited(r, size_hint, None, interrupt)
+}
+
+/// [`parse_read_interruptible`] with an event limit, as [`parse_limited`].
+pub fn parse_read_limited<R: std::io::Read>(
+    r: R,
+    size_hint: usize,
+    max_events: Option<u64>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
+    let limit = max_events.unwrap_or(u64::MAX);
     let mut src = StreamSource::new(r);
     let head = src.peek(64).to_vec();
     let (trace, hlen) = match start(&head) {
@@ -343,16 +370,34 @@ pub fn parse_read_interruptible<R: std::io::Read>(
         let mut all = Vec::with_capacity(size_hint.max(hlen));
         all.extend_from_slice(&head[..hlen]);
         src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace);
+        let trace = parse_v1(&all, hlen, trace, limit);
         return with_io_error(trace, &mut src);
     }
-    let trace = run(&mut src, size_hint, trace, interrupt);
+    let trace = run(&mut src, size_hint, trace, interrupt, limit);
     with_io_error(trace, &mut src)
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace) -> Trace {
-    crate::v1::parse(data, hlen, trace.version)
+fn parse_v1(data: &[u8], hlen: usize, trace: Trace, limit: u64) -> Trace {
+    let mut t = crate::v1::parse(data, hlen, trace.version);
+    // The v1 format is read whole: the limit cuts the converted list (an error after
+    // the limit is not reached, since the events before it would stop the caller first).
+    if t.events.len() as u64 > limit {
+        t.events.truncate(limit as usize);
+        t.events.shrink_to_fit();
+        t.error = Some(TraceError::limit(limit, None, data.len() as u64));
+    }
+    t
+}
+
+/// Rows to reserve up front: ~1 per 6 input bytes, but no more than the limit needs.
+const fn reserve_for(size_hint: usize, limit: u64) -> usize {
+    let by_size = size_hint / 6 + 16;
+    if (by_size as u64) > limit {
+        limit as usize + 16
+    } else {
+        by_size
+    }
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
@@ -387,11 +432,12 @@ fn run<S: Source>(
     size_hint: usize,
     mut trace: Trace,
     interrupt: &mut dyn FnMut() -> bool,
+    limit: u64,
 ) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
-    trace.events = crate::store::Events::with_capacity(size_hint / 6 + 16);
+    trace.events = crate::store::Events::with_capacity(reserve_for(size_hint, limit));
     let names = {
         let s = &mut trace.strings;
         let mut exp_event = [0u32; SPECS.len()];
@@ -432,6 +478,8 @@ fn run<S: Source>(
         spill_err: None,
         spill_err_sync: false,
         names,
+        limit,
+        last_gen: None,
     };
     'outer: loop {
         if !r.order.queue.is_empty() {
@@ -659,6 +707,7 @@ impl<S: Source> Reader<S> {
             wall_unix_ns: g.snap_wall_unix_ns,
         });
         let time = g.freq.ns(g.min_ts);
+        self.last_gen = Some(g.gen);
         self.gen = Some(g);
         Ok(self.sync(time, snapshot))
     }
@@ -666,6 +715,7 @@ impl<S: Source> Reader<S> {
     /// The deferred part of Go's `ReadEvent` (table validation, strictly increasing time),
     /// then the conversion of the event into a row of the store.
     fn emit(&mut self, out: Out, trace: &mut Trace) -> Result<(), TraceError> {
+        self.check_limit(trace)?;
         let mut row = Row {
             g: -1,
             p: -1,
@@ -715,6 +765,7 @@ impl<S: Source> Reader<S> {
     /// Emits one event of the ordering's queue.
     #[inline]
     fn emit_ev(&mut self, q: &QEvent, trace: &mut Trace) -> Result<(), TraceError> {
+        self.check_limit(trace)?;
         let mut row = Row::default();
         self.convert(q, &mut row, trace)?;
         let t = q.ev.time;
@@ -727,6 +778,20 @@ impl<S: Source> Reader<S> {
         row.time = time;
         trace.events.push(&row);
         Ok(())
+    }
+
+    #[inline]
+    fn check_limit(&self, trace: &Trace) -> Result<(), TraceError> {
+        if trace.events.len() as u64 >= self.limit {
+            return Err(self.limit_error());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn limit_error(&self) -> TraceError {
+        let gen = self.gen.as_ref().map(|g| g.gen).or(self.last_gen);
+        TraceError::limit(self.limit, gen, self.cur.pos() as u64)
     }
 
     /// Go's `Event.validateTableIDs`.

@@ -35,7 +35,8 @@ use gotrace_core::binning;
 mod sched;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
-/// `"unsupported_version"`, `"validation"`, `"internal"`.
+/// `"unsupported_version"`, `"validation"`, `"limit"`, `"internal"` (and `"io"`,
+/// `"interrupted"`, which `gotrace_fast.parse` handles itself).
 type ErrorTuple = (&'static str, String, Option<u64>, Option<u64>);
 
 /// `(trace_ns, mono_ns, wall_unix_ns)` columns of the clock snapshots.
@@ -59,6 +60,7 @@ fn error_tuple(e: &TraceError) -> ErrorTuple {
         ErrorKind::Validation => "validation",
         ErrorKind::Io => "io",
         ErrorKind::Interrupted => "interrupted",
+        ErrorKind::Limit => "limit",
     };
     (kind, e.message.clone(), e.offset, e.generation)
 }
@@ -138,9 +140,9 @@ fn run_detached(
     Ok(RawTrace::new(result))
 }
 
-fn parse_detached(py: Python<'_>, data: &[u8]) -> PyResult<RawTrace> {
+fn parse_detached(py: Python<'_>, data: &[u8], max_events: Option<u64>) -> PyResult<RawTrace> {
     run_detached(py, |interrupt| {
-        gotrace_core::parse_interruptible(data, interrupt)
+        gotrace_core::parse_limited(data, max_events, interrupt)
     })
 }
 
@@ -774,27 +776,33 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
 
 /// Parses a trace held in memory. `bytes` are read in place; any other buffer
 /// (bytearray, memoryview, ...) is copied first, since it could change while the
-/// GIL is released.
+/// GIL is released. `max_events`: stop with a `"limit"` error after that many events.
 #[pyfunction]
-fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
+#[pyo3(signature = (data, max_events=None))]
+fn parse_bytes(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    max_events: Option<u64>,
+) -> PyResult<RawTrace> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return parse_detached(py, b.as_bytes());
+        return parse_detached(py, b.as_bytes(), max_events);
     }
     let buf = PyBuffer::<u8>::get(data)?;
     let owned = buf.to_vec(py)?;
     drop(buf);
-    parse_detached(py, &owned)
+    parse_detached(py, &owned, max_events)
 }
 
 /// Reads and parses the file at `path`, streaming it (only one generation's bytes are in
 /// memory at a time), with the GIL released. I/O problems raise `OSError`
-/// (`FileNotFoundError`, ...).
+/// (`FileNotFoundError`, ...). `max_events` as for [`parse_bytes`].
 #[pyfunction]
-fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
+#[pyo3(signature = (path, max_events=None))]
+fn parse_path(py: Python<'_>, path: PathBuf, max_events: Option<u64>) -> PyResult<RawTrace> {
     let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
     let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
     run_detached(py, |interrupt| {
-        gotrace_core::parse_read_interruptible(file, size, interrupt)
+        gotrace_core::parse_read_limited(file, size, max_events, interrupt)
     })
 }
 

@@ -332,6 +332,15 @@ impl Events {
         }
     }
 
+    /// Keeps the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        macro_rules! all {
+            ($($col:ident),*) => {$( self.c.$col.truncate(n); )*};
+        }
+        all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        self.populated = self.populated.min(n);
+    }
+
     /// Releases spare capacity (the builder over-reserves from the file size).
     pub fn shrink_to_fit(&mut self) {
         self.c.time.shrink_to_fit();
