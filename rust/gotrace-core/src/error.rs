@@ -86,7 +86,9 @@ impl TraceError {
     pub fn limit(max: u64, generation: Option<u64>, read: u64) -> Self {
         TraceError {
             kind: ErrorKind::Limit,
-            message: format!("event limit reached: the trace has more than max_events={max} events"),
+            message: format!(
+                "event limit reached: the trace has more than max_events={max} events"
+            ),
             offset: Some(read),
             generation,
         }

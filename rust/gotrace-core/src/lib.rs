@@ -13,6 +13,7 @@ pub mod binning;
 pub mod error;
 pub mod export;
 pub mod generation;
+pub mod gosort;
 pub mod order;
 pub mod reader;
 pub mod store;

@@ -583,7 +583,7 @@ impl<S: Source> Reader<S> {
         }
         if !self.try_advance(0)? {
             // A sorted min-heap is still a min-heap; try the rest in time order.
-            self.frontier.sort_by_key(|e| e.time);
+            crate::gosort::sort_func(&mut self.frontier, |a, b| a.time < b.time);
             let mut success = false;
             for i in 1..self.frontier.len() {
                 if self.try_advance(i)? {

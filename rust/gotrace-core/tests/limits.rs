@@ -41,7 +41,11 @@ fn limit_keeps_the_first_events_and_names_itself() {
                 assert_eq!(e.kind, ErrorKind::Limit, "{what}: {e:?}");
                 assert!(e.message.contains(&format!("max_events={max}")), "{e:?}");
                 assert!(e.offset.is_some(), "{what}");
-                assert_eq!(e.generation.is_some(), !name.starts_with("v1"), "{what}: {e:?}");
+                assert_eq!(
+                    e.generation.is_some(),
+                    !name.starts_with("v1"),
+                    "{what}: {e:?}"
+                );
                 same_prefix(&full, t, max, &what);
             }
         }

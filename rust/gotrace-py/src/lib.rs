@@ -517,7 +517,7 @@ fn exec_stats_cols<'py>(
         stats
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, s.block_by_reason.clone())),
+            .map(|(i, s)| (i, s.block_by_reason.to_vec())),
     )?;
     triples(
         py,
@@ -526,7 +526,7 @@ fn exec_stats_cols<'py>(
         stats
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, s.range_time.clone())),
+            .map(|(i, s)| (i, s.range_time.to_vec())),
     )?;
     Ok(())
 }
@@ -635,7 +635,7 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
         "by_reason",
         gs.iter()
             .enumerate()
-            .map(|(i, g)| (i, g.waiting_ns_by_reason.clone())),
+            .map(|(i, g)| (i, g.waiting_ns_by_reason.to_vec())),
     )?;
     out.set_item("goroutine_states", d)?;
 

@@ -3,6 +3,7 @@
 
 pub mod idmap;
 pub mod intervals;
+pub mod keyed;
 pub mod mmu;
 pub mod ranges;
 pub mod sched;

@@ -851,7 +851,7 @@ impl<'a> Parser<'a> {
     /// Go's `parseEventBatches`.
     fn merge(&mut self) -> Result<EvList, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
-        cpu.sort_by_key(|e| e.ts);
+        crate::gosort::sort_func(&mut cpu, |a, b| a.ts < b.ts);
         let mut procs: Vec<Proc> = self
             .pid_order
             .iter()

@@ -44,15 +44,24 @@ pub fn sync_batch(gen: u64, ver: u32, ts: u64) -> Vec<u8> {
     batch(gen, u64::MAX, ts, &d)
 }
 
+/// String table batches (as many as the 64 KiB batch limit needs).
 pub fn strings_batch(gen: u64, strings: &[(u64, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut d = vec![EV_STRINGS];
     for (id, s) in strings {
         d.push(EV_STRING);
         uv(&mut d, *id);
         uv(&mut d, s.len() as u64);
         d.extend_from_slice(s);
+        if d.len() > 60_000 {
+            out.extend(batch(gen, u64::MAX, 0, &d));
+            d = vec![EV_STRINGS];
+        }
     }
-    batch(gen, u64::MAX, 0, &d)
+    if d.len() > 1 {
+        out.extend(batch(gen, u64::MAX, 0, &d));
+    }
+    out
 }
 
 /// Stacks of one frame each: (stack id, pc, func string id, file string id, line).
