@@ -881,7 +881,9 @@ fn uniform_edges<'py>(
     Ok(arr(py, binning::uniform_edges(start, end, bins)))
 }
 
-#[pymodule]
+/// Safe without the GIL: the only class is frozen (immutable after the parse), numpy
+/// views borrow from it, and every function works on its arguments and locals only.
+#[pymodule(gil_used = false)]
 fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RawTrace>()?;
     m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
