@@ -160,8 +160,8 @@ def test_module_declares_free_threading_support() -> None:
     pythons = _free_threaded_pythons()
     if not pythons:
         pytest.skip(
-            "no free-threaded CPython (3.13t/3.14t) with gotrace_fast installed here: Debian 12 "
-            "packages none (python3.13-nogil is Debian 13 only) and PyPI ships no interpreter "
+            "no free-threaded CPython (3.13t/3.14t) with gotrace_fast installed here: no Debian "
+            "suite (12, 13, sid, experimental) packages one and PyPI ships no interpreter "
             "builds; see tests/free_threaded.md for how the check was run by hand"
         )
     for exe in pythons:
