@@ -25,3 +25,11 @@ def test_same_outcome_and_events_as_go(row: dict[str, str]) -> None:
     oracle.assert_same_lines(
         oracle.tsv_chunks(trace), oracle.events_file(oracle.MALFORMED, name), name
     )
+
+
+def test_every_malformed_trace_has_a_case() -> None:
+    """Every trace in golden/malformed is one of the cases above (none is left out)."""
+    oracle.require_shared()
+    files = {p.stem for p in oracle.MALFORMED.glob("*.trace")}
+    assert files
+    assert files == {r["name"] for r in ROWS}

@@ -18,6 +18,7 @@ from ._sched import DurationStats, Fairness
 from ._stream import TraceSummary, heatmap, summary
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
+    LimitError,
     TraceError,
     TraceFormatError,
     TraceValidationError,
@@ -39,6 +40,7 @@ __all__ = [
     "Frame",
     "GoState",
     "Heatmap",
+    "LimitError",
     "ProcState",
     "ResourceKind",
     "StringTable",

@@ -44,9 +44,13 @@ class RawTrace:
 Progress = Callable[[int, int | None], object]
 
 def parse_bytes(
-    data: bytes | bytearray | memoryview, progress: Progress | None = None
+    data: bytes | bytearray | memoryview,
+    progress: Progress | None = None,
+    max_events: int | None = None,
 ) -> RawTrace: ...
-def parse_path(path: str | PathLike[str], progress: Progress | None = None) -> RawTrace: ...
+def parse_path(
+    path: str | PathLike[str], progress: Progress | None = None, max_events: int | None = None
+) -> RawTrace: ...
 def _panic_for_test() -> None: ...
 
 # Streaming analyses (gotrace_core::stream); source: a path (str) or bytes-like.

@@ -733,10 +733,12 @@ def _source_data(source: Source) -> bytes | bytearray | memoryview:
         ) from None
 
 
-def _parse_raw(source: Source, progress: Progress | None = None) -> _native.RawTrace:
+def _parse_raw(
+    source: Source, progress: Progress | None = None, max_events: int | None = None
+) -> _native.RawTrace:
     if isinstance(source, (str, os.PathLike)):
-        return _native.parse_path(os.fsdecode(source), progress)
-    return _native.parse_bytes(_source_data(source), progress)
+        return _native.parse_path(os.fsdecode(source), progress, max_events)
+    return _native.parse_bytes(_source_data(source), progress, max_events)
 
 
 def _raise_for(raw: _native.RawTrace, source: Source, partial: Trace | None) -> None:
@@ -749,7 +751,9 @@ def _raise_for(raw: _native.RawTrace, source: Source, partial: Trace | None) -> 
     raise error_from_tuple(raw.error, partial=partial)
 
 
-def parse(source: Source, *, progress: Progress | None = None) -> Trace:
+def parse(
+    source: Source, *, progress: Progress | None = None, max_events: int | None = None
+) -> Trace:
     """Parses a Go execution trace.
 
     ``source`` is a path (``str`` or ``os.PathLike``; a regular file is memory-mapped,
@@ -763,14 +767,26 @@ def parse(source: Source, *, progress: Progress | None = None) -> Trace:
     ``total_bytes`` is None for a stream of unknown size) and once at the end with
     ``bytes_done == total_bytes``. An exception it raises stops the parse and propagates.
 
+    ``max_events`` bounds the work and memory spent on an unknown input: a trace with
+    more events raises :class:`LimitError`, whose ``partial`` holds exactly the first
+    ``max_events`` events (``.generation`` names the generation being read, ``.offset``
+    the bytes read so far). None (the default) means no limit.
+
     Raises:
         TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
             broken; the exception's ``partial`` holds a :class:`Trace` with the events
             Go's reader yields before the error.
+        LimitError: more than ``max_events`` events.
         OSError: the file cannot be read (``FileNotFoundError``, ...).
         TypeError: ``source`` is none of the above.
     """
-    raw = _parse_raw(source, progress)
+    if max_events is not None:
+        if isinstance(max_events, bool) or not isinstance(max_events, int):
+            raise TypeError(f"max_events must be an int or None, not {type(max_events).__name__}")
+        if max_events < 0:
+            raise ValueError(f"max_events must be >= 0, not {max_events}")
+        max_events = min(max_events, 2**64 - 1)
+    raw = _parse_raw(source, progress, max_events)
     trace = Trace(raw)
     _raise_for(raw, source, trace)
     return trace

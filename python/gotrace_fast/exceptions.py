@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._trace import Trace
 
 __all__ = [
+    "LimitError",
     "TraceError",
     "TraceFormatError",
     "TraceValidationError",
@@ -28,7 +29,8 @@ class TraceError(ValueError):
 
     Attributes:
         message: the parser's message (Go's wording where Go has one).
-        kind: ``"format"``, ``"unsupported_version"``, ``"validation"`` or ``"internal"``.
+        kind: ``"format"``, ``"unsupported_version"``, ``"validation"``, ``"limit"`` or
+            ``"internal"``.
         offset: byte offset in the input where the problem was found, or None.
         generation: the generation the problem belongs to (v2 traces), or None.
         partial: a :class:`~gotrace_fast.Trace` holding the events Go's reader yields
@@ -83,8 +85,18 @@ class TraceValidationError(TraceError):
     kind = "validation"
 
 
+class LimitError(TraceError):
+    """The trace has more events than the ``max_events`` given to :func:`~gotrace_fast.parse`.
+
+    Not a property of the trace: ``partial`` holds its first ``max_events`` events.
+    """
+
+    kind = "limit"
+
+
 _BY_KIND: dict[str, type[TraceError]] = {
-    cls.kind: cls for cls in (TraceFormatError, UnsupportedVersionError, TraceValidationError)
+    cls.kind: cls
+    for cls in (TraceFormatError, UnsupportedVersionError, TraceValidationError, LimitError)
 }
 
 

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Io,
     /// The caller asked to stop (e.g. Ctrl-C).
     Interrupted,
+    /// The trace has more events than the caller's limit (`max_events`).
+    Limit,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +78,19 @@ impl TraceError {
             message: "interrupted".into(),
             offset: None,
             generation: None,
+        }
+    }
+
+    /// More than `max` events; `read` bytes of input were consumed when the limit hit.
+    #[cold]
+    pub fn limit(max: u64, generation: Option<u64>, read: u64) -> Self {
+        TraceError {
+            kind: ErrorKind::Limit,
+            message: format!(
+                "event limit reached: the trace has more than max_events={max} events"
+            ),
+            offset: Some(read),
+            generation,
         }
     }
 

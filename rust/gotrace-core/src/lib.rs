@@ -13,6 +13,7 @@ pub mod binning;
 pub mod error;
 pub mod export;
 pub mod generation;
+pub mod gosort;
 pub mod order;
 pub mod reader;
 pub mod store;
@@ -36,5 +37,6 @@ pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
 }
 
 pub use reader::{
-    parse_interruptible, parse_read_interruptible, parse_read_with, parse_with, Hook,
+    parse_interruptible, parse_limited, parse_read_interruptible, parse_read_limited,
+    parse_read_with, parse_with, Hook, ParseOptions,
 };

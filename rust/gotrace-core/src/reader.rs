@@ -298,6 +298,10 @@ struct Reader<S> {
     spill_err: Option<TraceError>,
     spill_err_sync: bool,
     names: Names,
+    /// Most events to store (`u64::MAX`: no limit).
+    limit: u64,
+    /// Number of the last generation installed (for the limit error after the last one).
+    last_gen: Option<u64>,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -314,23 +318,49 @@ pub fn parse(data: &[u8]) -> Trace {
     parse_interruptible(data, &mut || false)
 }
 
+/// Options of a parse. `Default` is a plain parse: every event kept, no limit.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// Stop after this many events (None: no limit): the trace then holds the first
+    /// `max_events` events and ends with an `ErrorKind::Limit` error naming the
+    /// generation and the bytes read so far.
+    pub max_events: Option<u64>,
+    /// True for a sink that empties the event table from its [`Hook`]: the table is then
+    /// not sized for the whole input up front.
+    pub drained: bool,
+}
+
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
 /// ends with an `ErrorKind::Interrupted` error after the events read so far).
 pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
-    parse_with(data, data.len(), &mut |_, _| interrupt())
+    parse_with(data, &ParseOptions::default(), &mut |_, _| interrupt())
 }
 
-/// [`parse`] calling `hook` as described at [`Hook`]. `reserve` (bytes) sizes the event
-/// table up front: the input size when every event is kept, 0 for a sink that empties it.
-pub fn parse_with(data: &[u8], reserve: usize, hook: &mut Hook) -> Trace {
+/// [`parse_interruptible`] that stops after `max_events` events (see [`ParseOptions`]).
+pub fn parse_limited(
+    data: &[u8],
+    max_events: Option<u64>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
+    let opts = ParseOptions {
+        max_events,
+        ..ParseOptions::default()
+    };
+    parse_with(data, &opts, &mut |_, _| interrupt())
+}
+
+/// [`parse`] with options, calling `hook` as described at [`Hook`].
+pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
     let (trace, hlen) = match start(data) {
         Ok(v) => v,
         Err(t) => return *t,
     };
+    let limit = opts.max_events.unwrap_or(u64::MAX);
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace, hook);
+        return parse_v1(data, hlen, trace, limit, hook);
     }
-    run(Cursor::new(data, hlen), reserve, trace, hook)
+    let reserve = if opts.drained { 0 } else { data.len() };
+    run(Cursor::new(data, hlen), reserve, trace, hook, limit)
 }
 
 /// Parses a trace from a stream (a file), keeping only one generation's bytes in
@@ -346,12 +376,35 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     size_hint: usize,
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
-    parse_read_with(r, size_hint, &mut |_, _| interrupt())
+    parse_read_with(r, size_hint, &ParseOptions::default(), &mut |_, _| {
+        interrupt()
+    })
 }
 
-/// [`parse_read`] calling `hook` as described at [`Hook`]; `reserve` as for
-/// [`parse_with`] (v1 traces are read whole whatever it is).
-pub fn parse_read_with<R: std::io::Read>(r: R, reserve: usize, hook: &mut Hook) -> Trace {
+/// [`parse_read_interruptible`] with an event limit, as [`parse_limited`].
+pub fn parse_read_limited<R: std::io::Read>(
+    r: R,
+    size_hint: usize,
+    max_events: Option<u64>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Trace {
+    let opts = ParseOptions {
+        max_events,
+        ..ParseOptions::default()
+    };
+    parse_read_with(r, size_hint, &opts, &mut |_, _| interrupt())
+}
+
+/// [`parse_read`] with options, calling `hook` as described at [`Hook`] (v1 traces are
+/// read whole whatever the options).
+pub fn parse_read_with<R: std::io::Read>(
+    r: R,
+    size_hint: usize,
+    opts: &ParseOptions,
+    hook: &mut Hook,
+) -> Trace {
+    let limit = opts.max_events.unwrap_or(u64::MAX);
+    let reserve = if opts.drained { 0 } else { size_hint };
     let mut src = StreamSource::new(r);
     let head = src.peek(64).to_vec();
     let (trace, hlen) = match start(&head) {
@@ -361,19 +414,37 @@ pub fn parse_read_with<R: std::io::Read>(r: R, reserve: usize, hook: &mut Hook) 
     src.skip(hlen);
     if trace.version < 22 {
         // The v1 format has no generations: it is read whole, header included.
-        let mut all = Vec::with_capacity(reserve.max(hlen));
+        let mut all = Vec::with_capacity(size_hint.max(hlen));
         all.extend_from_slice(&head[..hlen]);
         src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace, hook);
+        let trace = parse_v1(&all, hlen, trace, limit, hook);
         return with_io_error(trace, &mut src);
     }
-    let trace = run(&mut src, reserve, trace, hook);
+    let trace = run(&mut src, reserve, trace, hook, limit);
     with_io_error(trace, &mut src)
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace, hook: &mut Hook) -> Trace {
-    crate::v1::parse_with(data, hlen, trace.version, hook)
+fn parse_v1(data: &[u8], hlen: usize, trace: Trace, limit: u64, hook: &mut Hook) -> Trace {
+    let mut t = crate::v1::parse_with(data, hlen, trace.version, hook);
+    // The v1 format is read whole: the limit cuts the converted list (an error after
+    // the limit is not reached, since the events before it would stop the caller first).
+    if t.events.len() as u64 > limit {
+        t.events.truncate(limit as usize);
+        t.events.shrink_to_fit();
+        t.error = Some(TraceError::limit(limit, None, data.len() as u64));
+    }
+    t
+}
+
+/// Rows to reserve up front: ~1 per 6 input bytes, but no more than the limit needs.
+const fn reserve_for(size_hint: usize, limit: u64) -> usize {
+    let by_size = size_hint / 6 + 16;
+    if (by_size as u64) > limit {
+        limit as usize + 16
+    } else {
+        by_size
+    }
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
@@ -403,11 +474,17 @@ fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
 }
 
 /// Runs the v2 reader over `src` (positioned after the header).
-fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace, hook: &mut Hook) -> Trace {
+fn run<S: Source>(
+    src: S,
+    size_hint: usize,
+    mut trace: Trace,
+    hook: &mut Hook,
+    limit: u64,
+) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
-    trace.events = crate::store::Events::with_capacity(size_hint / 6 + 16);
+    trace.events = crate::store::Events::with_capacity(reserve_for(size_hint, limit));
     let names = {
         let s = &mut trace.strings;
         let mut exp_event = [0u32; SPECS.len()];
@@ -448,6 +525,8 @@ fn run<S: Source>(src: S, size_hint: usize, mut trace: Trace, hook: &mut Hook) -
         spill_err: None,
         spill_err_sync: false,
         names,
+        limit,
+        last_gen: None,
     };
     'outer: loop {
         if !r.order.queue.is_empty() {
@@ -551,7 +630,7 @@ impl<S: Source> Reader<S> {
         }
         if !self.try_advance(0)? {
             // A sorted min-heap is still a min-heap; try the rest in time order.
-            self.frontier.sort_by_key(|e| e.time);
+            crate::gosort::sort_func(&mut self.frontier, |a, b| a.time < b.time);
             let mut success = false;
             for i in 1..self.frontier.len() {
                 if self.try_advance(i)? {
@@ -675,6 +754,7 @@ impl<S: Source> Reader<S> {
             wall_unix_ns: g.snap_wall_unix_ns,
         });
         let time = g.freq.ns(g.min_ts);
+        self.last_gen = Some(g.gen);
         self.gen = Some(g);
         Ok(self.sync(time, snapshot))
     }
@@ -682,6 +762,7 @@ impl<S: Source> Reader<S> {
     /// The deferred part of Go's `ReadEvent` (table validation, strictly increasing time),
     /// then the conversion of the event into a row of the store.
     fn emit(&mut self, out: Out, trace: &mut Trace) -> Result<(), TraceError> {
+        self.check_limit(trace)?;
         let mut row = Row {
             g: -1,
             p: -1,
@@ -731,6 +812,7 @@ impl<S: Source> Reader<S> {
     /// Emits one event of the ordering's queue.
     #[inline]
     fn emit_ev(&mut self, q: &QEvent, trace: &mut Trace) -> Result<(), TraceError> {
+        self.check_limit(trace)?;
         let mut row = Row::default();
         self.convert(q, &mut row, trace)?;
         let t = q.ev.time;
@@ -743,6 +825,20 @@ impl<S: Source> Reader<S> {
         row.time = time;
         trace.events.push(&row);
         Ok(())
+    }
+
+    #[inline]
+    fn check_limit(&self, trace: &Trace) -> Result<(), TraceError> {
+        if trace.cleared + trace.events.len() as u64 >= self.limit {
+            return Err(self.limit_error());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn limit_error(&self) -> TraceError {
+        let gen = self.gen.as_ref().map(|g| g.gen).or(self.last_gen);
+        TraceError::limit(self.limit, gen, self.cur.pos() as u64)
     }
 
     /// Go's `Event.validateTableIDs`.

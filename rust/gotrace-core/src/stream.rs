@@ -2,7 +2,13 @@
 //! consumer ([`drain`]) and drops them, so memory is bounded by one generation plus what
 //! the consumer keeps (v1 traces, which have no generations, are still read whole).
 
-use crate::reader::{parse_with, Hook};
+use crate::reader::{parse_with, Hook, ParseOptions};
+
+/// Options of a parse whose events a consumer drains generation by generation.
+pub const DRAINED: ParseOptions = ParseOptions {
+    max_events: None,
+    drained: true,
+};
 use crate::store::Trace;
 use crate::wire::{self, spec, Cursor};
 
@@ -38,14 +44,14 @@ pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
     if ver < 22 {
         return None;
     }
-    let first = parse_with(data, 0, &mut |_, _| true);
+    let first = parse_with(data, &DRAINED, &mut |_, _| true);
     let t0 = *first.events.time.first()?;
     let last_gen = last_generation_start(data, hlen, ver)?;
     let mut alone = Vec::with_capacity(hlen + data.len() - last_gen);
     alone.extend_from_slice(&data[..hlen]);
     alone.extend_from_slice(&data[last_gen..]);
     let mut t1 = None;
-    let tail = parse_with(&alone, 0, &mut |t, _| {
+    let tail = parse_with(&alone, &DRAINED, &mut |t, _| {
         if let Some(&t) = t.events.time.last() {
             t1 = Some(t);
         }
@@ -131,7 +137,7 @@ mod tests {
         let mut times = Vec::new();
         let mut calls = 0;
         let t = drain(
-            |hook| parse_with(&data, 0, hook),
+            |hook| parse_with(&data, &DRAINED, hook),
             &mut |t| times.extend_from_slice(&t.events.time),
             &mut |_, _| {
                 calls += 1;

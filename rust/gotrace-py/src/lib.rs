@@ -22,7 +22,7 @@ use gotrace_core::analysis::ranges::RangeSummary;
 use gotrace_core::analysis::summarizer::{is_system_goroutine, EventRef, ExecStats, RegionSummary};
 use gotrace_core::analysis::summary::{analyze, Analysis};
 use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
-use gotrace_core::{ErrorKind, TraceError};
+use gotrace_core::{ErrorKind, Hook, ParseOptions, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
 use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::buffer::PyBuffer;
@@ -37,7 +37,8 @@ mod sched;
 mod stream;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
-/// `"unsupported_version"`, `"validation"`, `"internal"`.
+/// `"unsupported_version"`, `"validation"`, `"limit"`, `"internal"` (and `"io"`,
+/// `"interrupted"`, which `gotrace_fast.parse` handles itself).
 type ErrorTuple = (&'static str, String, Option<u64>, Option<u64>);
 
 /// `(trace_ns, mono_ns, wall_unix_ns)` columns of the clock snapshots.
@@ -61,6 +62,7 @@ fn error_tuple(e: &TraceError) -> ErrorTuple {
         ErrorKind::Validation => "validation",
         ErrorKind::Io => "io",
         ErrorKind::Interrupted => "interrupted",
+        ErrorKind::Limit => "limit",
     };
     (kind, e.message.clone(), e.offset, e.generation)
 }
@@ -566,7 +568,7 @@ fn exec_stats_cols<'py>(
         stats
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, s.block_by_reason.clone())),
+            .map(|(i, s)| (i, s.block_by_reason.to_vec())),
     )?;
     triples(
         py,
@@ -575,7 +577,7 @@ fn exec_stats_cols<'py>(
         stats
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, s.range_time.clone())),
+            .map(|(i, s)| (i, s.range_time.to_vec())),
     )?;
     Ok(())
 }
@@ -684,7 +686,7 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
         "by_reason",
         gs.iter()
             .enumerate()
-            .map(|(i, g)| (i, g.waiting_ns_by_reason.clone())),
+            .map(|(i, g)| (i, g.waiting_ns_by_reason.to_vec())),
     )?;
     out.set_item("goroutine_states", d)?;
 
@@ -859,17 +861,15 @@ impl<'a> Input<'a> {
         Ok((Input::Mem(data), Some(n)))
     }
 
-    /// Parses the input calling `hook` (see `gotrace_core::Hook`). `keep`: size the event
-    /// table for every event (a parse), or not (a sink that drains it).
-    fn parse(&self, keep: bool, hook: &mut dyn FnMut(&mut Trace, u64) -> bool) -> Trace {
+    /// Parses the input with `opts`, calling `hook` (see `gotrace_core::Hook`).
+    fn parse(&self, opts: &ParseOptions, hook: &mut Hook) -> Trace {
         match self {
             Input::Map(map) => {
                 let data: &[u8] = map;
                 // v2: pages of generations already decoded are released one generation
                 // late. (v1 traces are read whole, in no particular order.)
                 let mut behind = 0usize;
-                let reserve = if keep { data.len() } else { 0 };
-                gotrace_core::parse_with(data, reserve, &mut |t, done| {
+                gotrace_core::parse_with(data, opts, &mut |t, done| {
                     if t.version >= 22 {
                         release_mapped(map, behind);
                         behind = done as usize;
@@ -879,11 +879,9 @@ impl<'a> Input<'a> {
             }
             Input::Stream(file) => {
                 let size = file.metadata().map_or(0, |m| m.len() as usize);
-                gotrace_core::parse_read_with(file, if keep { size } else { 0 }, hook)
+                gotrace_core::parse_read_with(file, size, opts, hook)
             }
-            Input::Mem(data) => {
-                gotrace_core::parse_with(data, if keep { data.len() } else { 0 }, hook)
-            }
+            Input::Mem(data) => gotrace_core::parse_with(data, opts, hook),
         }
     }
 }
@@ -928,33 +926,39 @@ fn parse_input(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
     progress: Option<&Bound<'_, PyAny>>,
+    max_events: Option<u64>,
 ) -> PyResult<RawTrace> {
     let (input, total) = Input::open(source)?;
+    let opts = ParseOptions {
+        max_events,
+        ..ParseOptions::default()
+    };
     let r = run_detached(
         py,
         progress,
         total,
-        |hook| input.parse(true, hook),
+        |hook| input.parse(&opts, hook),
         trace_ok,
     )?;
     Ok(RawTrace::new(r))
 }
 
 /// Parses a trace held in memory (any bytes-like object; see `Input::open`).
-/// `progress(done, total)` as for [`parse_path`].
+/// `progress` and `max_events` as for [`parse_path`].
 #[pyfunction]
-#[pyo3(signature = (data, progress=None))]
+#[pyo3(signature = (data, progress=None, max_events=None))]
 fn parse_bytes(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     progress: Option<&Bound<'_, PyAny>>,
+    max_events: Option<u64>,
 ) -> PyResult<RawTrace> {
     if data.cast::<PyString>().is_ok() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "expected bytes, not str",
         ));
     }
-    parse_input(py, data, progress)
+    parse_input(py, data, progress, max_events)
 }
 
 /// Parses the file at `path` with the GIL released: a regular file is memory-mapped (no
@@ -962,15 +966,17 @@ fn parse_bytes(
 /// from this thread with the bytes parsed so far and the file size (None if unknown), at
 /// its first check, then at most every 50 ms, and once at the end with `done == total`;
 /// an exception it raises stops the parse and propagates. I/O problems raise `OSError`
-/// (`FileNotFoundError`, ...).
+/// (`FileNotFoundError`, ...). `max_events`: stop with a `"limit"` error after that many
+/// events.
 #[pyfunction]
-#[pyo3(signature = (path, progress=None))]
+#[pyo3(signature = (path, progress=None, max_events=None))]
 fn parse_path(
     py: Python<'_>,
     path: &Bound<'_, PyString>,
     progress: Option<&Bound<'_, PyAny>>,
+    max_events: Option<u64>,
 ) -> PyResult<RawTrace> {
-    parse_input(py, path.as_any(), progress)
+    parse_input(py, path.as_any(), progress, max_events)
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.
@@ -1048,7 +1054,9 @@ fn uniform_edges<'py>(
     Ok(arr(py, binning::uniform_edges(start, end, bins)))
 }
 
-#[pymodule]
+/// Safe without the GIL: the only class is frozen (immutable after the parse), numpy
+/// views borrow from it, and every function works on its arguments and locals only.
+#[pymodule(gil_used = false)]
 fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RawTrace>()?;
     m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;

@@ -5,7 +5,7 @@ use gotrace_core::analysis::heat::{By, HeatResult, HeatSpec, HeatStream, Sort};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::store::Trace;
-use gotrace_core::stream::{drain, v2_extent};
+use gotrace_core::stream::{drain, v2_extent, DRAINED};
 use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
@@ -83,7 +83,7 @@ fn stream_summary<'py>(
             let mut an: Option<Analyzer<NoIntervals>> = None;
             let mut seen = Seen::default();
             let trace = drain(
-                |h| input.parse(false, h),
+                |h| input.parse(&DRAINED, h),
                 &mut |t| {
                     an.get_or_insert_with(|| Analyzer::new(t.version, NoIntervals))
                         .feed(t);
@@ -186,7 +186,7 @@ fn stream_heatmap<'py>(
         |hook| {
             let mut heat: Option<HeatStream> = None;
             let trace = drain(
-                |h| input.parse(false, h),
+                |h| input.parse(&DRAINED, h),
                 &mut |t| {
                     heat.get_or_insert_with(|| HeatStream::new(t.version, spec.clone()))
                         .feed(t)

@@ -14,6 +14,7 @@
 //! Running / Syscall interval names it as its thread.
 
 use super::idmap::IdMap;
+use super::keyed::KeyedNs;
 use crate::store::{gostate, procstate};
 
 /// Intervals of one resource kind, as columns of one length.
@@ -157,7 +158,7 @@ pub struct GoStateStat {
     pub runnable_ns: i64,
     pub waiting_ns: i64,
     /// (reason string ID, ns), in first-seen order.
-    pub waiting_ns_by_reason: Vec<(u32, i64)>,
+    pub waiting_ns_by_reason: KeyedNs,
     pub syscall_ns: i64,
     pub intervals: i64,
     pub lifetimes: i64,
@@ -278,13 +279,6 @@ pub struct GoTransition {
     pub ctx_stack: u32,
 }
 
-pub(crate) fn add_to(v: &mut Vec<(u32, i64)>, key: u32, d: i64) {
-    match v.iter_mut().find(|(k, _)| *k == key) {
-        Some(e) => e.1 += d,
-        None => v.push((key, d)),
-    }
-}
-
 /// The state tracker: feed it the transitions in stream order, then [`Tracker::finish`].
 /// Closed intervals go to the sink `S`.
 #[derive(Default, Debug)]
@@ -388,7 +382,7 @@ impl<S: IntervalSink> Tracker<S> {
                 gostate::RUNNABLE => g.runnable_ns += d,
                 gostate::WAITING => {
                     g.waiting_ns += d;
-                    add_to(&mut g.waiting_ns_by_reason, c.reason, d);
+                    g.waiting_ns_by_reason.add(c.reason, d);
                 }
                 gostate::SYSCALL => g.syscall_ns += d,
                 _ => {}

@@ -16,8 +16,7 @@
 //! Where Go's code panics (an index out of range on odd input, e.g. a range event outside
 //! any proc) these functions return an [`MmuError`] with Go's panic text instead.
 
-use rustc_hash::FxHashMap;
-
+use super::idmap::IdMap;
 use crate::store::{gostate, resource, EventKind, Trace};
 
 /// Count stop-the-world phases of the GC (ranges `stop-the-world (...)` mentioning GC).
@@ -90,10 +89,7 @@ fn executing(state: u8) -> bool {
 /// assist (`inGC`), is a background mark worker (`bgMark`). Dense for the usual small
 /// non-negative goroutine IDs, a hash map for the rest.
 #[derive(Default)]
-struct GoTable {
-    dense: Vec<GoInfo>,
-    sparse: FxHashMap<i64, GoInfo>,
-}
+struct GoTable(IdMap<GoInfo>);
 
 #[derive(Default, Clone, Copy)]
 struct GoInfo {
@@ -102,28 +98,13 @@ struct GoInfo {
     bg_mark: bool,
 }
 
-const DENSE_GOROUTINES: i64 = 1 << 22;
-
 impl GoTable {
     fn get(&self, g: i64) -> GoInfo {
-        if (0..DENSE_GOROUTINES).contains(&g) {
-            self.dense.get(g as usize).copied().unwrap_or_default()
-        } else {
-            self.sparse.get(&g).copied().unwrap_or_default()
-        }
+        self.0.get(g).copied().unwrap_or_default()
     }
 
     fn get_mut(&mut self, g: i64) -> &mut GoInfo {
-        if (0..DENSE_GOROUTINES).contains(&g) {
-            let i = g as usize;
-            if i >= self.dense.len() {
-                self.dense
-                    .resize((i + 1).max(self.dense.len() * 2), GoInfo::default());
-            }
-            &mut self.dense[i]
-        } else {
-            self.sparse.entry(g).or_default()
-        }
+        self.0.get_or_insert_with(g, GoInfo::default)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod heat;
 pub mod idmap;
 pub mod intervals;
+pub mod keyed;
 pub mod mmu;
 pub mod ranges;
 pub mod sched;

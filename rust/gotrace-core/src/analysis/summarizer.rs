@@ -15,7 +15,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::idmap::IdMap;
-use super::intervals::add_to;
+use super::keyed::KeyedNs;
 use crate::store::{gostate, procstate, resource, EventKind};
 
 /// `GoroutineExecStats`. Maps are (string ID, ns) lists in first-insertion order; entries
@@ -24,18 +24,18 @@ use crate::store::{gostate, procstate, resource, EventKind};
 pub struct ExecStats {
     pub exec: i64,
     pub sched_wait: i64,
-    pub block_by_reason: Vec<(u32, i64)>,
+    pub block_by_reason: KeyedNs,
     pub syscall: i64,
     pub syscall_block: i64,
     pub total: i64,
-    pub range_time: Vec<(u32, i64)>,
+    pub range_time: KeyedNs,
 }
 
 impl ExecStats {
     /// Go's `UnknownTime()`.
     pub fn unknown(&self) -> i64 {
         let mut sum = self.exec + self.sched_wait + self.syscall + self.syscall_block;
-        for (_, d) in &self.block_by_reason {
+        for (_, d) in self.block_by_reason.iter() {
             sum += d;
         }
         if sum < self.total {
@@ -47,23 +47,21 @@ impl ExecStats {
 
     /// `self - v` over the keys of `self`.
     fn sub(&self, v: &ExecStats) -> ExecStats {
-        let get = |m: &[(u32, i64)], k: u32| m.iter().find(|e| e.0 == k).map_or(0, |e| e.1);
+        let diff = |a: &KeyedNs, b: &KeyedNs| {
+            let mut out = KeyedNs::default();
+            for &(k, d) in a.iter() {
+                out.push(k, d - b.get(k).unwrap_or(0));
+            }
+            out
+        };
         ExecStats {
             exec: self.exec - v.exec,
             sched_wait: self.sched_wait - v.sched_wait,
-            block_by_reason: self
-                .block_by_reason
-                .iter()
-                .map(|&(k, d)| (k, d - get(&v.block_by_reason, k)))
-                .collect(),
+            block_by_reason: diff(&self.block_by_reason, &v.block_by_reason),
             syscall: self.syscall - v.syscall,
             syscall_block: self.syscall_block - v.syscall_block,
             total: self.total - v.total,
-            range_time: self
-                .range_time
-                .iter()
-                .map(|&(k, d)| (k, d - get(&v.range_time, k)))
-                .collect(),
+            range_time: diff(&self.range_time, &v.range_time),
         }
     }
 }
@@ -109,7 +107,7 @@ struct Pending {
     last_block_reason: u32,
     last_syscall: i64,
     last_syscall_block: i64,
-    last_range: Vec<(u32, i64)>,
+    last_range: KeyedNs,
     active_regions: Vec<RegionSummary>,
 }
 
@@ -136,11 +134,8 @@ impl GoroutineSummary {
             r.sched_wait += last_ts - p.last_runnable;
         }
         if p.last_block != 0 {
-            add_to(
-                &mut r.block_by_reason,
-                p.last_block_reason,
-                last_ts - p.last_block,
-            );
+            r.block_by_reason
+                .add(p.last_block_reason, last_ts - p.last_block);
         }
         if p.last_syscall != 0 {
             r.syscall += last_ts - p.last_syscall;
@@ -148,8 +143,8 @@ impl GoroutineSummary {
         if p.last_syscall_block != 0 {
             r.sched_wait += last_ts - p.last_syscall_block;
         }
-        for &(name, ts) in &p.last_range {
-            add_to(&mut r.range_time, name, last_ts - ts);
+        for &(name, ts) in p.last_range.iter() {
+            r.range_time.add(name, last_ts - ts);
         }
         r
     }
@@ -316,20 +311,19 @@ impl Summarizer {
             };
             let lr = &mut g.pending.last_range;
             if k == EventKind::RangeActive as u8 {
-                let pos = lr.iter().position(|e| e.0 == ev.name);
-                if let Some(i) = pos {
+                if let Some(i) = lr.position(ev.name) {
                     let ts = lr[i].1;
                     if ts != 0 {
-                        add_to(&mut g.stats.range_time, ev.name, sync_ts - ts);
+                        g.stats.range_time.add(ev.name, sync_ts - ts);
                     }
-                    g.pending.last_range[i].1 = sync_ts;
+                    g.pending.last_range.set_at(i, sync_ts);
                 } else {
-                    lr.push((ev.name, sync_ts));
+                    lr.push(ev.name, sync_ts);
                 }
             } else {
-                match lr.iter_mut().find(|e| e.0 == ev.name) {
-                    Some(e) => e.1 = ev.time,
-                    None => lr.push((ev.name, ev.time)),
+                match lr.position(ev.name) {
+                    Some(i) => lr.set_at(i, ev.time),
+                    None => lr.push(ev.name, ev.time),
                 }
             }
         } else if k == EventKind::RangeEnd as u8 {
@@ -345,15 +339,15 @@ impl Summarizer {
                 return;
             };
             let lr = &mut g.pending.last_range;
-            let Some(i) = lr.iter().position(|e| e.0 == ev.name) else {
+            let Some(i) = lr.position(ev.name) else {
                 return;
             };
             let ts = lr[i].1;
             if ts == 0 {
                 return;
             }
-            lr.remove(i);
-            add_to(&mut g.stats.range_time, ev.name, ev.time - ts);
+            lr.remove_at(i);
+            g.stats.range_time.add(ev.name, ev.time - ts);
         } else if k == EventKind::RegionBegin as u8 {
             let Some(g) = self.gs.get_mut(ev.g) else {
                 return;
@@ -436,7 +430,7 @@ impl Summarizer {
                 let d = t - self.sync_ts;
                 match new {
                     gostate::RUNNING => g.stats.exec += d,
-                    gostate::WAITING => add_to(&mut g.stats.block_by_reason, ev.name, d),
+                    gostate::WAITING => g.stats.block_by_reason.add(ev.name, d),
                     gostate::RUNNABLE => g.stats.sched_wait += d,
                     gostate::SYSCALL => {
                         if ev.p == -1 {
@@ -475,11 +469,9 @@ impl Summarizer {
                 g.pending.last_start = 0;
             }
             gostate::WAITING if g.pending.last_block != 0 => {
-                add_to(
-                    &mut g.stats.block_by_reason,
-                    g.pending.last_block_reason,
-                    t - g.pending.last_block,
-                );
+                g.stats
+                    .block_by_reason
+                    .add(g.pending.last_block_reason, t - g.pending.last_block);
                 g.pending.last_block = 0;
             }
             gostate::RUNNABLE if g.pending.last_runnable != 0 => {
@@ -557,7 +549,13 @@ impl Summarizer {
         for g in &mut out {
             let sys = is_system_goroutine(names.string(g.name));
             g.finalize(last, None, sys);
-            g.regions.sort_by_key(|r| r.start.map(|s| s.0));
+            // Go's slices.SortFunc: equal starts (e.g. regions inherited at one creation, or
+            // none) end up in its order.
+            crate::gosort::sort_func(&mut g.regions, |a, b| match (a.start, b.start) {
+                (None, y) => y.is_some(),
+                (Some(_), None) => false,
+                (Some(x), Some(y)) => x.0 < y.0,
+            });
         }
         out.sort_unstable_by_key(|g| g.id);
         (out, tasks)

@@ -448,9 +448,8 @@ impl Generation {
         for s in &mut self.cpu_samples {
             s.time = self.freq.ns(s.time as u64);
         }
-        // Go sorts with slices.SortFunc (pdqsort); for samples with distinct times (all we
-        // have seen) any sort agrees. A stable sort keeps equal times in file order.
-        self.cpu_samples.sort_by_key(|s| s.time);
+        // Go's slices.SortFunc (not stable: equal times end up in its order, not file order).
+        crate::gosort::sort_func(&mut self.cpu_samples, |a, b| a.time < b.time);
         Ok(())
     }
 }

@@ -17,7 +17,7 @@
 //! (old states, task parents), exactly where Go's `baseEvent.extra` puts them, because the
 //! API-level view of the event needs them later.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(crate) mod tables;
 use tables::{DenseMap, GMap, MMap, MState};
@@ -132,7 +132,7 @@ impl Seq {
 /// A special time range bound to a resource: its Begin event type and, for STW, the
 /// reason's string ID *in the generation where it began* (Go resolves it later in the
 /// generation of the End event; we keep that behaviour).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct RangeType {
     typ: u8,
     desc: u64,
@@ -146,14 +146,35 @@ fn make_range_type(typ: u8, desc: u64) -> RangeType {
     }
 }
 
+/// Ranges in flight on one resource, in Go's slice order (which decides which STW an
+/// STWEnd closes). Only STW ranges can pile up (one per reason); past a few entries a set
+/// answers `has`, so that nesting thousands of them is not quadratic.
 #[derive(Default, Debug)]
 struct RangeState {
     in_flight: Vec<RangeType>,
+    index: Option<Box<FxHashSet<RangeType>>>,
 }
+
+const RANGE_INDEX_AFTER: usize = 16;
 
 impl RangeState {
     fn has(&self, t: RangeType) -> bool {
-        self.in_flight.contains(&t)
+        match &self.index {
+            Some(set) => set.contains(&t),
+            None => self.in_flight.contains(&t),
+        }
+    }
+    fn push(&mut self, t: RangeType) {
+        self.in_flight.push(t);
+        match &mut self.index {
+            Some(set) => {
+                set.insert(t);
+            }
+            None if self.in_flight.len() > RANGE_INDEX_AFTER => {
+                self.index = Some(Box::new(self.in_flight.iter().copied().collect()));
+            }
+            None => {}
+        }
     }
     fn begin(&mut self, t: RangeType) -> Result<(), String> {
         if self.has(t) {
@@ -162,7 +183,7 @@ impl RangeState {
                 SPECS[t.typ as usize].name
             ));
         }
-        self.in_flight.push(t);
+        self.push(t);
         Ok(())
     }
     fn active(&mut self, t: RangeType, initial_gen: bool) -> Result<(), String> {
@@ -173,7 +194,7 @@ impl RangeState {
                     t.typ, t.desc
                 ));
             }
-            self.in_flight.push(t);
+            self.push(t);
         } else if !self.has(t) {
             return Err(format!(
                 "resource is missing active range: {} {:?}",
@@ -190,9 +211,11 @@ impl RangeState {
                 SPECS[st as usize].name
             ));
         };
-        let desc = self.in_flight[idx].desc;
-        self.in_flight.swap_remove(idx);
-        Ok(desc)
+        let gone = self.in_flight.swap_remove(idx);
+        if let Some(set) = &mut self.index {
+            set.remove(&gone);
+        }
+        Ok(gone.desc)
     }
 }
 

@@ -332,6 +332,15 @@ impl Events {
         }
     }
 
+    /// Keeps the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        macro_rules! all {
+            ($($col:ident),*) => {$( self.c.$col.truncate(n); )*};
+        }
+        all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        self.populated = self.populated.min(n);
+    }
+
     /// Releases spare capacity (the builder over-reserves from the file size).
     pub fn shrink_to_fit(&mut self) {
         self.c.time.shrink_to_fit();
@@ -383,6 +392,8 @@ pub struct Trace {
     pub experimental: Vec<ExperimentalArgs>,
     /// Number of generations read (v2; a v1 trace counts as one).
     pub generations: u64,
+    /// Events a sink took out of `events` with [`Trace::clear_events`] so far.
+    pub cleared: u64,
     pub error: Option<crate::TraceError>,
 }
 
@@ -391,6 +402,7 @@ impl Trace {
     /// clock snapshots, experimental arguments): rows stored afterwards index the side
     /// tables from zero again. Strings and stacks stay (they are trace-wide).
     pub fn clear_events(&mut self) {
+        self.cleared += self.events.len() as u64;
         self.events.clear();
         self.range_attrs.clear();
         self.u64s.clear();

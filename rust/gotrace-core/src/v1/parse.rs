@@ -863,7 +863,7 @@ impl<'a> Parser<'a> {
     /// error).
     fn merge(&mut self, check: &mut dyn FnMut(usize) -> bool) -> Result<EvList, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
-        cpu.sort_by_key(|e| e.ts);
+        crate::gosort::sort_func(&mut cpu, |a, b| a.ts < b.ts);
         let mut procs: Vec<Proc> = self
             .pid_order
             .iter()
