@@ -211,13 +211,16 @@ def test_bad_arguments_are_rejected_before_reading() -> None:
         gt.heatmap(gt.example_path(), 10, by="proc", state="waiting")
 
 
-def test_the_module_and_the_function() -> None:
-    """``gotrace_fast.heatmap`` is the streaming function; the module keeps its contents."""
-    from gotrace_fast.heatmap import Heatmap, heatmap
+def test_heatmap_is_the_function_not_a_module() -> None:
+    """``gotrace_fast.heatmap`` is the streaming function, and no submodule of that name
+    competes with it (``import gotrace_fast.heatmap as m`` would pick one or the other)."""
+    import importlib.util
 
-    assert gt.heatmap is not heatmap
-    assert gt.Heatmap is Heatmap
-    assert callable(gt.heatmap)
+    from gotrace_fast import heatmap
+
+    assert importlib.util.find_spec("gotrace_fast.heatmap") is None
+    assert heatmap is gt.heatmap
+    assert gt.Heatmap.__module__ == "gotrace_fast._heatmap"
     assert callable(gt.summary)
 
 

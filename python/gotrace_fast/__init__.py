@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._enums import NO_TASK, EventKind, GoState, ProcState, ResourceKind
+from ._heatmap import Heatmap
 from ._sched import DurationStats, Fairness
-
-# The function `heatmap` takes the name of the module `gotrace_fast.heatmap` here (which
-# `from gotrace_fast.heatmap import ...` still finds).
 from ._stream import TraceSummary, heatmap, summary
 from ._trace import EventTable, Frame, StringTable, Trace, parse
 from .exceptions import (
@@ -24,7 +22,6 @@ from .exceptions import (
     TraceValidationError,
     UnsupportedVersionError,
 )
-from .heatmap import Heatmap
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -49,7 +49,8 @@ class Table:
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
-            return self.__dict__["_cols"][name]
+            col: np.ndarray = self.__dict__["_cols"][name]
+            return col
         except KeyError:
             raise AttributeError(name) from None
 
@@ -75,7 +76,9 @@ class Table:
         return f"<Table {len(self)} rows: {', '.join(self._cols)}>"
 
 
-def _group(rows: np.ndarray, keys: np.ndarray, ns: np.ndarray, n: int, name: Any) -> list[dict]:
+def _group(
+    rows: np.ndarray, keys: np.ndarray, ns: np.ndarray, n: int, name: Any
+) -> list[dict[str, int]]:
     """Per-row dicts from (row, key, ns) triples; key decoded by ``name``."""
     out: list[dict[str, int]] = [{} for _ in range(n)]
     for r, k, v in zip(rows.tolist(), keys.tolist(), ns.tolist(), strict=True):

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _gotrace_fast as _native
 from ._analysis import Analysis, Table
+from ._heatmap import Heatmap, _check, _edges, _labels, _values
 from ._trace import Frame, Progress, Source, _raise_for, _source_data, parse
-from .heatmap import Heatmap, _check, _edges, _labels, _values
 
 __all__ = ["TraceSummary", "heatmap", "summary"]
 

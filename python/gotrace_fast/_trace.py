@@ -17,7 +17,7 @@ from .exceptions import TraceError, error_from_tuple
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
 
-    from .heatmap import Heatmap
+    from ._heatmap import Heatmap
 
 __all__ = ["EventTable", "Frame", "StringTable", "Trace", "parse"]
 
@@ -433,7 +433,7 @@ class Trace:
         sort: str = "total",
     ) -> Heatmap:
         """How goroutines (procs, threads...) spent their time: a rows x bins
-        :class:`~gotrace_fast.heatmap.Heatmap`, exact (from the state intervals, no
+        :class:`~gotrace_fast.Heatmap`, exact (from the state intervals, no
         sampling), binned in Rust with the GIL released.
 
         ``bins``: an int (uniform bins over ``[start, end]``, by default the first to the
@@ -459,7 +459,7 @@ class Trace:
         ``"first"`` appearance, ``"id"``) and sum the rest into one ``other`` row (ID -1).
         Rows are ordered by ``sort`` except for ``by="state"`` without ``top`` (state order).
         """
-        from .heatmap import heatmap
+        from ._heatmap import heatmap
 
         return heatmap(
             self,

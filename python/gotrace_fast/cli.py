@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
 from . import example_path, heatmap, parse
+from ._heatmap import BY, VALUES
 from ._trace import Trace
 from .exceptions import TraceError
-from .heatmap import BY, VALUES
 
 PROG = "gotrace-fast"
 

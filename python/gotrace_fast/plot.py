@@ -1,4 +1,4 @@
-"""Plots of :class:`~gotrace_fast.heatmap.Heatmap` (the only module that imports matplotlib,
+"""Plots of :class:`~gotrace_fast.Heatmap` (the only module that imports matplotlib,
 and only when one of its functions runs: install the ``plot`` extra)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .heatmap import Heatmap
+    from ._heatmap import Heatmap
 
 __all__ = ["heatmap_png", "heatmap_png_bytes", "plot_heatmap"]
 
@@ -68,7 +68,7 @@ def plot_heatmap(
     elif norm == "linear":
         vmax = float(vals.max()) if vals.size and vals.max() > 0 else 1.0
         nrm = mcolors.Normalize(vmin=0, vmax=vmax)
-        data = vals
+        data = np.ma.masked_array(vals)
     else:
         raise ValueError(f"norm must be 'log' or 'linear', not {norm!r}")
     widths = np.diff(hm.edges)

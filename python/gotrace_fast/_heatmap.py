@@ -124,7 +124,7 @@ class Heatmap:
         """``values`` as an ``xarray.DataArray`` with dims ``(by, time)``: coordinates
         ``row_label``/``row_id`` per row and ``bin_start_ns``/``bin_end_ns`` per bin
         (needs xarray)."""
-        import xarray as xr
+        import xarray as xr  # type: ignore[import-not-found,unused-ignore]
 
         return xr.DataArray(
             self.values,
@@ -371,7 +371,7 @@ def heatmap(
                 totals = np.bincount(rows[inside], minlength=nrows).astype(np.float64)
             else:
                 clipped = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
-                totals = np.bincount(rows, weights=clipped, minlength=nrows)
+                totals = np.bincount(rows, weights=clipped, minlength=nrows).astype(np.float64)
             order = np.lexsort((row_ids, -totals))
         elif sort == "first":
             firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
