@@ -706,11 +706,11 @@ def _util_flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc
     )
 
 
-def _parse_raw(source: Source) -> _native.RawTrace:
+def _parse_raw(source: Source, threads: int | None = None) -> _native.RawTrace:
     if isinstance(source, (str, os.PathLike)):
-        return _native.parse_path(os.fsdecode(source))
+        return _native.parse_path(os.fsdecode(source), threads)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _native.parse_bytes(source)
+        return _native.parse_bytes(source, threads)
     read = getattr(source, "read", None)
     if callable(read):
         data = read()
@@ -718,7 +718,7 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             raise TypeError(
                 f"file object returned {type(data).__name__}, not bytes: open it in binary mode"
             )
-        return _native.parse_bytes(data)
+        return _native.parse_bytes(data, threads)
     try:
         view = memoryview(cast(Any, source))  # any other buffer (numpy uint8 array, mmap, ...)
     except TypeError:
@@ -726,15 +726,19 @@ def _parse_raw(source: Source) -> _native.RawTrace:
             "source must be a path (str or os.PathLike), bytes-like, or a binary file object, "
             f"not {type(source).__name__}"
         ) from None
-    return _native.parse_bytes(view)
+    return _native.parse_bytes(view, threads)
 
 
-def parse(source: Source) -> Trace:
+def parse(source: Source, *, threads: int | None = None) -> Trace:
     """Parses a Go execution trace.
 
     ``source`` is a path (``str`` or ``os.PathLike``, read by the extension), the trace's
     bytes (``bytes``, ``bytearray``, ``memoryview`` or another buffer) or a binary file
     object (its ``read()`` result is parsed). The GIL is released while parsing.
+
+    ``threads`` is how many threads the parse may use: ``None`` (the default) means one
+    per core (``RAYON_NUM_THREADS`` overrides that count), ``1`` parses on the calling
+    thread only. The result never depends on it.
 
     Raises:
         TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
@@ -742,8 +746,13 @@ def parse(source: Source) -> Trace:
             Go's reader yields before the error.
         OSError: the file cannot be read (``FileNotFoundError``, ...).
         TypeError: ``source`` is none of the above.
+        ValueError: ``threads`` is not None or a positive int.
     """
-    raw = _parse_raw(source)
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ValueError(f"threads must be None or a positive int, not {threads!r}")
+    raw = _parse_raw(source, threads)
     trace = Trace(raw)
     if raw.error is not None:
         kind, message, offset, _ = raw.error

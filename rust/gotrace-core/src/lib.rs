@@ -34,4 +34,6 @@ pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
     reader::parse_read(r, size_hint)
 }
 
-pub use reader::{parse_interruptible, parse_read_interruptible};
+pub use reader::{
+    parse_interruptible, parse_read_interruptible, parse_read_with, parse_with, ParseOptions,
+};

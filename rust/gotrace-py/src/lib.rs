@@ -21,7 +21,7 @@ use gotrace_core::analysis::ranges::RangeSummary;
 use gotrace_core::analysis::summarizer::{is_system_goroutine, EventRef, ExecStats, RegionSummary};
 use gotrace_core::analysis::summary::{analyze, Analysis};
 use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
-use gotrace_core::{ErrorKind, TraceError};
+use gotrace_core::{ErrorKind, ParseOptions, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
 use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::buffer::PyBuffer;
@@ -138,9 +138,10 @@ fn run_detached(
     Ok(RawTrace::new(result))
 }
 
-fn parse_detached(py: Python<'_>, data: &[u8]) -> PyResult<RawTrace> {
+fn parse_detached(py: Python<'_>, data: &[u8], threads: Option<usize>) -> PyResult<RawTrace> {
+    let opts = ParseOptions::threads(threads);
     run_detached(py, |interrupt| {
-        gotrace_core::parse_interruptible(data, interrupt)
+        gotrace_core::parse_with(data, &opts, interrupt)
     })
 }
 
@@ -775,26 +776,34 @@ fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<B
 /// Parses a trace held in memory. `bytes` are read in place; any other buffer
 /// (bytearray, memoryview, ...) is copied first, since it could change while the
 /// GIL is released.
+/// `threads`: None = all cores, 1 = the calling thread only.
 #[pyfunction]
-fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RawTrace> {
+#[pyo3(signature = (data, threads=None))]
+fn parse_bytes(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    threads: Option<usize>,
+) -> PyResult<RawTrace> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return parse_detached(py, b.as_bytes());
+        return parse_detached(py, b.as_bytes(), threads);
     }
     let buf = PyBuffer::<u8>::get(data)?;
     let owned = buf.to_vec(py)?;
     drop(buf);
-    parse_detached(py, &owned)
+    parse_detached(py, &owned, threads)
 }
 
 /// Reads and parses the file at `path`, streaming it (only one generation's bytes are in
 /// memory at a time), with the GIL released. I/O problems raise `OSError`
 /// (`FileNotFoundError`, ...).
 #[pyfunction]
-fn parse_path(py: Python<'_>, path: PathBuf) -> PyResult<RawTrace> {
+#[pyo3(signature = (path, threads=None))]
+fn parse_path(py: Python<'_>, path: PathBuf, threads: Option<usize>) -> PyResult<RawTrace> {
     let file = std::fs::File::open(&path).map_err(|e| io_error(e, &path))?;
     let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let opts = ParseOptions::threads(threads);
     run_detached(py, |interrupt| {
-        gotrace_core::parse_read_interruptible(file, size, interrupt)
+        gotrace_core::parse_read_with(file, size, &opts, interrupt)
     })
 }
 
