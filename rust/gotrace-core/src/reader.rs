@@ -339,7 +339,7 @@ fn env_threads() -> Option<usize> {
 const SMALL_INPUT: usize = 1 << 20;
 
 /// A generation with its events decoded, per M (`streams[i]` is the M of
-/// `gen.batches[i]`). The event bytes (`gen.buf`) are dropped once decoded.
+/// `gen.batches[i]`). Its event bytes (`gen.buf`) go back to the loader once decoded.
 pub(crate) struct Prepared {
     gen: Generation,
     streams: Vec<MStream>,
@@ -395,6 +395,9 @@ struct Loader<S> {
     spill: Option<generation::Spill>,
     /// Event buffers of finished generations, for reuse.
     spare: Vec<Vec<BaseEvent>>,
+    /// The byte buffer of the last generation, for reuse (fresh memory costs a page
+    /// fault per 4 KiB).
+    spare_buf: Vec<u8>,
 }
 
 impl<S: Source> Loader<S> {
@@ -407,6 +410,7 @@ impl<S: Source> Loader<S> {
                 self.spill.take(),
                 self.ver,
                 &mut pending,
+                std::mem::take(&mut self.spare_buf),
             );
             self.spill = r.spill;
             LoadOut::Spill {
@@ -416,8 +420,13 @@ impl<S: Source> Loader<S> {
             }
         } else {
             LoadOut::V26(
-                generation::read_generation(&mut self.cur, self.ver, &mut pending)
-                    .map(|g| g.map(|g| self.prepare(g, parallel))),
+                generation::read_generation(
+                    &mut self.cur,
+                    self.ver,
+                    &mut pending,
+                    std::mem::take(&mut self.spare_buf),
+                )
+                .map(|g| g.map(|g| self.prepare(g, parallel))),
             )
         };
         Loaded {
@@ -445,7 +454,7 @@ impl<S: Source> Loader<S> {
                 .map(|((_, b), v)| decode_m(b, buf, freq, v))
                 .collect()
         };
-        gen.buf = Vec::new();
+        self.spare_buf = std::mem::take(&mut gen.buf);
         Prepared { gen, streams }
     }
 }
@@ -558,10 +567,10 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, interrupt: &mut dyn FnMut() 
         Ok(v) => v,
         Err(t) => return *t,
     };
-    if trace.version < 22 {
-        return parse_v1(data, hlen, trace);
-    }
     let threads = opts.thread_count_for(data.len());
+    if trace.version < 22 {
+        return parse_v1(data, hlen, trace, threads);
+    }
     run(
         Cursor::new(data, hlen),
         data.len(),
@@ -585,7 +594,7 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
     let mut src = StreamSource::new(r);
-    let (trace, _) = match read_start(&mut src, size_hint) {
+    let (trace, _) = match read_start(&mut src, size_hint, 1) {
         Ok(v) => v,
         Err(t) => return *t,
     };
@@ -602,11 +611,11 @@ pub fn parse_read_with<R: std::io::Read + Send>(
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
     let mut src = StreamSource::new(r);
-    let (trace, _) = match read_start(&mut src, size_hint) {
+    let threads = opts.thread_count_for(size_hint);
+    let (trace, _) = match read_start(&mut src, size_hint, threads) {
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let threads = opts.thread_count_for(size_hint);
     let trace = run(&mut src, size_hint, trace, interrupt, threads);
     with_io_error(trace, &mut src)
 }
@@ -616,6 +625,7 @@ pub fn parse_read_with<R: std::io::Read + Send>(
 fn read_start<R: std::io::Read>(
     src: &mut StreamSource<R>,
     size_hint: usize,
+    threads: usize,
 ) -> Result<(Trace, usize), Box<Trace>> {
     let head = src.peek(64).to_vec();
     let (trace, hlen) = match start(&head) {
@@ -628,15 +638,15 @@ fn read_start<R: std::io::Read>(
         let mut all = Vec::with_capacity(size_hint.max(hlen));
         all.extend_from_slice(&head[..hlen]);
         src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace);
+        let trace = parse_v1(&all, hlen, trace, threads);
         return Err(Box::new(with_io_error(trace, src)));
     }
     Ok((trace, hlen))
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace) -> Trace {
-    crate::v1::parse(data, hlen, trace.version)
+fn parse_v1(data: &[u8], hlen: usize, trace: Trace, threads: usize) -> Trace {
+    crate::v1::parse_threads(data, hlen, trace.version, threads)
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
@@ -694,6 +704,7 @@ fn run<S: Source + Send>(
                 ver,
                 spill: None,
                 spare: Vec::new(),
+                spare_buf: Vec::new(),
             }),
             inflight: None,
         };
@@ -717,6 +728,7 @@ fn run_seq<S: Source>(
         ver,
         spill: None,
         spare: Vec::new(),
+        spare_buf: Vec::new(),
     });
     finalize(drive(trace, size_hint, &mut sup, interrupt))
 }
@@ -923,6 +935,7 @@ impl Reader {
         }
         bc.pos += 1;
         if let Some(ev) = st.evs.get(bc.pos) {
+            self.order.prefetch(ev);
             self.frontier[i].time = ev.time;
             heap_update(&mut self.frontier, i);
         } else if let Some(e) = st.err.take() {

@@ -254,8 +254,13 @@ fn fmt_err(msg: impl Into<String>, offset: usize) -> TraceError {
 }
 
 impl Generation {
-    fn new() -> Self {
-        Generation::default()
+    /// A generation whose event bytes go to `buf` (a recycled buffer; cleared here).
+    fn new(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        Generation {
+            buf,
+            ..Generation::default()
+        }
     }
 
     /// Turns the ID maps' local indices into global IDs once the generation's
@@ -560,19 +565,21 @@ pub struct SpillRead {
     pub err: Option<TraceError>,
 }
 
-/// Go's `readGenerationWithSpill` (trace versions < 1.26).
+/// Go's `readGenerationWithSpill` (trace versions < 1.26). `buf` is reused for the
+/// generation's event bytes.
 pub fn read_generation_with_spill<S: Source>(
     c: &mut S,
     spill: Option<Spill>,
     ver: u32,
     t: &mut Pending,
+    buf: Vec<u8>,
 ) -> SpillRead {
     let fail = |e: TraceError| SpillRead {
         gen: None,
         spill: None,
         err: Some(e),
     };
-    let mut g = Generation::new();
+    let mut g = Generation::new(buf);
     if let Some((gen, mut b, bytes)) = spill {
         g.gen = gen;
         g.min_ts = b.time;
@@ -635,13 +642,15 @@ pub fn read_generation_with_spill<S: Source>(
     }
 }
 
-/// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace.
+/// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace. `buf` is
+/// reused for the generation's event bytes.
 pub fn read_generation<S: Source>(
     c: &mut S,
     ver: u32,
     t: &mut Pending,
+    buf: Vec<u8>,
 ) -> Result<Option<Generation>, TraceError> {
-    let mut g = Generation::new();
+    let mut g = Generation::new(buf);
     loop {
         match wire::read_batch(c, &mut g.buf) {
             BatchRead::Eof => {

@@ -368,6 +368,27 @@ impl Ordering {
         self.queue.push(QEvent { ev, ctx });
     }
 
+    /// Hints that `ev` will be offered soon: the goroutine it names (if any) is
+    /// fetched into cache.
+    #[inline]
+    pub fn prefetch(&self, ev: &BaseEvent) {
+        use spec::*;
+        if matches!(
+            ev.typ,
+            EV_GO_START
+                | EV_GO_UNBLOCK
+                | EV_GO_SWITCH
+                | EV_GO_SWITCH_DESTROY
+                | EV_GO_STATUS
+                | EV_GO_STATUS_STACK
+                | EV_GO_CREATE
+                | EV_GO_CREATE_BLOCKED
+                | EV_GO_CREATE_SYSCALL
+        ) {
+            self.g_states.prefetch(ev.args[0] as i64);
+        }
+    }
+
     /// Go's `ordering.Advance`: may the event `ev`, next on thread `m`, happen now?
     pub fn advance(
         &mut self,

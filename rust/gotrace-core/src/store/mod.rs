@@ -36,7 +36,7 @@ pub(crate) fn prefault<T>(v: &Vec<T>, from: usize, to: usize) {
 
 /// [`prefault`] on rows of `size` bytes from address `base` (up to `to`, which the
 /// caller bounds by the allocation).
-fn populate_rows(base: usize, size: usize, from: usize, to: usize) {
+pub(crate) fn populate_rows(base: usize, size: usize, from: usize, to: usize) {
     #[cfg(target_os = "linux")]
     {
         let page = 4096usize;

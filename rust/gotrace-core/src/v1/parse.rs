@@ -163,6 +163,8 @@ const CHUNK: usize = 1 << 16;
 pub struct EvList {
     chunks: Vec<Vec<Ev>>,
     len: usize,
+    /// Chunks allocated ahead (see [`EvList::reserve_chunks`]), used from the back.
+    spare: Vec<Vec<Ev>>,
 }
 
 impl EvList {
@@ -170,12 +172,34 @@ impl EvList {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(ev),
             _ => {
-                let mut c = Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK });
+                let mut c = self.spare.pop().unwrap_or_else(|| {
+                    Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK })
+                });
                 c.push(ev);
                 self.chunks.push(c);
             }
         }
         self.len += 1;
+    }
+
+    /// Allocates (but does not touch) chunks for `n` events up front, and returns the
+    /// (address, bytes) of each, for faulting their pages in on another thread.
+    fn reserve_chunks(&mut self, n: usize) -> Vec<(usize, usize)> {
+        let k = n.div_ceil(CHUNK);
+        self.spare = (0..k).map(|_| Vec::with_capacity(CHUNK)).collect();
+        let mut v: Vec<(usize, usize)> = self
+            .spare
+            .iter()
+            .map(|c| (c.as_ptr() as usize, CHUNK * std::mem::size_of::<Ev>()))
+            .collect();
+        // Taken from the back: fault them in in that order.
+        v.reverse();
+        v
+    }
+
+    /// Frees reserved chunks that were not needed.
+    fn release_spare(&mut self) {
+        self.spare = Vec::new();
     }
     pub fn len(&self) -> usize {
         self.len
@@ -278,6 +302,7 @@ struct Parser<'a> {
     last_g: u64,
     last_gs: FxHashMap<i32, u64>,
     last_p: i32,
+    n_events: usize,
 }
 
 #[derive(Default)]
@@ -506,7 +531,8 @@ impl<'a> Parser<'a> {
         n
     }
 
-    /// Go's `collectBatchesAndCPUSamples`.
+    /// Go's `collectBatchesAndCPUSamples`. Also counts the events the merge will list
+    /// (`self.n_events`, an estimate used to reserve memory).
     fn collect(&mut self) -> WResult<()> {
         let mut raw = Raw::default();
         let mut cur_p: i32 = 0;
@@ -517,6 +543,12 @@ impl<'a> Parser<'a> {
             }
             if raw.typ == EV_NONE {
                 continue;
+            }
+            if !matches!(
+                raw.typ,
+                EV_BATCH | EV_FREQUENCY | EV_STACK | EV_TIMER_GOROUTINE
+            ) {
+                self.n_events += 1;
             }
             if raw.typ == EV_BATCH {
                 let q = self.batches.entry(raw.batch_pid).or_insert_with(|| {
@@ -848,8 +880,9 @@ fn verr(msg: impl Into<String>) -> TraceError {
 }
 
 impl<'a> Parser<'a> {
-    /// Go's `parseEventBatches`.
-    fn merge(&mut self) -> Result<EvList, TraceError> {
+    /// Go's `parseEventBatches`. With a `helper`, the list's memory is allocated up front
+    /// and faulted in on another thread while the merge fills it.
+    fn merge(&mut self, helper: Option<&rayon::Scope<'_>>) -> Result<EvList, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
         cpu.sort_by_key(|e| e.ts);
         let mut procs: Vec<Proc> = self
@@ -869,6 +902,14 @@ impl<'a> Parser<'a> {
             done: false,
         });
         let mut events = EvList::default();
+        if let Some(h) = helper {
+            let chunks = events.reserve_chunks(self.n_events);
+            h.spawn(move |_| {
+                for (base, bytes) in chunks {
+                    crate::store::populate_rows(base, 1, 0, bytes);
+                }
+            });
+        }
         let mut gs: GMap<GState> = GMap::default();
         let mut frontier = Frontier(Vec::new());
         let mut avail: Vec<usize> = (0..procs.len()).collect();
@@ -936,6 +977,7 @@ impl<'a> Parser<'a> {
             avail.push(pi);
         }
         drop(procs);
+        events.release_spare();
         let mut prev = i64::MIN;
         if events.iter().any(|e| {
             let out_of_order = e.ts < prev;
@@ -1443,6 +1485,16 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
 
 /// Parses the body of a v1 trace (everything after the 16-byte header) whole.
 pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
+    parse_helped(data, hlen, ver, None)
+}
+
+/// [`parse`], with a `helper` scope for work that can run on other threads.
+pub fn parse_helped<'a>(
+    data: &'a [u8],
+    hlen: usize,
+    ver: u32,
+    helper: Option<&rayon::Scope<'_>>,
+) -> Result<V1Trace<'a>, TraceError> {
     let mut p = Parser {
         ver,
         hlen,
@@ -1464,9 +1516,10 @@ pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, T
         last_g: 0,
         last_gs: FxHashMap::default(),
         last_p: 0,
+        n_events: 0,
     };
     p.collect().map_err(|e| p.wire_error(e))?;
-    let mut events = p.merge()?;
+    let mut events = p.merge(helper)?;
     if p.ticks_per_sec == 0 {
         return Err(verr("no EvFrequency event"));
     }
