@@ -53,9 +53,6 @@ fn decode_m(batches: &[Batch], buf: &[u8], freq: Freq, mut evs: Vec<BaseEvent>) 
     evs.clear();
     // Events take 7-8 bytes on the wire: reserve once for all of them.
     evs.reserve(batches.iter().map(|b| b.len).sum::<usize>() / 5 + 1);
-    // As in Go, the event is reused: argument slots past an event's own arguments keep
-    // the previous values (the ordering writes them before anything reads them).
-    let mut ev = BaseEvent::default();
     for b in batches {
         let data = b.data(buf);
         let mut off = 0;
@@ -64,9 +61,8 @@ fn decode_m(batches: &[Batch], buf: &[u8], freq: Freq, mut evs: Vec<BaseEvent>) 
             if last_ts == 0 {
                 last_ts = freq.ns(b.time);
             }
-            match read_timed_base_event(&data[off..], &mut ev) {
-                Some((n, tsdiff)) => {
-                    ev.time = freq.ns(tsdiff).wrapping_add(last_ts);
+            match decode_event(&data[off..], freq, last_ts) {
+                Some((n, ev)) => {
                     last_ts = ev.time;
                     off += n;
                     evs.push(ev);
@@ -81,6 +77,46 @@ fn decode_m(batches: &[Batch], buf: &[u8], freq: Freq, mut evs: Vec<BaseEvent>) 
         }
     }
     MStream { evs, err: None }
+}
+
+/// Go's `readTimedBaseEvent` plus the cursor's time arithmetic: one event of an event
+/// batch (any version reads the full spec table here), `None` if it does not decode.
+/// Go reuses one event per cursor, so slots past an event's own arguments hold stale
+/// values there; here they are 0. Nothing reads them before the ordering writes them
+/// (experimental events, which carry all four slots into the result, are cut to their
+/// own arguments), so this is not observable. The arguments stay in registers: the
+/// event is built whole, never stored piecewise and reloaded.
+#[inline(always)]
+fn decode_event(d: &[u8], freq: Freq, last_ts: i64) -> Option<(usize, BaseEvent)> {
+    let typ = d[0];
+    let nargs = NARGS[typ as usize];
+    if nargs == NOT_TIMED {
+        return None;
+    }
+    let mut pos = 1;
+    let ts = uv(d, &mut pos)?;
+    let (mut a0, mut a1, mut a2, mut a3) = (0, 0, 0, 0);
+    if nargs > 0 {
+        a0 = uv(d, &mut pos)?;
+        if nargs > 1 {
+            a1 = uv(d, &mut pos)?;
+            if nargs > 2 {
+                a2 = uv(d, &mut pos)?;
+                if nargs > 3 {
+                    a3 = uv(d, &mut pos)?;
+                }
+            }
+        }
+    }
+    let time = freq.ns(ts).wrapping_add(last_ts);
+    Some((
+        pos,
+        BaseEvent {
+            typ,
+            time,
+            args: [a0, a1, a2, a3],
+        },
+    ))
 }
 
 /// Go's `binary.Uvarint`, success only: any failure (truncated, overflow) is `None`, and
@@ -165,24 +201,17 @@ fn read_timed_base_event_checked(b: &[u8], e: &mut BaseEvent) -> Result<(usize, 
     Ok((n, ts))
 }
 
-/// Go's `readTimedBaseEvent`, fast path: decodes one event of an event batch (any
-/// version reads the full spec table here). `None` if it does not decode.
+/// Asks the CPU to bring the cache line at `p` in (any address: a prefetch never faults).
 #[inline(always)]
-fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Option<(usize, u64)> {
-    let typ = b[0];
-    let nargs = NARGS[typ as usize];
-    if nargs == NOT_TIMED {
-        return None;
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
     }
-    e.typ = typ;
-    let mut pos = 1;
-    let ts = uv(b, &mut pos)?;
-    // Go reuses the cursor's event, so slots past the arguments keep stale values; they
-    // are only ever read after `advance` has written them.
-    for i in 0..(nargs as usize).min(4) {
-        e.args[i] = uv(b, &mut pos)?;
-    }
-    Some((pos, ts))
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Per wire type: number of arguments after the timestamp, or `NOT_TIMED`.
@@ -437,9 +466,21 @@ impl<S: Source> Loader<S> {
     }
 
     fn prepare(&mut self, mut gen: Generation, parallel: bool) -> Prepared {
-        let bufs: Vec<Vec<BaseEvent>> = (0..gen.batches.len())
-            .map(|_| self.spare.pop().unwrap_or_default())
+        // The largest spare buffers go to the Ms with the most bytes, so that buffers
+        // rarely grow (a reallocation takes the address-space lock the other thread's
+        // page faulting also needs).
+        let sizes: Vec<usize> = gen
+            .batches
+            .iter()
+            .map(|(_, bs)| bs.iter().map(|b| b.len).sum())
             .collect();
+        let mut by_size: Vec<usize> = (0..sizes.len()).collect();
+        by_size.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+        self.spare.sort_by_key(|v| v.capacity());
+        let mut bufs: Vec<Vec<BaseEvent>> = (0..sizes.len()).map(|_| Vec::new()).collect();
+        for &i in &by_size {
+            bufs[i] = self.spare.pop().unwrap_or_default();
+        }
         let (buf, freq) = (&gen.buf, gen.freq);
         let streams = if parallel {
             gen.batches
@@ -492,8 +533,10 @@ impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
         let (mut loader, loaded) = if let Some(rx) = self.inflight.take() {
             rx.recv().expect("generation reader thread failed")
         } else {
+            // The first generation: on this thread, which is not in the pool (a
+            // parallel iterator here would start rayon's global pool).
             let mut l = self.loader.take().expect("loader");
-            let r = l.load(true);
+            let r = l.load(false);
             (l, r)
         };
         loader.spare.extend(spare);
@@ -935,6 +978,9 @@ impl Reader {
         }
         bc.pos += 1;
         if let Some(ev) = st.evs.get(bc.pos) {
+            // Each M's events are read in order but dozens of Ms interleave, too many
+            // streams for the hardware prefetcher: fetch a few events ahead.
+            prefetch(st.evs.as_ptr().wrapping_add(bc.pos + 4));
             self.order.prefetch(ev);
             self.frontier[i].time = ev.time;
             heap_update(&mut self.frontier, i);
