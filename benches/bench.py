@@ -8,8 +8,9 @@ For every trace, in the same run:
   of ``trace.NewReader`` + ``ReadEvent`` to EOF, events only counted). Run with
   GOMAXPROCS=1 by default (single-threaded comparison; ``--gomaxprocs 0``
   leaves Go's default).
-* Ours: ``gotrace_fast.parse(path)`` in a fresh Python subprocess per
-  repetition (after one untimed warm-up child), N repetitions. The child
+* Ours: ``gotrace_fast.parse(path, threads=T)`` in a fresh Python subprocess
+  per repetition (after one untimed warm-up child), N repetitions, for each T
+  of ``--threads`` (default ``1,2``; ``0`` = the default, all cores). The child
   times ``parse()`` alone with ``time.perf_counter`` (the interpreter start
   and imports are reported separately) and then counts the events. The peak
   RSS of each child comes from ``os.wait4`` (``ru_maxrss`` of that child
@@ -44,7 +45,8 @@ DEFAULT_TRACES = [
 ]
 
 # The code each measuring child runs: argv[1] is the trace path, or "" for the
-# baseline child (imports only); argv[2] is the --events-attr value.
+# baseline child (imports only); argv[2] is the --events-attr value; argv[3] the
+# threads= value ("" = leave the default).
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -54,11 +56,12 @@ except ImportError:
     pass
 import gotrace_fast
 t1 = time.perf_counter()
-path, attr = sys.argv[1], sys.argv[2]
+path, attr, threads = sys.argv[1], sys.argv[2], sys.argv[3]
 out = {"import_s": t1 - t0}
 if path:
+    kw = {"threads": int(threads)} if threads else {}
     s = time.perf_counter()
-    tr = gotrace_fast.parse(path)
+    tr = gotrace_fast.parse(path, **kw)
     out["parse_s"] = time.perf_counter() - s
 
     def count(tr):
@@ -155,8 +158,10 @@ def go_bench(tracecheck: str, path: Path, n: int, gomaxprocs: int, timeout: floa
     return res
 
 
-def child(python: str, path: Path | None, attr: str, timeout: float | None) -> dict:
-    cmd = [python, "-c", CHILD, str(path) if path else "", attr]
+def child(
+    python: str, path: Path | None, attr: str, timeout: float | None, threads: int = 0
+) -> dict:
+    cmd = [python, "-c", CHILD, str(path) if path else "", attr, str(threads) if threads else ""]
     out, err, rc, wall, rss = run_measured(cmd, timeout=timeout)
     if rc != 0:
         raise RuntimeError(f"child for {path or 'baseline'} exited {rc}: {err.strip()[-2000:]}")
@@ -167,11 +172,11 @@ def child(python: str, path: Path | None, attr: str, timeout: float | None) -> d
 
 
 def ours_bench(
-    python: str, path: Path, n: int, warmup: int, attr: str, timeout: float | None
+    python: str, path: Path, n: int, warmup: int, attr: str, timeout: float | None, threads: int
 ) -> dict:
     for _ in range(warmup):
-        child(python, path, attr, timeout)
-    runs = [child(python, path, attr, timeout) for _ in range(n)]
+        child(python, path, attr, timeout, threads)
+    runs = [child(python, path, attr, timeout, threads) for _ in range(n)]
     secs = [r["parse_s"] for r in runs]
     events = {r["events"] for r in runs}
     nbytes = path.stat().st_size
@@ -179,6 +184,7 @@ def ours_bench(
     ev = runs[-1]["events"]
     rss_kb = max(r["maxrss_kb"] for r in runs)
     res = {
+        "threads": threads or "default",
         "events": ev,
         "events_via": runs[-1]["events_via"],
         "events_consistent": len(events) == 1,
@@ -250,6 +256,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--ours-only", action="store_true", help="run only gotrace_fast")
     ap.add_argument(
+        "--threads",
+        default="1,2",
+        help="comma-separated threads= values for ours, each measured and shown in its own "
+        "columns (default 1,2; 0 = parse's default, all cores)",
+    )
+    ap.add_argument(
         "--timeout", type=float, default=1800, help="per-process timeout in seconds (default 1800)"
     )
     ap.add_argument(
@@ -266,6 +278,12 @@ def main(argv=None) -> int:
         if not t.is_file():
             ap.error(f"no such trace: {t}")
     do_go, do_ours = not args.ours_only, not args.go_only
+    try:
+        thread_settings = [int(x) for x in args.threads.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--threads: not a list of ints: {args.threads!r}")
+    if not thread_settings or min(thread_settings) < 0:
+        ap.error("--threads needs values >= 0")
 
     meta = {
         "python": sys.version.split()[0],
@@ -274,7 +292,9 @@ def main(argv=None) -> int:
         "reps": args.reps,
         "gomaxprocs": args.gomaxprocs if args.gomaxprocs > 0 else "default",
         "tracecheck": args.tracecheck,
+        "threads": thread_settings,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "loadavg_start": os.getloadavg(),
     }
     if do_go:
         meta["tracecheck_version"] = subprocess.run(
@@ -309,61 +329,68 @@ def main(argv=None) -> int:
             print(f"go   {t.name} ...", file=sys.stderr, flush=True)
             row["go"] = go_bench(args.tracecheck, t, args.reps, args.gomaxprocs, args.timeout)
         if do_ours:
-            print(f"ours {t.name} ...", file=sys.stderr, flush=True)
-            row["ours"] = o = ours_bench(
-                args.python, t, args.reps, args.warmup, args.events_attr, args.timeout
-            )
-            o["rss_above_baseline_per_file_mb"] = (
-                (o["peak_rss_kb"] - baseline["maxrss_kb"]) * 1024 / nbytes
-            )
-        if do_go and do_ours:
-            g, o = row["go"], row["ours"]
-            row["events_match"] = g["events"] == o["events"]
-            row["ratio_events_per_sec"] = (
-                o["events_per_sec_median"] / g["events_per_sec_median"]
-                if o["events_per_sec_median"]
-                else None
-            )
-            row["ratio_mb_per_sec"] = o["mb_per_sec_median"] / g["mb_per_sec_median"]
+            row["ours_by_threads"] = {}
+            for th in thread_settings:
+                print(f"ours {t.name} threads={th or 'default'} ...", file=sys.stderr, flush=True)
+                o = ours_bench(
+                    args.python, t, args.reps, args.warmup, args.events_attr, args.timeout, th
+                )
+                o["rss_above_baseline_per_file_mb"] = (
+                    (o["peak_rss_kb"] - baseline["maxrss_kb"]) * 1024 / nbytes
+                )
+                if do_go:
+                    g = row["go"]
+                    o["events_match"] = g["events"] == o["events"]
+                    o["ratio_events_per_sec"] = (
+                        o["events_per_sec_median"] / g["events_per_sec_median"]
+                        if o["events_per_sec_median"]
+                        else None
+                    )
+                    o["ratio_mb_per_sec"] = o["mb_per_sec_median"] / g["mb_per_sec_median"]
+                row["ours_by_threads"][str(th)] = o
+            # The first setting also under the keys earlier versions of this script wrote.
+            row["ours"] = first = row["ours_by_threads"][str(thread_settings[0])]
+            if do_go:
+                row["events_match"] = all(
+                    o["events_match"] for o in row["ours_by_threads"].values()
+                )
+                row["ratio_events_per_sec"] = first["ratio_events_per_sec"]
+                row["ratio_mb_per_sec"] = first["ratio_mb_per_sec"]
         results.append(row)
+    meta["loadavg_end"] = os.getloadavg()
 
-    # Table.
-    hdr = [
-        "trace",
-        "MB",
-        "events",
-        "ours Mev/s",
-        "ours MB/s",
-        "Go Mev/s",
-        "Go MB/s",
-        "ratio",
-        "ours RSS MB",
-        "RSS/MB",
-        "Go RSS MB",
-    ]
+    # Table: Go's columns, then per threads= setting ours Mev/s, ratio, peak RSS.
+    labels = [f"t{th}" if th else "tdef" for th in thread_settings] if do_ours else []
+    hdr = ["trace", "MB", "events", "Go Mev/s", "Go MB/s", "Go RSS MB"]
+    for lab in labels:
+        hdr += [f"{lab} Mev/s", f"{lab} MB/s", f"{lab} ratio", f"{lab} RSS MB", f"{lab} RSS/MB"]
     rows = []
     for r in results:
-        g, o = r.get("go"), r.get("ours")
-        ev = (g or o)["events"]
+        g = r.get("go")
+        by = r.get("ours_by_threads", {})
+        ev = (g or r.get("ours"))["events"]
         evs = f"{ev:,}" if ev is not None else "?"
-        if g and o and not r["events_match"]:
-            evs += f" (ours {o['events']:,}!)"
-        ratio = r.get("ratio_events_per_sec")
-        rows.append(
-            [
-                r["trace"],
-                f"{r['mb']:.1f}",
-                evs,
-                fmt_rate(o and o["events_per_sec_median"]),
-                fmt_rate(o and o["mb_per_sec_median"], 1, 1),
-                fmt_rate(g and g["events_per_sec_median"]),
-                fmt_rate(g and g["mb_per_sec_median"], 1, 1),
+        if g and by and not r["events_match"]:
+            evs += " (ours " + "/".join(f"{o['events']:,}" for o in by.values()) + "!)"
+        cells = [
+            r["trace"],
+            f"{r['mb']:.1f}",
+            evs,
+            fmt_rate(g and g["events_per_sec_median"]),
+            fmt_rate(g and g["mb_per_sec_median"], 1, 1),
+            "-" if not g else f"{g['peak_rss_kb'] / 1024:.0f}",
+        ]
+        for th in thread_settings if do_ours else []:
+            o = by[str(th)]
+            ratio = o.get("ratio_events_per_sec")
+            cells += [
+                fmt_rate(o["events_per_sec_median"]),
+                fmt_rate(o["mb_per_sec_median"], 1, 1),
                 "-" if ratio is None else f"{ratio:.2f}x",
-                "-" if not o else f"{o['peak_rss_kb'] / 1024:.0f}",
-                "-" if not o else f"{o['rss_per_file_mb']:.2f}",
-                "-" if not g else f"{g['peak_rss_kb'] / 1024:.0f}",
+                f"{o['peak_rss_kb'] / 1024:.0f}",
+                f"{o['rss_per_file_mb']:.2f}",
             ]
-        )
+        rows.append(cells)
     widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(hdr)]
 
     def line(cells):
@@ -379,7 +406,13 @@ def main(argv=None) -> int:
     gm = meta["gomaxprocs"]
     print(
         f"\nmedians of {args.reps} reps; MB = 10^6 bytes; ratio = ours/Go events/s; Go GOMAXPROCS={gm}; "
-        "Go times parse of an in-memory copy, ours times gotrace_fast.parse(path) (file I/O included)."
+        "Go times parse of an in-memory copy, ours times gotrace_fast.parse(path, threads=N) "
+        "(file I/O included; tN = threads=N, tdef = the default, all cores)."
+    )
+    la0, la1 = meta["loadavg_start"], meta["loadavg_end"]
+    print(
+        f"load average (1/5/15 min) at start {la0[0]:.2f}/{la0[1]:.2f}/{la0[2]:.2f}, "
+        f"at end {la1[0]:.2f}/{la1[1]:.2f}/{la1[2]:.2f} on {meta['cpus']} CPUs."
     )
     if baseline:
         print(

@@ -43,13 +43,18 @@ class RawTrace:
 # progress(bytes_done, total_bytes or None)
 Progress = Callable[[int, int | None], object]
 
+# threads: None = all cores, 1 = the calling thread only (same result).
 def parse_bytes(
     data: bytes | bytearray | memoryview,
     progress: Progress | None = None,
     max_events: int | None = None,
+    threads: int | None = None,
 ) -> RawTrace: ...
 def parse_path(
-    path: str | PathLike[str], progress: Progress | None = None, max_events: int | None = None
+    path: str | PathLike[str],
+    progress: Progress | None = None,
+    max_events: int | None = None,
+    threads: int | None = None,
 ) -> RawTrace: ...
 def _panic_for_test() -> None: ...
 
@@ -58,7 +63,7 @@ Source = str | bytes | bytearray | memoryview
 
 def stream_extent(source: Source) -> tuple[int, int] | None: ...
 def stream_summary(
-    source: Source, progress: Progress | None = None
+    source: Source, progress: Progress | None = None, threads: int | None = None
 ) -> tuple[RawTrace, dict[str, Any] | None, dict[str, Any]]: ...
 def stream_heatmap(
     source: Source,
@@ -69,6 +74,7 @@ def stream_heatmap(
     top: int | None,
     sort: str,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> tuple[RawTrace, dict[str, Any] | None]: ...
 
 # Scheduling metrics (gotrace_core::analysis::sched); durations in ns.

@@ -12,7 +12,7 @@ import numpy as np
 from . import _gotrace_fast as _native
 from ._analysis import Analysis, Table
 from ._heatmap import Heatmap, _check, _edges, _labels, _values
-from ._trace import Frame, Progress, Source, _raise_for, _source_data, parse
+from ._trace import Frame, Progress, Source, _check_threads, _raise_for, _source_data, parse
 
 __all__ = ["TraceSummary", "heatmap", "summary"]
 
@@ -112,7 +112,9 @@ class TraceSummary:
         return [Frame(*f) for f in self._raw.stack(i)]
 
 
-def summary(source: Source, *, progress: Progress | None = None) -> TraceSummary:
+def summary(
+    source: Source, *, progress: Progress | None = None, threads: int | None = None
+) -> TraceSummary:
     """The goroutine summaries, procs and ranges of a trace, computed generation by
     generation without keeping the events: equal to ``parse(source).goroutines``,
     ``.procs``, ``.ranges`` and the rest of :attr:`Trace.analysis` except the state
@@ -120,10 +122,11 @@ def summary(source: Source, *, progress: Progress | None = None) -> TraceSummary
 
     Memory: one generation of events plus the results (the summaries grow with the number
     of goroutines). v1 traces (Go <= 1.21) have no generations and are read whole.
-    ``source`` and ``progress`` as for :func:`parse`. Errors as for :func:`parse`, without
-    ``partial`` (None).
+    ``source``, ``progress`` and ``threads`` as for :func:`parse`. Errors as for
+    :func:`parse`, without ``partial`` (None).
     """
-    raw, analysis, seen = _native.stream_summary(_input(source), progress)
+    _check_threads(threads)
+    raw, analysis, seen = _native.stream_summary(_input(source), progress, threads)
     _raise_for(raw, source, None)
     assert analysis is not None
     return TraceSummary(raw, analysis, seen)
@@ -141,6 +144,7 @@ def heatmap(
     top: int | None = None,
     sort: str = "total",
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> Heatmap:
     """:meth:`Trace.heatmap` of a trace without keeping its events or intervals: each
     generation's state intervals are binned as they close, so memory is one generation
@@ -155,30 +159,31 @@ def heatmap(
     the trace is read a second time with the right edges. A v1 trace (Go <= 1.21, no
     generations) or a pipe is then parsed whole instead (``parse(source).heatmap(...)``).
 
-    ``source`` and ``progress`` as for :func:`parse`; errors as for :func:`parse`, without
-    ``partial``.
+    ``source``, ``progress`` and ``threads`` as for :func:`parse`; errors as for
+    :func:`parse`, without ``partial``.
     """
     states, codes = _check(by, state, value, top, sort)
+    _check_threads(threads)
     src = _input(source)
     default_extent = isinstance(bins, (int, np.integer)) and (start is None or end is None)
     extent: tuple[int | None, int | None] = (None, None)
     if default_extent:
         ext = _native.stream_extent(src)
         if ext is None:
-            return parse(src, progress=progress).heatmap(
+            return parse(src, progress=progress, threads=threads).heatmap(
                 bins, by=by, state=state, value=value, start=start, end=end, top=top, sort=sort
             )
         extent = ext
     edges = _edges(bins, start, end, extent)
     raw, h = _native.stream_heatmap(
-        src, by, codes, value == "count", edges.tolist(), top, sort, progress
+        src, by, codes, value == "count", edges.tolist(), top, sort, progress, threads
     )
     _raise_for(raw, source, None)
     assert h is not None
     if default_extent and (h["start_ns"], h["end_ns"]) != extent:
         edges = _edges(bins, start, end, (h["start_ns"], h["end_ns"]))
         raw, h = _native.stream_heatmap(
-            src, by, codes, value == "count", edges.tolist(), top, sort, progress
+            src, by, codes, value == "count", edges.tolist(), top, sort, progress, threads
         )
         _raise_for(raw, source, None)
         assert h is not None

@@ -734,11 +734,21 @@ def _source_data(source: Source) -> bytes | bytearray | memoryview:
 
 
 def _parse_raw(
-    source: Source, progress: Progress | None = None, max_events: int | None = None
+    source: Source,
+    progress: Progress | None = None,
+    max_events: int | None = None,
+    threads: int | None = None,
 ) -> _native.RawTrace:
     if isinstance(source, (str, os.PathLike)):
-        return _native.parse_path(os.fsdecode(source), progress, max_events)
-    return _native.parse_bytes(_source_data(source), progress, max_events)
+        return _native.parse_path(os.fsdecode(source), progress, max_events, threads)
+    return _native.parse_bytes(_source_data(source), progress, max_events, threads)
+
+
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ValueError(f"threads must be None or a positive int, not {threads!r}")
 
 
 def _raise_for(raw: _native.RawTrace, source: Source, partial: Trace | None) -> None:
@@ -752,7 +762,11 @@ def _raise_for(raw: _native.RawTrace, source: Source, partial: Trace | None) -> 
 
 
 def parse(
-    source: Source, *, progress: Progress | None = None, max_events: int | None = None
+    source: Source,
+    *,
+    progress: Progress | None = None,
+    max_events: int | None = None,
+    threads: int | None = None,
 ) -> Trace:
     """Parses a Go execution trace.
 
@@ -772,6 +786,10 @@ def parse(
     ``max_events`` events (``.generation`` names the generation being read, ``.offset``
     the bytes read so far). None (the default) means no limit.
 
+    ``threads`` is how many threads the parse may use: ``None`` (the default) means one
+    per core (``RAYON_NUM_THREADS`` overrides that count), ``1`` parses on the calling
+    thread only. The result never depends on it.
+
     Raises:
         TraceFormatError, UnsupportedVersionError, TraceValidationError: the trace is
             broken; the exception's ``partial`` holds a :class:`Trace` with the events
@@ -779,6 +797,7 @@ def parse(
         LimitError: more than ``max_events`` events.
         OSError: the file cannot be read (``FileNotFoundError``, ...).
         TypeError: ``source`` is none of the above.
+        ValueError: ``threads`` is not None or a positive int.
     """
     if max_events is not None:
         if isinstance(max_events, bool) or not isinstance(max_events, int):
@@ -786,7 +805,8 @@ def parse(
         if max_events < 0:
             raise ValueError(f"max_events must be >= 0, not {max_events}")
         max_events = min(max_events, 2**64 - 1)
-    raw = _parse_raw(source, progress, max_events)
+    _check_threads(threads)
+    raw = _parse_raw(source, progress, max_events, threads)
     trace = Trace(raw)
     _raise_for(raw, source, trace)
     return trace

@@ -16,58 +16,107 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::TraceError;
-use crate::generation::{self, CpuSample, Freq, Generation, Tables};
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::generation::{self, CpuSample, Freq, Generation, Pending, Tables};
 use crate::order::{BaseEvent, Ctx, Ordering, QEvent};
 use crate::store::{
     gostate, procstate, resource, ClockSnapshot, EventKind, ExperimentalArgs, Row, Trace,
 };
 use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
+/// A cursor over one M's decoded events of the current generation (Go's `batchCursor`).
 struct BatchCursor {
     m: i64,
     /// The ordering's slot for `m`.
     m_slot: u32,
-    /// Index of this M in `Generation::batches`.
+    /// Index of this M's stream in `Reader::streams`.
     mi: usize,
-    last_ts: i64,
-    idx: usize,
-    data_off: usize,
-    ev: BaseEvent,
+    /// Position of the cursor's current event in its stream.
+    pos: usize,
 }
 
-impl BatchCursor {
-    /// Go's `batchCursor.nextEvent`. Errors are boxed: this runs once per event and a
-    /// pointer-sized error keeps the `Ok` path in registers.
-    #[inline]
-    fn next_event(
-        &mut self,
-        batches: &[Batch],
-        buf: &[u8],
-        freq: Freq,
-    ) -> Result<bool, Box<TraceError>> {
-        while self.idx < batches.len() && batches[self.idx].len == self.data_off {
-            self.idx += 1;
-            self.data_off = 0;
-            self.last_ts = 0;
-        }
-        if self.idx == batches.len() {
-            return Ok(false);
-        }
-        let b = &batches[self.idx];
-        if self.last_ts == 0 {
-            self.last_ts = freq.ns(b.time);
-        }
-        let data = &b.data(buf)[self.data_off..];
-        match read_timed_base_event(data, &mut self.ev) {
-            Some((n, tsdiff)) => {
-                self.ev.time = freq.ns(tsdiff).wrapping_add(self.last_ts);
-                self.last_ts = self.ev.time;
-                self.data_off += n;
-                Ok(true)
+/// One M's events of a generation, decoded ahead of ordering (Go decodes each event when
+/// its cursor moves onto it), then the decode error that ends them, which the reader
+/// reports when a cursor reaches it, exactly where Go meets it.
+#[derive(Default)]
+pub(crate) struct MStream {
+    evs: Vec<BaseEvent>,
+    err: Option<Box<TraceError>>,
+}
+
+/// Go's `batchCursor.nextEvent`, run over all of one M's batches at once. `evs` is a
+/// recycled buffer.
+fn decode_m(batches: &[Batch], buf: &[u8], freq: Freq, mut evs: Vec<BaseEvent>) -> MStream {
+    evs.clear();
+    // Events take 7-8 bytes on the wire: reserve once for all of them.
+    evs.reserve(batches.iter().map(|b| b.len).sum::<usize>() / 5 + 1);
+    for b in batches {
+        let data = b.data(buf);
+        let mut off = 0;
+        let mut last_ts = 0i64;
+        while off < data.len() {
+            if last_ts == 0 {
+                last_ts = freq.ns(b.time);
             }
-            None => Err(decode_error(data, b.offset + self.data_off)),
+            match decode_event(&data[off..], freq, last_ts) {
+                Some((n, ev)) => {
+                    last_ts = ev.time;
+                    off += n;
+                    evs.push(ev);
+                }
+                None => {
+                    return MStream {
+                        evs,
+                        err: Some(decode_error(&data[off..], b.offset + off)),
+                    }
+                }
+            }
         }
     }
+    MStream { evs, err: None }
+}
+
+/// Go's `readTimedBaseEvent` plus the cursor's time arithmetic: one event of an event
+/// batch (any version reads the full spec table here), `None` if it does not decode.
+/// Go reuses one event per cursor, so slots past an event's own arguments hold stale
+/// values there; here they are 0. Nothing reads them before the ordering writes them
+/// (experimental events, which carry all four slots into the result, are cut to their
+/// own arguments), so this is not observable. The arguments stay in registers: the
+/// event is built whole, never stored piecewise and reloaded.
+#[inline(always)]
+fn decode_event(d: &[u8], freq: Freq, last_ts: i64) -> Option<(usize, BaseEvent)> {
+    let typ = d[0];
+    let nargs = NARGS[typ as usize];
+    if nargs == NOT_TIMED {
+        return None;
+    }
+    let mut pos = 1;
+    let ts = uv(d, &mut pos)?;
+    let (mut a0, mut a1, mut a2, mut a3) = (0, 0, 0, 0);
+    if nargs > 0 {
+        a0 = uv(d, &mut pos)?;
+        if nargs > 1 {
+            a1 = uv(d, &mut pos)?;
+            if nargs > 2 {
+                a2 = uv(d, &mut pos)?;
+                if nargs > 3 {
+                    a3 = uv(d, &mut pos)?;
+                }
+            }
+        }
+    }
+    let time = freq.ns(ts).wrapping_add(last_ts);
+    Some((
+        pos,
+        BaseEvent {
+            typ,
+            time,
+            args: [a0, a1, a2, a3],
+        },
+    ))
 }
 
 /// Go's `binary.Uvarint`, success only: any failure (truncated, overflow) is `None`, and
@@ -152,24 +201,17 @@ fn read_timed_base_event_checked(b: &[u8], e: &mut BaseEvent) -> Result<(usize, 
     Ok((n, ts))
 }
 
-/// Go's `readTimedBaseEvent`, fast path: decodes one event of an event batch (any
-/// version reads the full spec table here). `None` if it does not decode.
+/// Asks the CPU to bring the cache line at `p` in (any address: a prefetch never faults).
 #[inline(always)]
-fn read_timed_base_event(b: &[u8], e: &mut BaseEvent) -> Option<(usize, u64)> {
-    let typ = b[0];
-    let nargs = NARGS[typ as usize];
-    if nargs == NOT_TIMED {
-        return None;
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
     }
-    e.typ = typ;
-    let mut pos = 1;
-    let ts = uv(b, &mut pos)?;
-    // Go reuses the cursor's event, so slots past the arguments keep stale values; they
-    // are only ever read after `advance` has written them.
-    for i in 0..(nargs as usize).min(4) {
-        e.args[i] = uv(b, &mut pos)?;
-    }
-    Some((pos, ts))
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Per wire type: number of arguments after the timestamp, or `NOT_TIMED`.
@@ -281,11 +323,275 @@ struct Names {
     exp_name: [u32; spec::EXPERIMENT_NAMES.len()],
 }
 
-struct Reader<S> {
+/// Options of a parse. `Default` is a plain parse on all cores: every event kept, no
+/// limit. The events never depend on `threads`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Threads to use, the calling thread included: `None` (or 0) = one per core, or
+    /// `RAYON_NUM_THREADS` if that is set; `Some(1)` = everything on the calling thread.
+    pub threads: Option<usize>,
+    /// Stop after this many events (None: no limit): the trace then holds the first
+    /// `max_events` events and ends with an `ErrorKind::Limit` error naming the
+    /// generation and the bytes read so far.
+    pub max_events: Option<u64>,
+    /// True for a sink that empties the event table from its [`Hook`]: the table is then
+    /// not sized for the whole input up front.
+    pub drained: bool,
+}
+
+impl ParseOptions {
+    pub fn threads(threads: Option<usize>) -> Self {
+        ParseOptions {
+            threads,
+            ..ParseOptions::default()
+        }
+    }
+
+    /// The number of threads a parse with these options uses (at least 1).
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            Some(n) if n > 0 => n,
+            _ => env_threads()
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        }
+    }
+
+    /// Threads for an input of `size` bytes: by default, small inputs (a generation or
+    /// two) are parsed on the calling thread, where starting helper threads would cost
+    /// more than they save; a count given here or in `RAYON_NUM_THREADS` always holds.
+    fn thread_count_for(&self, size: usize) -> usize {
+        let given = matches!(self.threads, Some(n) if n > 0) || env_threads().is_some();
+        if !given && size < SMALL_INPUT {
+            1
+        } else {
+            self.thread_count()
+        }
+    }
+}
+
+fn env_threads() -> Option<usize> {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
+const SMALL_INPUT: usize = 1 << 20;
+
+/// A generation with its events decoded, per M (`streams[i]` is the M of
+/// `gen.batches[i]`). Its event bytes (`gen.buf`) go back to the loader once decoded.
+pub(crate) struct Prepared {
+    gen: Generation,
+    streams: Vec<MStream>,
+}
+
+/// One generation read (Go's `readGeneration` / `readGenerationWithSpill`), with the
+/// interning of its tables still to be merged into the trace's.
+struct Loaded {
+    pending: Pending,
+    out: LoadOut,
+    /// This read is the one that met the input's I/O error.
+    io_failed: bool,
+    /// Input bytes consumed once this generation was read.
+    pos: u64,
+}
+
+enum LoadOut {
+    /// Go 1.26+: a generation, the clean end of the trace, or an error.
+    V26(Result<Option<Prepared>, TraceError>),
+    /// Before 1.26: the generation (`None` if reading it failed), whether a spilled
+    /// batch announces another one, and an error to report after it (or instead).
+    Spill {
+        gen: Option<Prepared>,
+        more: bool,
+        err: Option<TraceError>,
+    },
+}
+
+impl Loaded {
+    /// Whether the reader reads another generation after this one, unless ordering
+    /// this one fails: only then may it be read ahead.
+    fn continues(&self) -> bool {
+        match &self.out {
+            LoadOut::V26(r) => matches!(r, Ok(Some(_))),
+            LoadOut::Spill { gen, more, err } => gen.is_some() && *more && err.is_none(),
+        }
+    }
+
+    /// About how many rows the generation adds to the table.
+    fn rows_estimate(&self) -> usize {
+        let p = match &self.out {
+            LoadOut::V26(Ok(Some(p))) => p,
+            LoadOut::Spill { gen: Some(p), .. } => p,
+            _ => return 1,
+        };
+        let evs: usize = p.streams.iter().map(|s| s.evs.len()).sum();
+        evs + evs / 64 + p.gen.cpu_samples.len() + 1
+    }
+}
+
+/// Reads generations from the input, one at a time, and decodes their events.
+struct Loader<S> {
     cur: S,
+    ver: u32,
+    spill: Option<generation::Spill>,
+    /// Event buffers of finished generations, for reuse.
+    spare: Vec<Vec<BaseEvent>>,
+    /// The byte buffer of the last generation, for reuse (fresh memory costs a page
+    /// fault per 4 KiB).
+    spare_buf: Vec<u8>,
+}
+
+impl<S: Source> Loader<S> {
+    fn load(&mut self, parallel: bool) -> Loaded {
+        let before = self.cur.io_failed();
+        let mut pending = Pending::default();
+        let out = if self.ver < 26 {
+            let r = generation::read_generation_with_spill(
+                &mut self.cur,
+                self.spill.take(),
+                self.ver,
+                &mut pending,
+                std::mem::take(&mut self.spare_buf),
+            );
+            self.spill = r.spill;
+            LoadOut::Spill {
+                gen: r.gen.map(|g| self.prepare(g, parallel)),
+                more: self.spill.is_some(),
+                err: r.err,
+            }
+        } else {
+            LoadOut::V26(
+                generation::read_generation(
+                    &mut self.cur,
+                    self.ver,
+                    &mut pending,
+                    std::mem::take(&mut self.spare_buf),
+                )
+                .map(|g| g.map(|g| self.prepare(g, parallel))),
+            )
+        };
+        Loaded {
+            pending,
+            out,
+            io_failed: !before && self.cur.io_failed(),
+            pos: self.cur.pos() as u64,
+        }
+    }
+
+    fn prepare(&mut self, mut gen: Generation, parallel: bool) -> Prepared {
+        // The largest spare buffers go to the Ms with the most bytes, so that buffers
+        // rarely grow (a reallocation takes the address-space lock the other thread's
+        // page faulting also needs).
+        let sizes: Vec<usize> = gen
+            .batches
+            .iter()
+            .map(|(_, bs)| bs.iter().map(|b| b.len).sum())
+            .collect();
+        let mut by_size: Vec<usize> = (0..sizes.len()).collect();
+        by_size.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+        self.spare.sort_by_key(|v| v.capacity());
+        let mut bufs: Vec<Vec<BaseEvent>> = (0..sizes.len()).map(|_| Vec::new()).collect();
+        for &i in &by_size {
+            bufs[i] = self.spare.pop().unwrap_or_default();
+        }
+        let (buf, freq) = (&gen.buf, gen.freq);
+        let streams = if parallel {
+            gen.batches
+                .par_iter()
+                .zip(bufs)
+                .map(|((_, b), v)| decode_m(b, buf, freq, v))
+                .collect()
+        } else {
+            gen.batches
+                .iter()
+                .zip(bufs)
+                .map(|((_, b), v)| decode_m(b, buf, freq, v))
+                .collect()
+        };
+        self.spare_buf = std::mem::take(&mut gen.buf);
+        Prepared { gen, streams }
+    }
+}
+
+/// Hands the reader its next generation.
+trait Supply {
+    /// The next generation read; `spare` are the event buffers of the finished one.
+    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded;
+}
+
+/// Reads each generation when the reader asks for it.
+struct SeqSupply<S>(Loader<S>);
+
+impl<S: Source> Supply for SeqSupply<S> {
+    fn next(&mut self, _: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded {
+        self.0.spare.extend(spare);
+        self.0.load(false)
+    }
+}
+
+/// Reads (and decodes) generation g+1 on a pool thread while the reader orders
+/// generation g, then faults in the table's pages for g+1's rows. A generation read
+/// ahead is only a value: the trace is changed when the reader consumes it (its tables
+/// are merged then), so a parse that stops early is unaffected.
+struct ParSupply<'a, 'scope, S> {
+    scope: &'a rayon::Scope<'scope>,
+    loader: Option<Loader<S>>,
+    /// The generation being read ahead (a channel per read: a reader thread that
+    /// panics drops its sender, and `recv` fails instead of waiting forever).
+    inflight: Option<mpsc::Receiver<(Loader<S>, Loaded)>>,
+}
+
+impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
+    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded {
+        let (mut loader, loaded) = if let Some(rx) = self.inflight.take() {
+            rx.recv().expect("generation reader thread failed")
+        } else {
+            // The first generation: on this thread, which is not in the pool (a
+            // parallel iterator here would start rayon's global pool).
+            let mut l = self.loader.take().expect("loader");
+            let r = l.load(false);
+            (l, r)
+        };
+        loader.spare.extend(spare);
+        if loaded.continues() {
+            let prefault = trace.events.prefault_job();
+            let start = trace.events.len() + loaded.rows_estimate();
+            let (tx, rx) = mpsc::channel();
+            self.scope.spawn(move |_| {
+                let next = loader.load(true);
+                let end = start + next.rows_estimate();
+                let _ = tx.send((loader, next));
+                prefault.run(end);
+            });
+            self.inflight = Some(rx);
+        } else {
+            self.loader = Some(loader);
+        }
+        loaded
+    }
+}
+
+impl<S: Source> ParSupply<'_, '_, S> {
+    /// Waits for a generation still being read ahead and drops it, with the I/O error
+    /// it met: the sequential reader never reads it.
+    fn finish(&mut self) {
+        if let Some(rx) = self.inflight.take() {
+            if let Ok((mut loader, loaded)) = rx.recv() {
+                if loaded.io_failed {
+                    loader.cur.forget_io_error();
+                }
+            }
+        }
+    }
+}
+
+struct Reader {
     ver: u32,
     last_ts: i64,
     gen: Option<Generation>,
+    /// The current generation's events, per M.
+    streams: Vec<MStream>,
     /// Go's frontier heap, over `cursors`.
     frontier: Vec<HeapEnt>,
     cursors: Vec<BatchCursor>,
@@ -294,7 +600,8 @@ struct Reader<S> {
     syncs: u64,
     read_gen_err: Option<TraceError>,
     done: bool,
-    spill: Option<generation::Spill>,
+    /// Before 1.26: the last read found the next generation's first batch.
+    more: bool,
     spill_err: Option<TraceError>,
     spill_err_sync: bool,
     names: Names,
@@ -302,6 +609,8 @@ struct Reader<S> {
     limit: u64,
     /// Number of the last generation installed (for the limit error after the last one).
     last_gen: Option<u64>,
+    /// Input bytes consumed up to the end of the generation being ordered.
+    pos: u64,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -313,21 +622,9 @@ struct Reader<S> {
 /// start from zero again.
 pub type Hook<'a> = dyn FnMut(&mut Trace, u64) -> bool + 'a;
 
-/// Parses a whole trace held in memory.
+/// Parses a whole trace held in memory, on all cores.
 pub fn parse(data: &[u8]) -> Trace {
-    parse_interruptible(data, &mut || false)
-}
-
-/// Options of a parse. `Default` is a plain parse: every event kept, no limit.
-#[derive(Clone, Debug, Default)]
-pub struct ParseOptions {
-    /// Stop after this many events (None: no limit): the trace then holds the first
-    /// `max_events` events and ends with an `ErrorKind::Limit` error naming the
-    /// generation and the bytes read so far.
-    pub max_events: Option<u64>,
-    /// True for a sink that empties the event table from its [`Hook`]: the table is then
-    /// not sized for the whole input up front.
-    pub drained: bool,
+    parse_with(data, &ParseOptions::default(), &mut |_, _| false)
 }
 
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
@@ -356,16 +653,24 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
         Err(t) => return *t,
     };
     let limit = opts.max_events.unwrap_or(u64::MAX);
+    let threads = opts.thread_count_for(data.len());
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace, limit, hook);
+        return parse_v1(data, hlen, trace, limit, threads, hook);
     }
     let reserve = if opts.drained { 0 } else { data.len() };
-    run(Cursor::new(data, hlen), reserve, trace, hook, limit)
+    run(
+        Cursor::new(data, hlen),
+        reserve,
+        trace,
+        hook,
+        limit,
+        threads,
+    )
 }
 
-/// Parses a trace from a stream (a file), keeping only one generation's bytes in
-/// memory at a time. `size_hint` (e.g. the file size) sizes the event table up front.
-/// An I/O error ends the parse with an `ErrorKind::Io` error.
+/// Parses a trace from a stream (a file), keeping only a generation or two of its bytes
+/// in memory at a time, on the calling thread. `size_hint` (e.g. the file size) sizes
+/// the event table up front. An I/O error ends the parse with an `ErrorKind::Io` error.
 pub fn parse_read<R: std::io::Read>(r: R, size_hint: usize) -> Trace {
     parse_read_interruptible(r, size_hint, &mut || false)
 }
@@ -376,7 +681,7 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     size_hint: usize,
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
-    parse_read_with(r, size_hint, &ParseOptions::default(), &mut |_, _| {
+    parse_read_seq(r, size_hint, &ParseOptions::default(), &mut |_, _| {
         interrupt()
     })
 }
@@ -392,12 +697,13 @@ pub fn parse_read_limited<R: std::io::Read>(
         max_events,
         ..ParseOptions::default()
     };
-    parse_read_with(r, size_hint, &opts, &mut |_, _| interrupt())
+    parse_read_seq(r, size_hint, &opts, &mut |_, _| interrupt())
 }
 
 /// [`parse_read`] with options, calling `hook` as described at [`Hook`] (v1 traces are
-/// read whole whatever the options).
-pub fn parse_read_with<R: std::io::Read>(
+/// read whole whatever the options). With more than one thread the reader has to be
+/// `Send`: it is read on a helper thread, a generation ahead of the ordering.
+pub fn parse_read_with<R: std::io::Read + Send>(
     r: R,
     size_hint: usize,
     opts: &ParseOptions,
@@ -406,10 +712,48 @@ pub fn parse_read_with<R: std::io::Read>(
     let limit = opts.max_events.unwrap_or(u64::MAX);
     let reserve = if opts.drained { 0 } else { size_hint };
     let mut src = StreamSource::new(r);
+    let threads = opts.thread_count_for(size_hint);
+    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, hook) {
+        Ok(v) => v,
+        Err(t) => return *t,
+    };
+    let trace = run(&mut src, reserve, trace, hook, limit, threads);
+    with_io_error(trace, &mut src)
+}
+
+/// [`parse_read_with`] for a reader that is not `Send`: a v2 trace is read and ordered on
+/// the calling thread.
+fn parse_read_seq<R: std::io::Read>(
+    r: R,
+    size_hint: usize,
+    opts: &ParseOptions,
+    hook: &mut Hook,
+) -> Trace {
+    let limit = opts.max_events.unwrap_or(u64::MAX);
+    let reserve = if opts.drained { 0 } else { size_hint };
+    let mut src = StreamSource::new(r);
+    let threads = opts.thread_count_for(size_hint);
+    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, hook) {
+        Ok(v) => v,
+        Err(t) => return *t,
+    };
+    let trace = run_seq(&mut src, reserve, trace, hook, limit);
+    with_io_error(trace, &mut src)
+}
+
+/// The header of a streamed trace; a v1 trace is read and parsed whole here (`Err`
+/// then carries the finished trace).
+fn read_start<R: std::io::Read>(
+    src: &mut StreamSource<R>,
+    size_hint: usize,
+    limit: u64,
+    threads: usize,
+    hook: &mut Hook,
+) -> Result<(Trace, usize), Box<Trace>> {
     let head = src.peek(64).to_vec();
     let (trace, hlen) = match start(&head) {
         Ok(v) => v,
-        Err(t) => return with_io_error(*t, &mut src),
+        Err(t) => return Err(Box::new(with_io_error(*t, src))),
     };
     src.skip(hlen);
     if trace.version < 22 {
@@ -417,16 +761,22 @@ pub fn parse_read_with<R: std::io::Read>(
         let mut all = Vec::with_capacity(size_hint.max(hlen));
         all.extend_from_slice(&head[..hlen]);
         src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace, limit, hook);
-        return with_io_error(trace, &mut src);
+        let trace = parse_v1(&all, hlen, trace, limit, threads, hook);
+        return Err(Box::new(with_io_error(trace, src)));
     }
-    let trace = run(&mut src, reserve, trace, hook, limit);
-    with_io_error(trace, &mut src)
+    Ok((trace, hlen))
 }
 
 /// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace, limit: u64, hook: &mut Hook) -> Trace {
-    let mut t = crate::v1::parse_with(data, hlen, trace.version, hook);
+fn parse_v1(
+    data: &[u8],
+    hlen: usize,
+    trace: Trace,
+    limit: u64,
+    threads: usize,
+    hook: &mut Hook,
+) -> Trace {
+    let mut t = crate::v1::parse_with(data, hlen, trace.version, threads, hook);
     // The v1 format is read whole: the limit cuts the converted list (an error after
     // the limit is not reached, since the events before it would stop the caller first).
     if t.events.len() as u64 > limit {
@@ -473,11 +823,78 @@ fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
     }
 }
 
-/// Runs the v2 reader over `src` (positioned after the header).
-fn run<S: Source>(
+/// Runs the v2 reader over `src` (positioned after the header) with `threads` threads.
+fn run<S: Source + Send>(
     src: S,
     size_hint: usize,
+    trace: Trace,
+    hook: &mut Hook,
+    limit: u64,
+    threads: usize,
+) -> Trace {
+    if threads <= 1 {
+        return run_seq(src, size_hint, trace, hook, limit);
+    }
+    // The calling thread orders; the pool reads ahead.
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads - 1)
+        .thread_name(|i| format!("gotrace-{i}"))
+        .build()
+    {
+        Ok(p) => p,
+        Err(_) => return run_seq(src, size_hint, trace, hook, limit),
+    };
+    let ver = trace.version;
+    let trace = pool.in_place_scope(|s| {
+        let mut sup = ParSupply {
+            scope: s,
+            loader: Some(Loader {
+                cur: src,
+                ver,
+                spill: None,
+                spare: Vec::new(),
+                spare_buf: Vec::new(),
+            }),
+            inflight: None,
+        };
+        let trace = drive(trace, size_hint, &mut sup, hook, limit);
+        sup.finish();
+        trace
+    });
+    finalize(trace)
+}
+
+/// Runs the v2 reader on the calling thread.
+fn run_seq<S: Source>(
+    src: S,
+    size_hint: usize,
+    trace: Trace,
+    hook: &mut Hook,
+    limit: u64,
+) -> Trace {
+    let ver = trace.version;
+    let mut sup = SeqSupply(Loader {
+        cur: src,
+        ver,
+        spill: None,
+        spare: Vec::new(),
+        spare_buf: Vec::new(),
+    });
+    finalize(drive(trace, size_hint, &mut sup, hook, limit))
+}
+
+fn finalize(mut trace: Trace) -> Trace {
+    trace.events.shrink_to_fit();
+    trace.strings.freeze();
+    trace.stacks.freeze();
+    trace
+}
+
+/// Go's `ReadEvent` loop, run to the end of the trace or the first error.
+fn drive(
     mut trace: Trace,
+    size_hint: usize,
+    sup: &mut dyn Supply,
     hook: &mut Hook,
     limit: u64,
 ) -> Trace {
@@ -510,10 +927,10 @@ fn run<S: Source>(
         }
     };
     let mut r = Reader {
-        cur: src,
         ver,
         last_ts: 0,
         gen: None,
+        streams: Vec::new(),
         frontier: Vec::new(),
         cursors: Vec::new(),
         cpu_idx: 0,
@@ -521,12 +938,13 @@ fn run<S: Source>(
         syncs: 0,
         read_gen_err: None,
         done: false,
-        spill: None,
+        more: false,
         spill_err: None,
         spill_err_sync: false,
         names,
         limit,
         last_gen: None,
+        pos: 0,
     };
     'outer: loop {
         if !r.order.queue.is_empty() {
@@ -540,14 +958,14 @@ fn run<S: Source>(
             r.order.queue = queue;
             r.order.queue.clear();
         }
-        match r.read_event(&mut trace) {
+        match r.read_event(&mut trace, sup) {
             Ok(Some(Out::Advanced)) => {}
             Ok(Some(out @ Out::Sync { .. })) => {
                 if let Err(e) = r.emit(out, &mut trace) {
                     trace.error = Some(e);
                     break;
                 }
-                if hook(&mut trace, r.cur.pos() as u64) {
+                if hook(&mut trace, r.pos) {
                     trace.error = Some(TraceError::interrupted());
                     break;
                 }
@@ -570,20 +988,21 @@ fn run<S: Source>(
         }
     }
     trace.generations = r.syncs.saturating_sub(1);
-    trace.events.shrink_to_fit();
-    trace.strings.freeze();
-    trace.stacks.freeze();
     trace
 }
 
-impl<S: Source> Reader<S> {
+impl Reader {
     fn sync(&mut self, time: i64, snapshot: Option<ClockSnapshot>) -> Out {
         self.syncs += 1;
         Out::Sync { time, snapshot }
     }
 
     /// Go's `Reader.ReadEvent`, up to (not including) the deferred validation/time fix-up.
-    fn read_event(&mut self, trace: &mut Trace) -> Result<Option<Out>, TraceError> {
+    fn read_event(
+        &mut self,
+        trace: &mut Trace,
+        sup: &mut dyn Supply,
+    ) -> Result<Option<Out>, TraceError> {
         if self.done {
             return Ok(None);
         }
@@ -593,22 +1012,19 @@ impl<S: Source> Reader<S> {
             .is_some_and(|g| self.cpu_idx < g.cpu_samples.len());
         if self.frontier.is_empty() && !cpu_left {
             if self.ver < 26 {
-                return self.next_gen_with_spill(trace).map(Some);
+                return self.next_gen_with_spill(trace, sup).map(Some);
             }
             if let Some(e) = self.read_gen_err.take() {
                 return Err(e);
             }
-            let mut t = Tables {
-                strings: &mut trace.strings,
-                stacks: &mut trace.stacks,
-            };
-            return match generation::read_generation(&mut self.cur, self.ver, &mut t) {
-                Err(e) => {
+            return match self.fetch(trace, sup) {
+                LoadOut::V26(Err(e)) => {
                     self.read_gen_err = Some(e);
                     self.gen = None;
                     Ok(Some(self.sync(self.last_ts, None)))
                 }
-                Ok(g) => self.install_gen(g).map(Some),
+                LoadOut::V26(Ok(g)) => self.install_gen(g).map(Some),
+                LoadOut::Spill { .. } => unreachable!("spill read for a 1.26+ trace"),
             };
         }
         let gen = self
@@ -643,10 +1059,11 @@ impl<S: Source> Reader<S> {
                 let mut dump = String::new();
                 for e in &self.frontier {
                     let bc = &self.cursors[e.c as usize];
-                    let sp = &SPECS[bc.ev.typ as usize];
-                    dump.push_str(&format!("M {} [{} time={}", bc.m, sp.name, bc.ev.time));
+                    let ev = &self.streams[bc.mi].evs[bc.pos];
+                    let sp = &SPECS[ev.typ as usize];
+                    dump.push_str(&format!("M {} [{} time={}", bc.m, sp.name, ev.time));
                     for (i, a) in sp.args.iter().skip(1).enumerate() {
-                        dump.push_str(&format!(" {a}={}", bc.ev.args[i]));
+                        dump.push_str(&format!(" {a}={}", ev.args[i]));
                     }
                     dump.push_str("]\n");
                 }
@@ -662,26 +1079,63 @@ impl<S: Source> Reader<S> {
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
         let gen = self.gen.as_ref().unwrap();
         let bc = &mut self.cursors[self.frontier[i].c as usize];
+        let st = &mut self.streams[bc.mi];
         let ok = self
             .order
-            .advance(&mut bc.ev, gen, bc.m, bc.m_slot, gen.gen)
+            .advance(&mut st.evs[bc.pos], gen, bc.m, bc.m_slot, gen.gen)
             .map_err(|m| TraceError::validation(m).with_generation(gen.gen))?;
         if !ok {
             return Ok(false);
         }
-        if bc
-            .next_event(&gen.batches[bc.mi].1, &gen.buf, gen.freq)
-            .map_err(|e| *e)?
-        {
-            self.frontier[i].time = bc.ev.time;
+        bc.pos += 1;
+        if let Some(ev) = st.evs.get(bc.pos) {
+            // Each M's events are read in order but dozens of Ms interleave, too many
+            // streams for the hardware prefetcher: fetch a few events ahead.
+            prefetch(st.evs.as_ptr().wrapping_add(bc.pos + 4));
+            self.order.prefetch(ev);
+            self.frontier[i].time = ev.time;
             heap_update(&mut self.frontier, i);
+        } else if let Some(e) = st.err.take() {
+            return Err(*e);
         } else {
             heap_remove(&mut self.frontier, i);
         }
         Ok(true)
     }
 
-    fn next_gen_with_spill(&mut self, trace: &mut Trace) -> Result<Out, TraceError> {
+    /// The next generation from `sup`, its tables merged into the trace's.
+    fn fetch(&mut self, trace: &mut Trace, sup: &mut dyn Supply) -> LoadOut {
+        let spare = self
+            .streams
+            .drain(..)
+            .map(|s| s.evs)
+            .filter(|v| v.capacity() > 0)
+            .collect();
+        let Loaded {
+            pending,
+            mut out,
+            pos,
+            ..
+        } = sup.next(trace, spare);
+        self.pos = pos;
+        let resolved = pending.merge(&mut Tables {
+            strings: &mut trace.strings,
+            stacks: &mut trace.stacks,
+        });
+        match &mut out {
+            LoadOut::V26(Ok(Some(p))) | LoadOut::Spill { gen: Some(p), .. } => {
+                p.gen.remap(&resolved)
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn next_gen_with_spill(
+        &mut self,
+        trace: &mut Trace,
+        sup: &mut dyn Supply,
+    ) -> Result<Out, TraceError> {
         if self.spill_err.is_some() {
             if self.spill_err_sync {
                 return Err(self.spill_err.take().unwrap());
@@ -689,23 +1143,16 @@ impl<S: Source> Reader<S> {
             self.spill_err_sync = true;
             return Ok(self.sync(self.last_ts, None));
         }
-        if self.gen.is_some() && self.spill.is_none() {
+        if self.gen.is_some() && !self.more {
             self.done = true;
             return Ok(self.sync(self.last_ts, None));
         }
-        let mut t = Tables {
-            strings: &mut trace.strings,
-            stacks: &mut trace.stacks,
+        let LoadOut::Spill { gen, more, err } = self.fetch(trace, sup) else {
+            unreachable!("1.26+ read for a spilling trace");
         };
-        let r = generation::read_generation_with_spill(
-            &mut self.cur,
-            self.spill.take(),
-            self.ver,
-            &mut t,
-        );
-        self.spill = r.spill;
-        self.spill_err = r.err;
-        match r.gen {
+        self.more = more;
+        self.spill_err = err;
+        match gen {
             None => {
                 self.gen = None;
                 self.spill_err_sync = true;
@@ -715,8 +1162,8 @@ impl<S: Source> Reader<S> {
         }
     }
 
-    fn install_gen(&mut self, g: Option<Generation>) -> Result<Out, TraceError> {
-        let Some(g) = g else {
+    fn install_gen(&mut self, g: Option<Prepared>) -> Result<Out, TraceError> {
+        let Some(Prepared { gen: g, streams }) = g else {
             self.gen = None;
             self.done = true;
             return Ok(self.sync(self.last_ts, None));
@@ -724,28 +1171,30 @@ impl<S: Source> Reader<S> {
         self.cpu_idx = 0;
         self.frontier.clear();
         self.cursors.clear();
-        for (mi, (m, batches)) in g.batches.iter().enumerate() {
-            let mut bc = BatchCursor {
-                m: *m,
-                m_slot: if *m == crate::order::NO_M {
-                    0
-                } else {
-                    self.order.m_slot(*m)
-                },
-                mi,
-                last_ts: 0,
-                idx: 0,
-                data_off: 0,
-                ev: BaseEvent::default(),
+        self.streams = streams;
+        for (mi, (m, _)) in g.batches.iter().enumerate() {
+            let m_slot = if *m == crate::order::NO_M {
+                0
+            } else {
+                self.order.m_slot(*m)
             };
-            if !bc.next_event(batches, &g.buf, g.freq).map_err(|e| *e)? {
+            let st = &mut self.streams[mi];
+            let Some(first) = st.evs.first() else {
+                if let Some(e) = st.err.take() {
+                    return Err(*e);
+                }
                 continue;
-            }
+            };
             let e = HeapEnt {
-                time: bc.ev.time,
+                time: first.time,
                 c: self.cursors.len() as u32,
             };
-            self.cursors.push(bc);
+            self.cursors.push(BatchCursor {
+                m: *m,
+                m_slot,
+                mi,
+                pos: 0,
+            });
             heap_insert(&mut self.frontier, e);
         }
         let snapshot = g.has_clock_snapshot.then(|| ClockSnapshot {
@@ -838,7 +1287,7 @@ impl<S: Source> Reader<S> {
     #[cold]
     fn limit_error(&self) -> TraceError {
         let gen = self.gen.as_ref().map(|g| g.gen).or(self.last_gen);
-        TraceError::limit(self.limit, gen, self.cur.pos() as u64)
+        TraceError::limit(self.limit, gen, self.pos)
     }
 
     /// Go's `Event.validateTableIDs`.
@@ -1072,9 +1521,12 @@ impl<S: Source> Reader<S> {
                 row.kind = EventKind::Experimental as u8;
                 row.name = n.exp_event[t as usize];
                 row.aux = n.exp_name[sp.experiment as usize];
-                trace
-                    .experimental
-                    .push(ExperimentalArgs { typ: t, args: *a });
+                // Slots past the event's own arguments hold stale values of earlier
+                // events (see `decode_m`): keep them out of the result.
+                let mut args = [0u64; 4];
+                let n = (sp.args.len() - 1).min(4);
+                args[..n].copy_from_slice(&a[..n]);
+                trace.experimental.push(ExperimentalArgs { typ: t, args });
                 row.arg = (trace.experimental.len() - 1) as i64;
             }
             t => {

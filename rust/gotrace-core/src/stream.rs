@@ -6,6 +6,7 @@ use crate::reader::{parse_with, Hook, ParseOptions};
 
 /// Options of a parse whose events a consumer drains generation by generation.
 pub const DRAINED: ParseOptions = ParseOptions {
+    threads: None,
     max_events: None,
     drained: true,
 };

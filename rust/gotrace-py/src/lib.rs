@@ -927,11 +927,13 @@ fn parse_input(
     source: &Bound<'_, PyAny>,
     progress: Option<&Bound<'_, PyAny>>,
     max_events: Option<u64>,
+    threads: Option<usize>,
 ) -> PyResult<RawTrace> {
     let (input, total) = Input::open(source)?;
     let opts = ParseOptions {
+        threads,
         max_events,
-        ..ParseOptions::default()
+        drained: false,
     };
     let r = run_detached(
         py,
@@ -944,21 +946,22 @@ fn parse_input(
 }
 
 /// Parses a trace held in memory (any bytes-like object; see `Input::open`).
-/// `progress` and `max_events` as for [`parse_path`].
+/// `progress`, `max_events` and `threads` as for [`parse_path`].
 #[pyfunction]
-#[pyo3(signature = (data, progress=None, max_events=None))]
+#[pyo3(signature = (data, progress=None, max_events=None, threads=None))]
 fn parse_bytes(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     progress: Option<&Bound<'_, PyAny>>,
     max_events: Option<u64>,
+    threads: Option<usize>,
 ) -> PyResult<RawTrace> {
     if data.cast::<PyString>().is_ok() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "expected bytes, not str",
         ));
     }
-    parse_input(py, data, progress, max_events)
+    parse_input(py, data, progress, max_events, threads)
 }
 
 /// Parses the file at `path` with the GIL released: a regular file is memory-mapped (no
@@ -967,16 +970,17 @@ fn parse_bytes(
 /// its first check, then at most every 50 ms, and once at the end with `done == total`;
 /// an exception it raises stops the parse and propagates. I/O problems raise `OSError`
 /// (`FileNotFoundError`, ...). `max_events`: stop with a `"limit"` error after that many
-/// events.
+/// events. `threads`: None = all cores, 1 = the calling thread only (same result).
 #[pyfunction]
-#[pyo3(signature = (path, progress=None, max_events=None))]
+#[pyo3(signature = (path, progress=None, max_events=None, threads=None))]
 fn parse_path(
     py: Python<'_>,
     path: &Bound<'_, PyString>,
     progress: Option<&Bound<'_, PyAny>>,
     max_events: Option<u64>,
+    threads: Option<usize>,
 ) -> PyResult<RawTrace> {
-    parse_input(py, path.as_any(), progress, max_events)
+    parse_input(py, path.as_any(), progress, max_events, threads)
 }
 
 /// Test hook: panics inside the guard, to check that panics become `TraceError`.

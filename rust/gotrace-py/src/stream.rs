@@ -6,6 +6,7 @@ use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::store::Trace;
 use gotrace_core::stream::{drain, v2_extent, DRAINED};
+use gotrace_core::ParseOptions;
 use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
@@ -65,16 +66,18 @@ impl Seen {
 /// by generation with the GIL released: `(raw, analysis, seen)`, `raw` a `RawTrace`
 /// without events (strings, stacks, version, error), `analysis` as
 /// `RawTrace.analysis()` with empty interval tables (None if the parse failed), `seen`
-/// the event count, counts by kind and first/last event times. `progress` as for
-/// `parse_path`.
+/// the event count, counts by kind and first/last event times. `progress` and `threads`
+/// as for `parse_path`.
 #[pyfunction]
-#[pyo3(signature = (source, progress=None))]
+#[pyo3(signature = (source, progress=None, threads=None))]
 fn stream_summary<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
     progress: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>, Bound<'py, PyDict>)> {
     let (input, total) = Input::open(source)?;
+    let opts = ParseOptions { threads, ..DRAINED };
     let r = run_detached(
         py,
         progress,
@@ -83,7 +86,7 @@ fn stream_summary<'py>(
             let mut an: Option<Analyzer<NoIntervals>> = None;
             let mut seen = Seen::default();
             let trace = drain(
-                |h| input.parse(&DRAINED, h),
+                |h| input.parse(&opts, h),
                 &mut |t| {
                     an.get_or_insert_with(|| Analyzer::new(t.version, NoIntervals))
                         .feed(t);
@@ -137,7 +140,7 @@ fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>
 /// (goroutine name string IDs, by="goroutine"), `gc`/`stw` [k, 2], `start_ns`/`end_ns`.
 /// Arguments are checked by the caller: `states` are state codes, `edges` valid.
 #[pyfunction]
-#[pyo3(signature = (source, by, states, count, edges, top, sort, progress=None))]
+#[pyo3(signature = (source, by, states, count, edges, top, sort, progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn stream_heatmap<'py>(
     py: Python<'py>,
@@ -149,6 +152,7 @@ fn stream_heatmap<'py>(
     top: Option<usize>,
     sort: &str,
     progress: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>)> {
     let by = match by {
         "goroutine" => By::Goroutine,
@@ -179,6 +183,7 @@ fn stream_heatmap<'py>(
         sort,
     };
     let (input, total) = Input::open(source)?;
+    let opts = ParseOptions { threads, ..DRAINED };
     let r = run_detached(
         py,
         progress,
@@ -186,7 +191,7 @@ fn stream_heatmap<'py>(
         |hook| {
             let mut heat: Option<HeatStream> = None;
             let trace = drain(
-                |h| input.parse(&DRAINED, h),
+                |h| input.parse(&opts, h),
                 &mut |t| {
                     heat.get_or_insert_with(|| HeatStream::new(t.version, spec.clone()))
                         .feed(t)

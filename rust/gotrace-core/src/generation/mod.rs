@@ -44,6 +44,16 @@ impl IdMap {
         self.sparse.get(&id).copied()
     }
 
+    /// Replaces every stored value `v` by `table[v]`.
+    fn remap(&mut self, table: &[u32]) {
+        for v in self.dense.iter_mut().filter(|v| **v != ABSENT) {
+            *v = table[*v as usize];
+        }
+        for v in self.sparse.values_mut() {
+            *v = table[*v as usize];
+        }
+    }
+
     /// Inserts a mapping; `false` if the ID is already present (ID 0 always is).
     /// The dense vector only grows to a few times the number of entries, so a hostile
     /// ID costs one map entry, never a large allocation.
@@ -157,17 +167,111 @@ pub struct Tables<'t> {
     pub stacks: &'t mut StackTable,
 }
 
+/// The interning a generation read asks for, recorded instead of done, so that a
+/// generation can be read (on another thread, ahead of time) without touching the
+/// trace-wide tables. [`Pending::merge`] replays the calls in their original order when
+/// the reader consumes the generation, so global IDs are exactly those of interning on
+/// the spot. While recorded, the generation's ID maps hold local indices (1 + position
+/// of the call in this record; 0 stays "none", as the global 0 is the empty string and
+/// the empty stack); [`Generation::remap`] turns them into global IDs.
+#[derive(Default, Debug)]
+pub struct Pending {
+    str_bytes: Vec<u8>,
+    str_ends: Vec<usize>,
+    /// (pc, local string index of func, of file, line).
+    frames: Vec<(u64, u32, u32, u64)>,
+    stack_frames: Vec<u32>,
+    stack_ends: Vec<usize>,
+}
+
+/// Local index → global ID, for strings and stacks, after a merge.
+#[derive(Default, Debug)]
+pub struct Resolved {
+    strings: Vec<u32>,
+    stacks: Vec<u32>,
+}
+
+impl Pending {
+    fn intern_string(&mut self, s: &[u8]) -> u32 {
+        self.str_bytes.extend_from_slice(s);
+        self.str_ends.push(self.str_bytes.len());
+        self.str_ends.len() as u32
+    }
+
+    fn intern_frame(&mut self, pc: u64, func: u32, file: u32, line: u64) -> u32 {
+        self.frames.push((pc, func, file, line));
+        (self.frames.len() - 1) as u32
+    }
+
+    fn intern_stack(&mut self, frames: &[u32]) -> u32 {
+        self.stack_frames.extend_from_slice(frames);
+        self.stack_ends.push(self.stack_frames.len());
+        self.stack_ends.len() as u32
+    }
+
+    /// Interns everything recorded into the trace-wide tables, in recording order.
+    pub fn merge(self, t: &mut Tables) -> Resolved {
+        let mut start = 0;
+        let strings: Vec<u32> = std::iter::once(0)
+            .chain(self.str_ends.iter().map(|&end| {
+                let id = t.strings.intern(&self.str_bytes[start..end]);
+                start = end;
+                id
+            }))
+            .collect();
+        let frames: Vec<u32> = self
+            .frames
+            .iter()
+            .map(|&(pc, func, file, line)| {
+                t.stacks.intern_frame(Frame {
+                    pc,
+                    func: strings[func as usize],
+                    file: strings[file as usize],
+                    line,
+                })
+            })
+            .collect();
+        let mut start = 0;
+        let mut buf: Vec<u32> = Vec::with_capacity(wire::MAX_FRAMES_PER_STACK as usize);
+        let stacks = std::iter::once(0)
+            .chain(self.stack_ends.iter().map(|&end| {
+                buf.clear();
+                buf.extend(
+                    self.stack_frames[start..end]
+                        .iter()
+                        .map(|&f| frames[f as usize]),
+                );
+                start = end;
+                t.stacks.intern_stack(&buf)
+            }))
+            .collect();
+        Resolved { strings, stacks }
+    }
+}
+
 fn fmt_err(msg: impl Into<String>, offset: usize) -> TraceError {
     TraceError::format(msg, offset as u64)
 }
 
 impl Generation {
-    fn new() -> Self {
-        Generation::default()
+    /// A generation whose event bytes go to `buf` (a recycled buffer; cleared here).
+    fn new(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        Generation {
+            buf,
+            ..Generation::default()
+        }
+    }
+
+    /// Turns the ID maps' local indices into global IDs once the generation's
+    /// [`Pending`] tables are merged.
+    pub fn remap(&mut self, r: &Resolved) {
+        self.strings.remap(&r.strings);
+        self.stacks.remap(&r.stacks);
     }
 
     /// Go's `processBatch`, for a batch whose data was just appended to `self.buf`.
-    fn process_batch(&mut self, b: Batch, ver: u32, t: &mut Tables) -> Result<(), TraceError> {
+    fn process_batch(&mut self, b: Batch, ver: u32, t: &mut Pending) -> Result<(), TraceError> {
         let table = b.is_strings() || b.is_stacks() || b.is_cpu_samples() || b.is_sync(ver);
         if table || b.exp != 0 {
             // Decode now, then give the bytes back: only event batches stay buffered.
@@ -207,7 +311,7 @@ impl Generation {
         }
     }
 
-    fn add_strings(&mut self, data: &[u8], base: usize, t: &mut Tables) -> Result<(), TraceError> {
+    fn add_strings(&mut self, data: &[u8], base: usize, t: &mut Pending) -> Result<(), TraceError> {
         let mut c = Cursor::new(data, 1);
         while c.remaining() != 0 {
             let at = base + c.pos;
@@ -249,7 +353,7 @@ impl Generation {
                     at,
                 ));
             }
-            let global = t.strings.intern(s);
+            let global = t.intern_string(s);
             self.strings.insert(id, global);
         }
         Ok(())
@@ -382,7 +486,7 @@ impl Generation {
     }
 
     /// The checks and fix-ups Go does once all batches of a generation are in.
-    fn finish(&mut self, ver: u32, t: &mut Tables, end_offset: usize) -> Result<(), TraceError> {
+    fn finish(&mut self, ver: u32, t: &mut Pending, end_offset: usize) -> Result<(), TraceError> {
         if self.freq.is_zero() {
             return Err(fmt_err("no frequency event found", end_offset).with_generation(self.gen));
         }
@@ -402,12 +506,7 @@ impl Generation {
         for (&pc, &(func, file, line)) in &self.pcs {
             match (self.strings.get(func), self.strings.get(file)) {
                 (Some(gfunc), Some(gfile)) => {
-                    let f = t.stacks.intern_frame(Frame {
-                        pc,
-                        func: gfunc,
-                        file: gfile,
-                        line,
-                    });
+                    let f = t.intern_frame(pc, gfunc, gfile, line);
                     pc_frame.insert(pc, f);
                 }
                 _ => bad = true,
@@ -435,7 +534,7 @@ impl Generation {
                     }
                 }
             }
-            let global = t.stacks.intern_stack(&frames);
+            let global = t.intern_stack(&frames);
             self.stacks.insert(id, global);
         }
         // Stacks with zero frames exist in the table but intern to 0; remember that they
@@ -465,19 +564,21 @@ pub struct SpillRead {
     pub err: Option<TraceError>,
 }
 
-/// Go's `readGenerationWithSpill` (trace versions < 1.26).
+/// Go's `readGenerationWithSpill` (trace versions < 1.26). `buf` is reused for the
+/// generation's event bytes.
 pub fn read_generation_with_spill<S: Source>(
     c: &mut S,
     spill: Option<Spill>,
     ver: u32,
-    t: &mut Tables,
+    t: &mut Pending,
+    buf: Vec<u8>,
 ) -> SpillRead {
     let fail = |e: TraceError| SpillRead {
         gen: None,
         spill: None,
         err: Some(e),
     };
-    let mut g = Generation::new();
+    let mut g = Generation::new(buf);
     if let Some((gen, mut b, bytes)) = spill {
         g.gen = gen;
         g.min_ts = b.time;
@@ -540,13 +641,15 @@ pub fn read_generation_with_spill<S: Source>(
     }
 }
 
-/// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace.
+/// Go's `readGeneration` (1.26+). `Ok(None)` at a clean end of the trace. `buf` is
+/// reused for the generation's event bytes.
 pub fn read_generation<S: Source>(
     c: &mut S,
     ver: u32,
-    t: &mut Tables,
+    t: &mut Pending,
+    buf: Vec<u8>,
 ) -> Result<Option<Generation>, TraceError> {
-    let mut g = Generation::new();
+    let mut g = Generation::new(buf);
     loop {
         match wire::read_batch(c, &mut g.buf) {
             BatchRead::Eof => {

@@ -342,9 +342,12 @@ pub struct Ordering {
     /// Events accepted by the last `advance`, to be emitted in order before anything
     /// else (Go's ring-buffer queue; here it is always drained right after an advance).
     pub queue: Vec<QEvent>,
+    /// The M of the event being advanced: whether there is one, and its slot.
+    cur_has_m: bool,
+    cur_slot: u32,
 }
 
-type Adv = Result<(Ctx, bool), String>;
+type Adv = Result<bool, String>;
 
 impl Ordering {
     pub fn new(ver: u32) -> Self {
@@ -358,6 +361,8 @@ impl Ordering {
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: Vec::with_capacity(16),
+            cur_has_m: false,
+            cur_slot: 0,
         }
     }
 
@@ -391,6 +396,27 @@ impl Ordering {
         self.queue.push(QEvent { ev, ctx });
     }
 
+    /// Hints that `ev` will be offered soon: the goroutine it names (if any) is
+    /// fetched into cache.
+    #[inline]
+    pub fn prefetch(&self, ev: &BaseEvent) {
+        use spec::*;
+        if matches!(
+            ev.typ,
+            EV_GO_START
+                | EV_GO_UNBLOCK
+                | EV_GO_SWITCH
+                | EV_GO_SWITCH_DESTROY
+                | EV_GO_STATUS
+                | EV_GO_STATUS_STACK
+                | EV_GO_CREATE
+                | EV_GO_CREATE_BLOCKED
+                | EV_GO_CREATE_SYSCALL
+        ) {
+            self.g_states.prefetch(ev.args[0] as i64);
+        }
+    }
+
     /// Go's `ordering.Advance`: may the event `ev`, next on thread `m`, happen now?
     pub fn advance(
         &mut self,
@@ -409,6 +435,8 @@ impl Ordering {
             m,
         };
         let has_m = m != NO_M;
+        self.cur_has_m = has_m;
+        self.cur_slot = m_slot;
         if has_m {
             let ms = self.m_states.touch(m_slot);
             cur.p = ms.p;
@@ -448,11 +476,18 @@ impl Ordering {
             EV_SPAN..=EV_GOROUTINE_STACK_FREE => self.alloc_free(ev, cur),
             t => Err(format!("bad event type found while ordering: {t}")),
         };
-        let (new, ok) = r?;
-        if ok && has_m {
-            self.m_states.set(m_slot, MState { g: new.g, p: new.p });
+        r
+    }
+
+    /// A handler's success: the event advanced, and this M's context is now `new`
+    /// (stored here, straight from registers, rather than returned through memory).
+    #[inline(always)]
+    fn done(&mut self, new: Ctx) -> Adv {
+        if self.cur_has_m {
+            self.m_states
+                .set(self.cur_slot, MState { g: new.g, p: new.p });
         }
-        Ok(ok)
+        Ok(true)
     }
 
     // Precondition: none (status events may come from any thread). Sets up or checks
@@ -521,7 +556,7 @@ impl Ordering {
             }
         }
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: the P is Idle with seq+1, and this M has no P. Then M must be present.
@@ -533,7 +568,7 @@ impl Ordering {
         };
         match self.p_states.get(&pid) {
             Some(s) if s.status == ps::IDLE && seq.succeeds(s.seq) && cur.p == NO_P => {}
-            _ => return Ok((cur, false)),
+            _ => return Ok(false),
         }
         validate_ctx(cur, reqs(MustHave, MustNotHave, MayHave))?;
         let s = self.p_states.get_mut(&pid).unwrap();
@@ -542,7 +577,7 @@ impl Ordering {
         let mut new = cur;
         new.p = pid;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: this M holds a Running or Syscall P. Always advanceable.
@@ -566,7 +601,7 @@ impl Ordering {
         let mut new = cur;
         new.p = NO_P;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: the P is in (possibly abandoned) Syscall with seq+1.
@@ -583,7 +618,7 @@ impl Ordering {
             {
                 s.status
             }
-            _ => return Ok((cur, false)),
+            _ => return Ok(false),
         };
         validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
         ev.args[3] = old_status as u64; // extra[0]: lets the view say Idle->Idle.
@@ -593,7 +628,7 @@ impl Ordering {
         if old_status == ps::SYSCALL_ABANDONED {
             // We lost track of the M: leave it alone.
             self.push(*ev, cur);
-            return Ok((cur, true));
+            return self.done(cur);
         }
         let mid = ev.args[2] as i64;
         let mut new = cur;
@@ -607,7 +642,7 @@ impl Ordering {
             }
             new.p = NO_P;
             self.push(*ev, cur);
-            return Ok((new, true));
+            return self.done(new);
         }
         let Some(ms) = self.m_states.get_mut(&mid) else {
             return Err(format!("stole proc from non-existent thread {mid}"));
@@ -621,7 +656,7 @@ impl Ordering {
         // The victim M is in a syscall and cannot proceed until it loses its P.
         ms.p = NO_P;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: none on the context. First generation: any goroutine may appear
@@ -694,7 +729,7 @@ impl Ordering {
             _ => {}
         }
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: M and P; the current G, if any, is running.
@@ -722,7 +757,7 @@ impl Ordering {
         self.g_states
             .insert(newg, GState::new(status, Seq { gen, seq: 0 }));
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P and a Running G on this M. Always advanceable.
@@ -745,7 +780,7 @@ impl Ordering {
             }
         }
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: the G is Runnable with seq+1; this M has a P and no G.
@@ -756,10 +791,10 @@ impl Ordering {
             seq: ev.args[1],
         };
         let Some(s) = self.g_states.get_mut(&gid) else {
-            return Ok((cur, false));
+            return Ok(false);
         };
         if s.status != gs::RUNNABLE || !seq.succeeds(s.seq) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         validate_ctx(cur, reqs(MustHave, MustHave, MustNotHave))?;
         s.status = gs::RUNNING;
@@ -767,7 +802,7 @@ impl Ordering {
         let mut new = cur;
         new.g = gid;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: the G is Waiting with seq+1. Any context may unblock.
@@ -782,10 +817,10 @@ impl Ordering {
                 s.status = gs::RUNNABLE;
                 s.seq = seq;
             }
-            _ => return Ok((cur, false)),
+            _ => return Ok(false),
         }
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: a Running G on this M; the next G is Waiting with seq+1.
@@ -801,7 +836,7 @@ impl Ordering {
         };
         match self.g_states.get(&nextg) {
             Some(s) if s.status == gs::WAITING && seq.succeeds(s.seq) => {}
-            _ => return Ok((cur, false)),
+            _ => return Ok(false),
         }
         self.push(*ev, cur);
         if ev.typ == spec::EV_GO_SWITCH {
@@ -840,7 +875,7 @@ impl Ordering {
             },
             start_ctx,
         );
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: a Running G on this M with a P whose seq advances by one.
@@ -865,7 +900,7 @@ impl Ordering {
         }
         p.seq = pseq;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: a G in Syscall on this M, whose P is in Syscall. Always advanceable.
@@ -887,7 +922,7 @@ impl Ordering {
         }
         p.status = ps::RUNNING;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: this M's P (if any) has left Syscall (stopped or stolen first).
@@ -898,7 +933,7 @@ impl Ordering {
                 return Err(format!("uninitialized proc {} found during {name}", cur.p));
             };
             if p.status == ps::SYSCALL {
-                return Ok((cur, false));
+                return Ok(false);
             }
         }
         validate_ctx(cur, reqs(MustHave, MayHave, MustHave))?;
@@ -907,7 +942,7 @@ impl Ordering {
         let mut new = cur;
         new.g = NO_G;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: M, no G (a cgo callback creates its goroutine in a syscall).
@@ -924,7 +959,7 @@ impl Ordering {
         let mut new = cur;
         new.g = newg;
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: M and a G in Syscall. If the M holds a P (in Syscall), the P is
@@ -959,7 +994,7 @@ impl Ordering {
             );
         }
         self.push(*ev, cur);
-        Ok((new, true))
+        self.done(new)
     }
 
     // Precondition: M, P, G. Task IDs may not begin twice while active.
@@ -981,7 +1016,7 @@ impl Ordering {
         self.active_tasks.insert(id, (name, parent));
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P, G. Carries the task's type and parent from its Begin, which
@@ -997,7 +1032,7 @@ impl Ordering {
         }
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P and a known G. Regions nest per goroutine; an End with no open
@@ -1033,7 +1068,7 @@ impl Ordering {
             s.extra().regions.pop();
         }
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     fn gc_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
@@ -1045,10 +1080,10 @@ impl Ordering {
             self.gc_seq = seq;
             self.gc_state = GcState::Running;
             self.push(*ev, cur);
-            return Ok((cur, true));
+            return self.done(cur);
         }
         if seq != self.gc_seq.wrapping_add(1) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         if self.gc_state != GcState::Running {
             return Err("encountered GCActive while GC was not in progress".into());
@@ -1056,7 +1091,7 @@ impl Ordering {
         self.gc_seq = seq;
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     fn gc_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
@@ -1065,10 +1100,10 @@ impl Ordering {
             self.gc_seq = seq;
             self.gc_state = GcState::Running;
             self.push(*ev, cur);
-            return Ok((cur, true));
+            return self.done(cur);
         }
         if seq != self.gc_seq.wrapping_add(1) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         if self.gc_state == GcState::Running {
             return Err("encountered GCBegin while GC was already in progress".into());
@@ -1077,13 +1112,13 @@ impl Ordering {
         self.gc_state = GcState::Running;
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     fn gc_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let seq = ev.args[0];
         if seq != self.gc_seq.wrapping_add(1) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         if self.gc_state == GcState::NotRunning {
             return Err("encountered GCEnd when GC was not in progress".into());
@@ -1095,21 +1130,21 @@ impl Ordering {
         self.gc_state = GcState::NotRunning;
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P, G.
     fn annotation(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M and P.
     fn heap_metric(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M and P; no sweep in flight on the P.
@@ -1126,7 +1161,7 @@ impl Ordering {
             }
         }
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     fn gc_sweep_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
@@ -1137,7 +1172,7 @@ impl Ordering {
         };
         p.ranges.active(make_range_type(ev.typ, 0), initial)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     fn gc_sweep_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
@@ -1154,7 +1189,7 @@ impl Ordering {
             }
         }
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P and a known G; the range not already in flight.
@@ -1173,7 +1208,7 @@ impl Ordering {
         };
         s.extra().ranges.begin(make_range_type(ev.typ, desc))?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: none on the context (may name a non-running goroutine).
@@ -1188,7 +1223,7 @@ impl Ordering {
             .ranges
             .active(make_range_type(ev.typ, 0), initial)?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M, P and a known G with the range in flight. STWEnd gets the
@@ -1206,13 +1241,13 @@ impl Ordering {
             ev.args[0] = desc;
         }
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 
     // Precondition: M.
     fn alloc_free(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
         self.push(*ev, cur);
-        Ok((cur, true))
+        self.done(cur)
     }
 }

@@ -14,6 +14,8 @@
 
 mod tables;
 
+use std::sync::{Arc, Mutex};
+
 pub use tables::{Frame, StackTable, StringTable};
 
 /// Rows faulted in ahead of the writer by [`prefault`] callers.
@@ -24,12 +26,20 @@ pub(crate) const PREFAULT_ROWS: usize = 1 << 16;
 /// front to back exactly once, and fresh-memory page faults are the largest single cost
 /// of building big tables. A no-op off Linux or on kernels without the advice.
 pub(crate) fn prefault<T>(v: &Vec<T>, from: usize, to: usize) {
+    populate_rows(
+        v.as_ptr() as usize,
+        std::mem::size_of::<T>(),
+        from,
+        to.min(v.capacity()),
+    );
+}
+
+/// [`prefault`] on rows of `size` bytes from address `base` (up to `to`, which the
+/// caller bounds by the allocation).
+pub(crate) fn populate_rows(base: usize, size: usize, from: usize, to: usize) {
     #[cfg(target_os = "linux")]
     {
-        let to = to.min(v.capacity());
-        let size = std::mem::size_of::<T>();
         let page = 4096usize;
-        let base = v.as_ptr() as usize;
         let start = (base + from * size) & !(page - 1);
         let end = (base + to * size) & !(page - 1);
         if end > start && size > 0 {
@@ -47,7 +57,49 @@ pub(crate) fn prefault<T>(v: &Vec<T>, from: usize, to: usize) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (v, from, to);
+    let _ = (base, size, from, to);
+}
+
+/// Faults in the pages of the columns' rows ahead of the writer, on another thread (see
+/// [`Events::prefault_job`]). It only ever touches memory by `madvise`, which leaves
+/// contents alone, so a job that outlives the allocation it was made for is harmless.
+pub(crate) struct PrefaultJob {
+    /// Per column: address of row 0 and bytes per row.
+    cols: [(usize, usize); 12],
+    cap: usize,
+    /// Rows `0..n` are faulted in (or being faulted in by the writer).
+    done: Arc<Mutex<usize>>,
+}
+
+fn elem_size<T>(_: &Vec<T>) -> usize {
+    std::mem::size_of::<T>()
+}
+
+fn lock(m: &Mutex<usize>) -> std::sync::MutexGuard<'_, usize> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PrefaultJob {
+    /// Faults in rows up to `to`, continuing wherever the writer or an earlier job left
+    /// off, in chunks, so that the writer finds most of its pages ready.
+    pub(crate) fn run(&self, to: usize) {
+        let to = to.min(self.cap);
+        loop {
+            let from = {
+                let mut d = lock(&self.done);
+                let from = *d;
+                if from >= to {
+                    return;
+                }
+                *d = (from + PREFAULT_ROWS).min(to);
+                from
+            };
+            let end = (from + PREFAULT_ROWS).min(to);
+            for &(base, size) in &self.cols {
+                populate_rows(base, size, from, end);
+            }
+        }
+    }
 }
 
 /// Go's `trace.EventKind`, same numbering.
@@ -191,6 +243,9 @@ pub struct Events {
     cap: usize,
     /// Rows below this have their pages already faulted in (see [`Events::populate`]).
     populated: usize,
+    /// Shared with [`PrefaultJob`]s on other threads (a clone shares it too, which can
+    /// only make it fault in fewer pages ahead: never a correctness matter).
+    prefaulted: Option<Arc<Mutex<usize>>>,
 }
 
 impl std::ops::Deref for Events {
@@ -237,6 +292,7 @@ impl Events {
             c,
             cap: 0,
             populated: 0,
+            prefaulted: None,
         };
         e.update_cap();
         e
@@ -263,6 +319,15 @@ impl Events {
     #[cold]
     fn populate(&mut self, from: usize) {
         let to = (from + PREFAULT_ROWS).min(self.cap);
+        if let Some(p) = &self.prefaulted {
+            let mut d = lock(p);
+            if *d > from {
+                // A prefault job has these rows (done or under way).
+                self.populated = (*d).min(self.cap);
+                return;
+            }
+            *d = to;
+        }
         self.populated = to;
         macro_rules! all {
             ($($col:ident),*) => {$( prefault(&self.c.$col, from, to); )*};
@@ -270,9 +335,29 @@ impl Events {
         all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
     }
 
+    /// A job that faults in the pages of rows ahead of this writer, from another thread.
+    pub(crate) fn prefault_job(&mut self) -> PrefaultJob {
+        let done = self
+            .prefaulted
+            .get_or_insert_with(|| Arc::new(Mutex::new(self.populated)))
+            .clone();
+        macro_rules! cols {
+            ($($col:ident),*) => {[$(
+                (self.c.$col.as_ptr() as usize, elem_size(&self.c.$col)),
+            )*]};
+        }
+        PrefaultJob {
+            cols: cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux),
+            cap: self.cap,
+            done,
+        }
+    }
+
     /// Reserves room for `additional` more rows in every column.
     #[cold]
     fn grow(&mut self, additional: usize) {
+        // New memory: jobs made for the old columns no longer say anything about it.
+        self.prefaulted = None;
         self.c.time.reserve(additional);
         self.c.kind.reserve(additional);
         self.c.g.reserve(additional);

@@ -185,16 +185,18 @@ fn go_row(time: i64, g: i64, p: i64, m: i64, id: i64, from: u8, to: u8) -> Row {
 /// Converts the parsed v1 trace into `trace.events`. On error, the events converted so
 /// far stay (as Go's reader yields them before failing).
 pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), TraceError> {
-    convert_with(v1, ver, trace, &mut |_, _| false)
+    convert_with(v1, ver, trace, &mut |_, _| false, None)
 }
 
 /// [`convert`], asking `check(trace, events converted)` every [`super::CHECK_EVERY`]
-/// events whether to stop (then the result is an `Interrupted` error).
+/// events whether to stop (then the result is an `Interrupted` error). With a `helper`,
+/// the table's pages are faulted in on another thread ahead of the writer.
 pub fn convert_with(
     v1: &mut V1Trace<'_>,
     ver: u32,
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+    helper: Option<&rayon::Scope<'_>>,
 ) -> Result<(), TraceError> {
     let max_string = v1.strings.keys().copied().max().unwrap_or(0);
     if max_string
@@ -224,6 +226,13 @@ pub fn convert_with(
     let events = std::mem::take(&mut v1.events);
     let v1: &V1Trace<'_> = v1;
     trace.events = crate::store::Events::with_capacity(events.len() + events.len() / 8 + 4);
+    if let Some(h) = helper {
+        // The conversion adds a few events per hundred (syscall and GC ranges): fault
+        // in about that many rows; the writer faults in any more itself.
+        let job = trace.events.prefault_job();
+        let rows = events.len() + events.len() / 32 + 4;
+        h.spawn(move |_| job.run(rows));
+    }
     let mut builtin = [0u32; 29];
     for (i, b) in BUILTINS.iter().enumerate() {
         builtin[i] = trace.strings.intern(b.as_bytes());

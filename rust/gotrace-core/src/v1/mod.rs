@@ -18,12 +18,35 @@ pub const CHECK_EVERY: usize = 1 << 16;
 /// fails before yielding anything when the v1 parse fails; the conversion can fail after
 /// some events, which then stay in the trace.
 pub fn parse(data: &[u8], hlen: usize, ver: u32) -> Trace {
-    parse_with(data, hlen, ver, &mut |_, _| false)
+    parse_with(data, hlen, ver, 1, &mut |_, _| false)
 }
 
-/// [`parse`] calling `hook` every [`CHECK_EVERY`] events (see [`Hook`]); the byte counts
-/// it is given are the share of the work done, scaled to `data.len()`.
-pub fn parse_with(data: &[u8], hlen: usize, ver: u32, hook: &mut Hook) -> Trace {
+/// [`parse`] with `threads` threads (the calling thread included: the others fault in
+/// the pages of the large buffers, the merged list and the event table, ahead of the
+/// writer, which is otherwise a good part of the time), calling `hook` every
+/// [`CHECK_EVERY`] events (see [`Hook`]); the byte counts it is given are the share of
+/// the work done, scaled to `data.len()`.
+pub fn parse_with(data: &[u8], hlen: usize, ver: u32, threads: usize, hook: &mut Hook) -> Trace {
+    if threads > 1 {
+        if let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads - 1)
+            .thread_name(|i| format!("gotrace-{i}"))
+            .build()
+        {
+            let trace = pool.in_place_scope(|s| run(data, hlen, ver, Some(s), hook));
+            return finish(trace);
+        }
+    }
+    finish(run(data, hlen, ver, None, hook))
+}
+
+fn run(
+    data: &[u8],
+    hlen: usize,
+    ver: u32,
+    helper: Option<&rayon::Scope<'_>>,
+    hook: &mut Hook,
+) -> Trace {
     let mut trace = Trace {
         version: ver,
         ..Trace::default()
@@ -32,9 +55,13 @@ pub fn parse_with(data: &[u8], hlen: usize, ver: u32, hook: &mut Hook) -> Trace 
     let total = data.len() as f64;
     let parsed = {
         let tr = &mut trace;
-        parse::parse_checked(data, hlen, ver, &mut |f| {
-            hook(tr, (total * 0.65 * f) as u64)
-        })
+        parse::parse_checked(
+            data,
+            hlen,
+            ver,
+            &mut |f| hook(tr, (total * 0.65 * f) as u64),
+            helper,
+        )
     };
     match parsed {
         Err(e) => trace.error = Some(e),
@@ -43,11 +70,15 @@ pub fn parse_with(data: &[u8], hlen: usize, ver: u32, hook: &mut Hook) -> Trace 
             let mut check = |tr: &mut Trace, i: usize| {
                 hook(tr, (total * (0.65 + 0.35 * (i as f64 / n).min(1.0))) as u64)
             };
-            if let Err(e) = convert::convert_with(&mut v1, ver, &mut trace, &mut check) {
+            if let Err(e) = convert::convert_with(&mut v1, ver, &mut trace, &mut check, helper) {
                 trace.error = Some(e);
             }
         }
     }
+    trace
+}
+
+fn finish(mut trace: Trace) -> Trace {
     trace.events.shrink_to_fit();
     trace.strings.freeze();
     trace.stacks.freeze();

@@ -163,6 +163,8 @@ const CHUNK: usize = 1 << 16;
 pub struct EvList {
     chunks: Vec<Vec<Ev>>,
     len: usize,
+    /// Chunks allocated ahead (see [`EvList::reserve_chunks`]), used from the back.
+    spare: Vec<Vec<Ev>>,
 }
 
 impl EvList {
@@ -170,12 +172,34 @@ impl EvList {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(ev),
             _ => {
-                let mut c = Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK });
+                let mut c = self.spare.pop().unwrap_or_else(|| {
+                    Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK })
+                });
                 c.push(ev);
                 self.chunks.push(c);
             }
         }
         self.len += 1;
+    }
+
+    /// Allocates (but does not touch) chunks for `n` events up front, and returns the
+    /// (address, bytes) of each, for faulting their pages in on another thread.
+    fn reserve_chunks(&mut self, n: usize) -> Vec<(usize, usize)> {
+        let k = n.div_ceil(CHUNK);
+        self.spare = (0..k).map(|_| Vec::with_capacity(CHUNK)).collect();
+        let mut v: Vec<(usize, usize)> = self
+            .spare
+            .iter()
+            .map(|c| (c.as_ptr() as usize, CHUNK * std::mem::size_of::<Ev>()))
+            .collect();
+        // Taken from the back: fault them in in that order.
+        v.reverse();
+        v
+    }
+
+    /// Frees reserved chunks that were not needed.
+    fn release_spare(&mut self) {
+        self.spare = Vec::new();
     }
     pub fn len(&self) -> usize {
         self.len
@@ -280,6 +304,8 @@ struct Parser<'a> {
     last_p: i32,
     /// Bytes of the batches loaded so far by `load_batch` (progress).
     loaded: usize,
+    /// Events the merge will list (counted by `collect`; reserves memory).
+    n_events: usize,
 }
 
 #[derive(Default)]
@@ -508,8 +534,9 @@ impl<'a> Parser<'a> {
         n
     }
 
-    /// Go's `collectBatchesAndCPUSamples`. `check(offset)` is asked every
-    /// [`super::CHECK_EVERY`] events whether to stop (then the result is `Ok(false)`).
+    /// Go's `collectBatchesAndCPUSamples`; also counts the events the merge will list
+    /// (`self.n_events`). `check(offset)` is asked every [`super::CHECK_EVERY`] events
+    /// whether to stop (then the result is `Ok(false)`).
     fn collect(&mut self, check: &mut dyn FnMut(usize) -> bool) -> WResult<bool> {
         let mut raw = Raw::default();
         let mut cur_p: i32 = 0;
@@ -525,6 +552,12 @@ impl<'a> Parser<'a> {
             }
             if raw.typ == EV_NONE {
                 continue;
+            }
+            if !matches!(
+                raw.typ,
+                EV_BATCH | EV_FREQUENCY | EV_STACK | EV_TIMER_GOROUTINE
+            ) {
+                self.n_events += 1;
             }
             if raw.typ == EV_BATCH {
                 let q = self.batches.entry(raw.batch_pid).or_insert_with(|| {
@@ -860,8 +893,13 @@ fn verr(msg: impl Into<String>) -> TraceError {
 impl<'a> Parser<'a> {
     /// Go's `parseEventBatches`. `check(bytes of the batches loaded)` is asked every
     /// [`super::CHECK_EVERY`] events whether to stop (then the result is an `Interrupted`
-    /// error).
-    fn merge(&mut self, check: &mut dyn FnMut(usize) -> bool) -> Result<EvList, TraceError> {
+    /// error). With a `helper`, the list's memory is allocated up front and faulted in on
+    /// another thread while the merge fills it.
+    fn merge(
+        &mut self,
+        check: &mut dyn FnMut(usize) -> bool,
+        helper: Option<&rayon::Scope<'_>>,
+    ) -> Result<EvList, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
         crate::gosort::sort_func(&mut cpu, |a, b| a.ts < b.ts);
         let mut procs: Vec<Proc> = self
@@ -881,6 +919,14 @@ impl<'a> Parser<'a> {
             done: false,
         });
         let mut events = EvList::default();
+        if let Some(h) = helper {
+            let chunks = events.reserve_chunks(self.n_events);
+            h.spawn(move |_| {
+                for (base, bytes) in chunks {
+                    crate::store::populate_rows(base, 1, 0, bytes);
+                }
+            });
+        }
         let mut gs: GMap<GState> = GMap::default();
         let mut frontier = Frontier(Vec::new());
         let mut avail: Vec<usize> = (0..procs.len()).collect();
@@ -951,6 +997,7 @@ impl<'a> Parser<'a> {
             avail.push(pi);
         }
         drop(procs);
+        events.release_spare();
         if check(self.loaded) {
             return Err(TraceError::interrupted());
         }
@@ -1469,16 +1516,18 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
 
 /// Parses the body of a v1 trace (everything after the 16-byte header) whole.
 pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
-    parse_checked(data, hlen, ver, &mut |_| false)
+    parse_checked(data, hlen, ver, &mut |_| false, None)
 }
 
 /// [`parse`], asking `check(fraction of the work done)` every [`super::CHECK_EVERY`]
-/// events whether to stop (then the result is an `Interrupted` error).
+/// events whether to stop (then the result is an `Interrupted` error), with a `helper`
+/// scope for work that can run on other threads.
 pub fn parse_checked<'a>(
     data: &'a [u8],
     hlen: usize,
     ver: u32,
     check: &mut dyn FnMut(f64) -> bool,
+    helper: Option<&rayon::Scope<'_>>,
 ) -> Result<V1Trace<'a>, TraceError> {
     let mut p = Parser {
         ver,
@@ -1502,6 +1551,7 @@ pub fn parse_checked<'a>(
         last_gs: FxHashMap::default(),
         last_p: 0,
         loaded: 0,
+        n_events: 0,
     };
     // Shares of the time: indexing the batches 0.1, ordering 0.6, the passes after it 0.3.
     let body = (data.len() - hlen).max(1) as f64;
@@ -1511,7 +1561,10 @@ pub fn parse_checked<'a>(
     {
         return Err(TraceError::interrupted());
     }
-    let mut events = p.merge(&mut |n| check(0.1 + 0.6 * (n as f64 / body).min(1.0)))?;
+    let mut events = p.merge(
+        &mut |n| check(0.1 + 0.6 * (n as f64 / body).min(1.0)),
+        helper,
+    )?;
     let mut step = |f: f64| {
         if check(f) {
             Err(TraceError::interrupted())

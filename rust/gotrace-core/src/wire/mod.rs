@@ -142,6 +142,12 @@ pub trait Source {
     fn read_into(&mut self, n: usize, out: &mut Vec<u8>) -> usize;
     /// Absolute offset of the next byte.
     fn pos(&self) -> usize;
+    /// Whether reading has met an I/O error (which ended the input).
+    fn io_failed(&self) -> bool {
+        false
+    }
+    /// Forgets that I/O error (its read turned out not to count).
+    fn forget_io_error(&mut self) {}
 }
 
 impl<S: Source + ?Sized> Source for &mut S {
@@ -158,6 +164,12 @@ impl<S: Source + ?Sized> Source for &mut S {
     }
     fn pos(&self) -> usize {
         (**self).pos()
+    }
+    fn io_failed(&self) -> bool {
+        (**self).io_failed()
+    }
+    fn forget_io_error(&mut self) {
+        (**self).forget_io_error()
     }
 }
 
@@ -292,6 +304,14 @@ impl<R: std::io::Read> Source for StreamSource<R> {
 
     fn pos(&self) -> usize {
         self.offset
+    }
+
+    fn io_failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn forget_io_error(&mut self) {
+        self.error = None;
     }
 }
 
