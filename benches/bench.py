@@ -10,7 +10,9 @@ For every trace, in the same run:
   leaves Go's default).
 * Ours: ``gotrace_fast.parse(path, threads=T)`` in a fresh Python subprocess
   per repetition (after one untimed warm-up child), N repetitions, for each T
-  of ``--threads`` (default ``1,2``; ``0`` = the default, all cores). The child
+  of ``--threads`` (default ``1,2``; ``0`` = the default, all cores). After its
+  imports the child waits ``--settle`` seconds (default 0.1: numpy's OpenBLAS
+  threads spin for a few tens of ms after import, taking the second core). The child
   times ``parse()`` alone with ``time.perf_counter`` (the interpreter start
   and imports are reported separately) and then counts the events. The peak
   RSS of each child comes from ``os.wait4`` (``ru_maxrss`` of that child
@@ -46,7 +48,7 @@ DEFAULT_TRACES = [
 
 # The code each measuring child runs: argv[1] is the trace path, or "" for the
 # baseline child (imports only); argv[2] is the --events-attr value; argv[3] the
-# threads= value ("" = leave the default).
+# threads= value ("" = leave the default); argv[4] seconds to wait after the imports.
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -58,6 +60,7 @@ import gotrace_fast
 t1 = time.perf_counter()
 path, attr, threads = sys.argv[1], sys.argv[2], sys.argv[3]
 out = {"import_s": t1 - t0}
+time.sleep(float(sys.argv[4]))
 if path:
     kw = {"threads": int(threads)} if threads else {}
     s = time.perf_counter()
@@ -159,9 +162,22 @@ def go_bench(tracecheck: str, path: Path, n: int, gomaxprocs: int, timeout: floa
 
 
 def child(
-    python: str, path: Path | None, attr: str, timeout: float | None, threads: int = 0
+    python: str,
+    path: Path | None,
+    attr: str,
+    timeout: float | None,
+    threads: int = 0,
+    settle: float = 0.0,
 ) -> dict:
-    cmd = [python, "-c", CHILD, str(path) if path else "", attr, str(threads) if threads else ""]
+    cmd = [
+        python,
+        "-c",
+        CHILD,
+        str(path) if path else "",
+        attr,
+        str(threads) if threads else "",
+        str(settle),
+    ]
     out, err, rc, wall, rss = run_measured(cmd, timeout=timeout)
     if rc != 0:
         raise RuntimeError(f"child for {path or 'baseline'} exited {rc}: {err.strip()[-2000:]}")
@@ -172,11 +188,18 @@ def child(
 
 
 def ours_bench(
-    python: str, path: Path, n: int, warmup: int, attr: str, timeout: float | None, threads: int
+    python: str,
+    path: Path,
+    n: int,
+    warmup: int,
+    attr: str,
+    timeout: float | None,
+    threads: int,
+    settle: float,
 ) -> dict:
     for _ in range(warmup):
-        child(python, path, attr, timeout, threads)
-    runs = [child(python, path, attr, timeout, threads) for _ in range(n)]
+        child(python, path, attr, timeout, threads, settle)
+    runs = [child(python, path, attr, timeout, threads, settle) for _ in range(n)]
     secs = [r["parse_s"] for r in runs]
     events = {r["events"] for r in runs}
     nbytes = path.stat().st_size
@@ -256,6 +279,14 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--ours-only", action="store_true", help="run only gotrace_fast")
     ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.1,
+        help="seconds each child waits between its imports and the timed parse (default "
+        "0.1: numpy's OpenBLAS threads spin on the CPUs for some tens of ms after import, "
+        "which would take a helper thread's core; 0 = parse right away)",
+    )
+    ap.add_argument(
         "--threads",
         default="1,2",
         help="comma-separated threads= values for ours, each measured and shown in its own "
@@ -293,6 +324,7 @@ def main(argv=None) -> int:
         "gomaxprocs": args.gomaxprocs if args.gomaxprocs > 0 else "default",
         "tracecheck": args.tracecheck,
         "threads": thread_settings,
+        "settle_s": args.settle,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "loadavg_start": os.getloadavg(),
     }
@@ -333,7 +365,14 @@ def main(argv=None) -> int:
             for th in thread_settings:
                 print(f"ours {t.name} threads={th or 'default'} ...", file=sys.stderr, flush=True)
                 o = ours_bench(
-                    args.python, t, args.reps, args.warmup, args.events_attr, args.timeout, th
+                    args.python,
+                    t,
+                    args.reps,
+                    args.warmup,
+                    args.events_attr,
+                    args.timeout,
+                    th,
+                    args.settle,
                 )
                 o["rss_above_baseline_per_file_mb"] = (
                     (o["peak_rss_kb"] - baseline["maxrss_kb"]) * 1024 / nbytes
@@ -407,7 +446,8 @@ def main(argv=None) -> int:
     print(
         f"\nmedians of {args.reps} reps; MB = 10^6 bytes; ratio = ours/Go events/s; Go GOMAXPROCS={gm}; "
         "Go times parse of an in-memory copy, ours times gotrace_fast.parse(path, threads=N) "
-        "(file I/O included; tN = threads=N, tdef = the default, all cores)."
+        f"(file I/O included; tN = threads=N, tdef = the default, all cores; each child waits "
+        f"{args.settle:g} s after its imports)."
     )
     la0, la1 = meta["loadavg_start"], meta["loadavg_end"]
     print(

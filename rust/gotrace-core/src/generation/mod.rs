@@ -44,6 +44,21 @@ impl IdMap {
         self.sparse.get(&id).copied()
     }
 
+    /// Asks the CPU to bring the entry of `id` into cache (a lookup follows soon).
+    #[inline]
+    pub fn prefetch(&self, id: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if (id as usize) < self.dense.len() {
+            // SAFETY: in bounds; a prefetch reads nothing and cannot fault.
+            unsafe {
+                use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(self.dense.as_ptr().add(id as usize) as *const i8);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
+    }
+
     /// Replaces every stored value `v` by `table[v]`.
     fn remap(&mut self, table: &[u32]) {
         for v in self.dense.iter_mut().filter(|v| **v != ABSENT) {

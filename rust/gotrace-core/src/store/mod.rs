@@ -67,15 +67,23 @@ pub(crate) struct PrefaultJob {
     /// Per column: address of row 0 and bytes per row.
     cols: [(usize, usize); 12],
     cap: usize,
-    /// Rows `0..n` are faulted in (or being faulted in by the writer).
-    done: Arc<Mutex<usize>>,
+    progress: Arc<Mutex<Progress>>,
+}
+
+/// What the writer and the prefault jobs of one set of columns know of each other.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// Rows `0..done` are faulted in or being faulted in (by a job or the writer).
+    done: usize,
+    /// The writer's row when it last looked (every [`PREFAULT_ROWS`] rows).
+    writer: usize,
 }
 
 fn elem_size<T>(_: &Vec<T>) -> usize {
     std::mem::size_of::<T>()
 }
 
-fn lock(m: &Mutex<usize>) -> std::sync::MutexGuard<'_, usize> {
+fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -83,15 +91,28 @@ impl PrefaultJob {
     /// Faults in rows up to `to`, continuing wherever the writer or an earlier job left
     /// off, in chunks, so that the writer finds most of its pages ready.
     pub(crate) fn run(&self, to: usize) {
+        self.run_following(to, usize::MAX, &mut || {});
+    }
+
+    /// [`PrefaultJob::run`], staying at most about `ahead` rows ahead of the writer
+    /// (waiting for it), so that memory is not taken much before it is needed. `idle`
+    /// runs between chunks and while waiting.
+    pub(crate) fn run_following(&self, to: usize, ahead: usize, idle: &mut dyn FnMut()) {
         let to = to.min(self.cap);
         loop {
+            idle();
             let from = {
-                let mut d = lock(&self.done);
-                let from = *d;
+                let mut d = lock(&self.progress);
+                let from = d.done;
                 if from >= to {
                     return;
                 }
-                *d = (from + PREFAULT_ROWS).min(to);
+                if from >= d.writer.saturating_add(ahead) {
+                    drop(d);
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    continue;
+                }
+                d.done = (from + PREFAULT_ROWS).min(to);
                 from
             };
             let end = (from + PREFAULT_ROWS).min(to);
@@ -245,7 +266,7 @@ pub struct Events {
     populated: usize,
     /// Shared with [`PrefaultJob`]s on other threads (a clone shares it too, which can
     /// only make it fault in fewer pages ahead: never a correctness matter).
-    prefaulted: Option<Arc<Mutex<usize>>>,
+    prefaulted: Option<Arc<Mutex<Progress>>>,
 }
 
 impl std::ops::Deref for Events {
@@ -321,12 +342,14 @@ impl Events {
         let to = (from + PREFAULT_ROWS).min(self.cap);
         if let Some(p) = &self.prefaulted {
             let mut d = lock(p);
-            if *d > from {
-                // A prefault job has these rows (done or under way).
-                self.populated = (*d).min(self.cap);
+            d.writer = from;
+            if d.done > from {
+                // A prefault job has these rows (done or under way). Come back after
+                // the next chunk, to tell the job where the writer is.
+                self.populated = d.done.min(to);
                 return;
             }
-            *d = to;
+            d.done = to;
         }
         self.populated = to;
         macro_rules! all {
@@ -337,9 +360,15 @@ impl Events {
 
     /// A job that faults in the pages of rows ahead of this writer, from another thread.
     pub(crate) fn prefault_job(&mut self) -> PrefaultJob {
-        let done = self
+        let n = self.len();
+        let progress = self
             .prefaulted
-            .get_or_insert_with(|| Arc::new(Mutex::new(self.populated)))
+            .get_or_insert_with(|| {
+                Arc::new(Mutex::new(Progress {
+                    done: self.populated,
+                    writer: n,
+                }))
+            })
             .clone();
         macro_rules! cols {
             ($($col:ident),*) => {[$(
@@ -349,7 +378,7 @@ impl Events {
         PrefaultJob {
             cols: cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux),
             cap: self.cap,
-            done,
+            progress,
         }
     }
 

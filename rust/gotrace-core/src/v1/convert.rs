@@ -208,16 +208,22 @@ pub fn convert_with(
     }
     // Mark syscalls whose goroutine blocks next (Go looks ahead from each GoSysCall).
     {
-        let mut next_of_g: FxHashMap<u64, u8> = FxHashMap::default();
+        // Goroutine IDs are dense: a vector-backed map, not a hash map, on this pass over
+        // every event.
+        let mut next_of_g: GMap<u8> = GMap::default();
         for (i, ev) in v1.events.iter_mut().rev().enumerate() {
             if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(trace, 0) {
                 return Err(TraceError::interrupted());
             }
             let t = ev.typ;
-            if t == EV_GO_SYS_CALL && next_of_g.get(&ev.g) == Some(&EV_GO_SYS_BLOCK) {
+            let g = ev.g as i64;
+            if t == EV_GO_SYS_CALL && next_of_g.get(&g) == Some(&EV_GO_SYS_BLOCK) {
                 ev.typ = EV_GO_SYS_CALL_BLOCKED;
             }
-            next_of_g.insert(ev.g, t);
+            match next_of_g.get_mut(&g) {
+                Some(x) => *x = t,
+                None => next_of_g.insert(g, t),
+            }
         }
     }
     if check(trace, 0) {
@@ -226,13 +232,22 @@ pub fn convert_with(
     let events = std::mem::take(&mut v1.events);
     let v1: &V1Trace<'_> = v1;
     trace.events = crate::store::Events::with_capacity(events.len() + events.len() / 8 + 4);
-    if let Some(h) = helper {
-        // The conversion adds a few events per hundred (syscall and GC ranges): fault
-        // in about that many rows; the writer faults in any more itself.
+    // With a helper, a pool thread faults in the table's pages ahead of the writer and
+    // frees the converted chunks of the merged list (unmapping them here would wait for
+    // the address-space lock its faulting holds). It stays at most ~1M rows (56 MB)
+    // ahead: the list shrinks as the table grows, and faulting in the whole table at
+    // once would hold both. The conversion adds a few events per hundred (syscall and GC
+    // ranges): it faults in about that many rows; the writer faults in any more itself.
+    let spent = helper.map(|h| {
         let job = trace.events.prefault_job();
         let rows = events.len() + events.len() / 32 + 4;
-        h.spawn(move |_| job.run(rows));
-    }
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<Ev>>();
+        h.spawn(move |_| {
+            job.run_following(rows, 1 << 20, &mut || while rx.try_recv().is_ok() {});
+            while rx.recv().is_ok() {}
+        });
+        tx
+    });
     let mut builtin = [0u32; 29];
     for (i, b) in BUILTINS.iter().enumerate() {
         builtin[i] = trace.strings.intern(b.as_bytes());
@@ -278,7 +293,8 @@ pub fn convert_with(
             ..Row::default()
         });
     }
-    let r = convert_events(&mut c, events, ver, check);
+    let r = convert_events(&mut c, events, ver, check, spent.as_ref());
+    drop(spent);
     if r.is_ok() {
         syncs += 1;
         let t = c.last_ts.wrapping_add(1);
@@ -297,11 +313,13 @@ pub fn convert_with(
     r
 }
 
+/// `spent`: where converted chunks of `events` go to be freed (else they are freed here).
 fn convert_events(
     c: &mut Conv<'_, '_>,
     events: EvList,
     ver: u32,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+    spent: Option<&std::sync::mpsc::Sender<Vec<Ev>>>,
 ) -> Result<(), TraceError> {
     let v1 = c.v1;
     let mut pre_init = true;
@@ -312,13 +330,26 @@ fn convert_events(
     let mut proc_ms: DenseMap<u64> = DenseMap::default();
     let mut last_stw_reason: u32 = 0;
     let b = c.builtin;
-    for (i, ev) in events
-        .into_chunks()
-        .into_iter()
-        .flat_map(|c| c.into_iter())
-        .enumerate()
-    {
-        if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(c.trace, i) {
+    let mut chunks = events.into_chunks().into_iter();
+    let mut chunk: Vec<Ev> = Vec::new();
+    let mut i = 0;
+    // Events converted so far (for `check`).
+    let mut n = 0usize;
+    'events: loop {
+        while i == chunk.len() {
+            let Some(next) = chunks.next() else {
+                break 'events;
+            };
+            let done = std::mem::replace(&mut chunk, next);
+            if let Some(tx) = spent {
+                let _ = tx.send(done);
+            }
+            i = 0;
+        }
+        let ev = chunk[i];
+        i += 1;
+        n += 1;
+        if n.is_multiple_of(super::CHECK_EVERY) && check(c.trace, n) {
             return Err(TraceError::interrupted());
         }
         let t = ev.ts;
