@@ -1,14 +1,14 @@
 //! Any input: the in-memory parse and both streamed parses (a reader that fills every
 //! request, and one that hands out a few bytes at a time) must agree event for event, on
-//! the string, stack and side tables and on the error; the text dump, and everything the
-//! Python layer computes from a parsed trace (analysis, MMU, binning, fairness) must not
-//! panic.
+//! the string, stack and side tables and on the error; a parse interrupted after the k-th
+//! Sync must give a prefix of the events; the text dump, and everything the Python layer
+//! computes from a parsed trace (analysis, MMU, binning, fairness), must not panic.
 #![no_main]
 
 use gotrace_core::analysis::{mmu, sched, summary};
 use gotrace_core::binning;
 use gotrace_core::export::tsv;
-use gotrace_core::Trace;
+use gotrace_core::{Trace, TraceError};
 use libfuzzer_sys::fuzz_target;
 
 /// Hands out at most `step` bytes per read, `step` cycling through small sizes, so the
@@ -75,6 +75,31 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_same(&t, &s, "parse_read(Trickle)");
     drop(s);
+
+    // Stopped after the k-th Sync: the events so far are a prefix of the full parse's.
+    let (k, mut asked) = (1 + data.len() % 3, 0);
+    let i = gotrace_core::parse_interruptible(data, &mut || {
+        asked += 1;
+        asked == k
+    });
+    if asked < k {
+        assert_same(&t, &i, "parse_interruptible (not stopped)");
+    } else {
+        assert_eq!(
+            i.error,
+            Some(TraceError::interrupted()),
+            "interrupted: error"
+        );
+        let n = i.events.len();
+        assert!(n <= t.events.len(), "interrupted: more events");
+        let (x, y) = (&t.events, &i.events);
+        assert_eq!(
+            (&x.time[..n], &x.kind[..n], &x.g[..n], &x.arg[..n]),
+            (&y.time[..], &y.kind[..], &y.g[..], &y.arg[..]),
+            "interrupted: not a prefix"
+        );
+    }
+    drop(i);
     // The text dump formats every field, strings and stacks: it must not panic either.
     tsv::write_events(&t, &mut std::io::sink(), 0, usize::MAX).unwrap();
 
