@@ -308,12 +308,12 @@ pub fn parse(data: &[u8]) -> Trace {
 /// [`parse`], asking `interrupt` once per generation whether to give up (then the trace
 /// ends with an `ErrorKind::Interrupted` error after the events read so far).
 pub fn parse_interruptible(data: &[u8], interrupt: &mut dyn FnMut() -> bool) -> Trace {
-    let (trace, hlen) = match start(data) {
+    let (trace, hlen) = match start(wire::parse_header(data)) {
         Ok(v) => v,
         Err(t) => return *t,
     };
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace);
+        return parse_v1(&data[hlen..], hlen, trace);
     }
     run(Cursor::new(data, hlen), data.len(), trace, interrupt)
 }
@@ -332,27 +332,36 @@ pub fn parse_read_interruptible<R: std::io::Read>(
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Trace {
     let mut src = StreamSource::new(r);
-    let head = src.peek(64).to_vec();
-    let (trace, hlen) = match start(&head) {
+    // The header has no fixed length (runs of spaces, leading zeros): fed in pieces.
+    let mut scan = wire::HeaderScanner::default();
+    let header = loop {
+        const PIECE: usize = 4096;
+        let head = src.peek(PIECE);
+        let eof = head.len() < PIECE;
+        let (n, done) = scan.feed(head, eof);
+        src.skip(n);
+        if let Some(r) = done {
+            break r.map(|v| (v, scan.len));
+        }
+    };
+    let (trace, hlen) = match start(header) {
         Ok(v) => v,
         Err(t) => return with_io_error(*t, &mut src),
     };
-    src.skip(hlen);
     if trace.version < 22 {
-        // The v1 format has no generations: it is read whole, header included.
-        let mut all = Vec::with_capacity(size_hint.max(hlen));
-        all.extend_from_slice(&head[..hlen]);
-        src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace);
+        // The v1 format has no generations: its body is read whole.
+        let mut body = Vec::with_capacity(size_hint.saturating_sub(hlen));
+        src.read_rest(&mut body);
+        let trace = parse_v1(&body, hlen, trace);
         return with_io_error(trace, &mut src);
     }
     let trace = run(&mut src, size_hint, trace, interrupt);
     with_io_error(trace, &mut src)
 }
 
-/// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
-fn parse_v1(data: &[u8], hlen: usize, trace: Trace) -> Trace {
-    crate::v1::parse(data, hlen, trace.version)
+/// Go 1.11-1.21 traces (the v1 format): `body` is the input after its `hlen`-byte header.
+fn parse_v1(body: &[u8], hlen: usize, trace: Trace) -> Trace {
+    crate::v1::parse(body, hlen, trace.version)
 }
 
 fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) -> Trace {
@@ -363,9 +372,9 @@ fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) 
 }
 
 /// Reads the header: the empty trace with its version set, and the header's length.
-fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
+fn start(header: Result<(u32, usize), String>) -> Result<(Trace, usize), Box<Trace>> {
     let mut trace = Trace::default();
-    match wire::parse_header(head) {
+    match header {
         Ok((ver, hlen)) => {
             trace.version = ver;
             Ok((trace, hlen))

@@ -10,15 +10,15 @@ mod tests;
 
 use crate::store::Trace;
 
-/// Parses a v1 trace (`data` is the whole file, `hlen` its header length). Go's reader
-/// fails before yielding anything when the v1 parse fails; the conversion can fail after
-/// some events, which then stay in the trace.
-pub fn parse(data: &[u8], hlen: usize, ver: u32) -> Trace {
+/// Parses a v1 trace (`body` is the file after its `hlen`-byte header, `hlen` places
+/// error offsets). Go's reader fails before yielding anything when the v1 parse fails; the
+/// conversion can fail after some events, which then stay in the trace.
+pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Trace {
     let mut trace = Trace {
         version: ver,
         ..Trace::default()
     };
-    match parse::parse(data, hlen, ver) {
+    match parse::parse(body, hlen, ver) {
         Err(e) => trace.error = Some(e),
         Ok(mut v1) => {
             if let Err(e) = convert::convert(&mut v1, ver, &mut trace) {

@@ -1441,12 +1441,12 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
     }
 }
 
-/// Parses the body of a v1 trace (everything after the 16-byte header) whole.
-pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
+/// Parses the body of a v1 trace (everything after the `hlen`-byte header) whole.
+pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Result<V1Trace<'_>, TraceError> {
     let mut p = Parser {
         ver,
         hlen,
-        data: &data[hlen..],
+        data: body,
         off: 0,
         args: Vec::new(),
         strings: FxHashMap::default(),
