@@ -662,14 +662,14 @@ pub fn parse_limited(
 
 /// [`parse`] with options, calling `hook` as described at [`Hook`].
 pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
-    let (trace, hlen) = match start(data) {
+    let (trace, hlen) = match start(wire::parse_header(data)) {
         Ok(v) => v,
         Err(t) => return *t,
     };
     let limit = opts.max_events.unwrap_or(u64::MAX);
     let threads = opts.thread_count_for(data.len());
     if trace.version < 22 {
-        return parse_v1(data, hlen, trace, limit, threads, hook);
+        return parse_v1(&data[hlen..], hlen, trace, limit, threads, hook);
     }
     let reserve = if opts.drained { 0 } else { data.len() };
     run(
@@ -764,39 +764,48 @@ fn read_start<R: std::io::Read>(
     threads: usize,
     hook: &mut Hook,
 ) -> Result<(Trace, usize), Box<Trace>> {
-    let head = src.peek(64).to_vec();
-    let (trace, hlen) = match start(&head) {
+    // The header has no fixed length (runs of spaces, leading zeros): fed in pieces.
+    let mut scan = wire::HeaderScanner::default();
+    let header = loop {
+        const PIECE: usize = 4096;
+        let head = src.peek(PIECE);
+        let eof = head.len() < PIECE;
+        let (n, done) = scan.feed(head, eof);
+        src.skip(n);
+        if let Some(r) = done {
+            break r.map(|v| (v, scan.len));
+        }
+    };
+    let (trace, hlen) = match start(header) {
         Ok(v) => v,
         Err(t) => return Err(Box::new(with_io_error(*t, src))),
     };
-    src.skip(hlen);
     if trace.version < 22 {
-        // The v1 format has no generations: it is read whole, header included.
-        let mut all = Vec::with_capacity(size_hint.max(hlen));
-        all.extend_from_slice(&head[..hlen]);
-        src.read_rest(&mut all);
-        let trace = parse_v1(&all, hlen, trace, limit, threads, hook);
+        // The v1 format has no generations: its body is read whole.
+        let mut body = Vec::with_capacity(size_hint.saturating_sub(hlen));
+        src.read_rest(&mut body);
+        let trace = parse_v1(&body, hlen, trace, limit, threads, hook);
         return Err(Box::new(with_io_error(trace, src)));
     }
     Ok((trace, hlen))
 }
 
-/// Go 1.11-1.21 traces (the v1 format): `data` is the whole input, `hlen` its header.
+/// Go 1.11-1.21 traces (the v1 format): `body` is the input after its `hlen`-byte header.
 fn parse_v1(
-    data: &[u8],
+    body: &[u8],
     hlen: usize,
     trace: Trace,
     limit: u64,
     threads: usize,
     hook: &mut Hook,
 ) -> Trace {
-    let mut t = crate::v1::parse_with(data, hlen, trace.version, threads, hook);
+    let mut t = crate::v1::parse_with(body, hlen, trace.version, threads, hook);
     // The v1 format is read whole: the limit cuts the converted list (an error after
     // the limit is not reached, since the events before it would stop the caller first).
     if t.events.len() as u64 > limit {
         t.events.truncate(limit as usize);
         t.events.shrink_to_fit();
-        t.error = Some(TraceError::limit(limit, None, data.len() as u64));
+        t.error = Some(TraceError::limit(limit, None, (hlen + body.len()) as u64));
     }
     t
 }
@@ -819,9 +828,9 @@ fn with_io_error<R: std::io::Read>(mut trace: Trace, src: &mut StreamSource<R>) 
 }
 
 /// Reads the header: the empty trace with its version set, and the header's length.
-fn start(head: &[u8]) -> Result<(Trace, usize), Box<Trace>> {
+fn start(header: Result<(u32, usize), String>) -> Result<(Trace, usize), Box<Trace>> {
     let mut trace = Trace::default();
-    match wire::parse_header(head) {
+    match header {
         Ok((ver, hlen)) => {
             trace.version = ver;
             Ok((trace, hlen))

@@ -14,34 +14,34 @@ use crate::store::Trace;
 /// Events between two calls of the reader's hook (a few ms of work).
 pub const CHECK_EVERY: usize = 1 << 16;
 
-/// Parses a v1 trace (`data` is the whole file, `hlen` its header length). Go's reader
-/// fails before yielding anything when the v1 parse fails; the conversion can fail after
-/// some events, which then stay in the trace.
-pub fn parse(data: &[u8], hlen: usize, ver: u32) -> Trace {
-    parse_with(data, hlen, ver, 1, &mut |_, _| false)
+/// Parses a v1 trace (`body` is the file after its `hlen`-byte header, `hlen` places
+/// error offsets). Go's reader fails before yielding anything when the v1 parse fails; the
+/// conversion can fail after some events, which then stay in the trace.
+pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Trace {
+    parse_with(body, hlen, ver, 1, &mut |_, _| false)
 }
 
 /// [`parse`] with `threads` threads (the calling thread included: the others fault in
 /// the pages of the large buffers, the merged list and the event table, ahead of the
 /// writer, which is otherwise a good part of the time), calling `hook` every
 /// [`CHECK_EVERY`] events (see [`Hook`]); the byte counts it is given are the share of
-/// the work done, scaled to `data.len()`.
-pub fn parse_with(data: &[u8], hlen: usize, ver: u32, threads: usize, hook: &mut Hook) -> Trace {
+/// the work done, scaled to `hlen + body.len()`.
+pub fn parse_with(body: &[u8], hlen: usize, ver: u32, threads: usize, hook: &mut Hook) -> Trace {
     if threads > 1 {
         if let Ok(pool) = rayon::ThreadPoolBuilder::new()
             .num_threads(threads - 1)
             .thread_name(|i| format!("gotrace-{i}"))
             .build()
         {
-            let trace = pool.in_place_scope(|s| run(data, hlen, ver, Some(s), hook));
+            let trace = pool.in_place_scope(|s| run(body, hlen, ver, Some(s), hook));
             return finish(trace);
         }
     }
-    finish(run(data, hlen, ver, None, hook))
+    finish(run(body, hlen, ver, None, hook))
 }
 
 fn run(
-    data: &[u8],
+    body: &[u8],
     hlen: usize,
     ver: u32,
     helper: Option<&rayon::Scope<'_>>,
@@ -52,11 +52,11 @@ fn run(
         ..Trace::default()
     };
     // Reading and ordering take about two thirds of the time, the conversion the rest.
-    let total = data.len() as f64;
+    let total = (hlen + body.len()) as f64;
     let parsed = {
         let tr = &mut trace;
         parse::parse_checked(
-            data,
+            body,
             hlen,
             ver,
             &mut |f| hook(tr, (total * 0.65 * f) as u64),

@@ -1514,16 +1514,16 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
     }
 }
 
-/// Parses the body of a v1 trace (everything after the 16-byte header) whole.
-pub fn parse<'a>(data: &'a [u8], hlen: usize, ver: u32) -> Result<V1Trace<'a>, TraceError> {
-    parse_checked(data, hlen, ver, &mut |_| false, None)
+/// Parses the body of a v1 trace (everything after the `hlen`-byte header) whole.
+pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Result<V1Trace<'_>, TraceError> {
+    parse_checked(body, hlen, ver, &mut |_| false, None)
 }
 
 /// [`parse`], asking `check(fraction of the work done)` every [`super::CHECK_EVERY`]
 /// events whether to stop (then the result is an `Interrupted` error), with a `helper`
 /// scope for work that can run on other threads.
 pub fn parse_checked<'a>(
-    data: &'a [u8],
+    body: &'a [u8],
     hlen: usize,
     ver: u32,
     check: &mut dyn FnMut(f64) -> bool,
@@ -1532,7 +1532,7 @@ pub fn parse_checked<'a>(
     let mut p = Parser {
         ver,
         hlen,
-        data: &data[hlen..],
+        data: body,
         off: 0,
         args: Vec::new(),
         strings: FxHashMap::default(),
@@ -1554,15 +1554,15 @@ pub fn parse_checked<'a>(
         n_events: 0,
     };
     // Shares of the time: indexing the batches 0.1, ordering 0.6, the passes after it 0.3.
-    let body = (data.len() - hlen).max(1) as f64;
+    let size = body.len().max(1) as f64;
     if !p
-        .collect(&mut |off| check(0.1 * off as f64 / body))
+        .collect(&mut |off| check(0.1 * off as f64 / size))
         .map_err(|e| p.wire_error(e))?
     {
         return Err(TraceError::interrupted());
     }
     let mut events = p.merge(
-        &mut |n| check(0.1 + 0.6 * (n as f64 / body).min(1.0)),
+        &mut |n| check(0.1 + 0.6 * (n as f64 / size).min(1.0)),
         helper,
     )?;
     let mut step = |f: f64| {

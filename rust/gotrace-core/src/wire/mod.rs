@@ -315,40 +315,183 @@ impl<R: std::io::Read> Source for StreamSource<R> {
     }
 }
 
-/// Parses the header the way Go's `fmt.Fscanf(r, "go 1.%d trace\x00\x00\x00", &v)` does.
-/// Returns the minor version and the header length, or Go's error message.
+const BAD_HEADER: &str = "bad file format: not a Go execution trace?";
+
+/// One item of Go's header format `"go 1.%d trace\x00\x00\x00"`.
+#[derive(Clone, Copy)]
+enum HeaderItem {
+    Lit(u8),
+    /// A space of the format: one or more spaces of the input (none at its end).
+    Space,
+    /// `%d` into a uint32: optional spaces, then decimal digits.
+    Number,
+}
+
+const HEADER_FORMAT: [HeaderItem; 15] = {
+    use HeaderItem::*;
+    [
+        Lit(b'g'),
+        Lit(b'o'),
+        Space,
+        Lit(b'1'),
+        Lit(b'.'),
+        Number,
+        Space,
+        Lit(b't'),
+        Lit(b'r'),
+        Lit(b'a'),
+        Lit(b'c'),
+        Lit(b'e'),
+        Lit(0),
+        Lit(0),
+        Lit(0),
+    ]
+};
+
+/// Reads the header exactly as Go's `version.ReadHeader`, i.e.
+/// `fmt.Fscanf(r, "go 1.%d trace\x00\x00\x00", &v)` with `v` a uint32: the input is
+/// read as UTF-8 runes; each space of the format takes a run of one or more spaces (fmt's
+/// Unicode white space, newline excluded), the number may be preceded by spaces and have
+/// leading zeros, and is an error past `u32::MAX`. So a header has no fixed length, and
+/// a stream is fed to [`HeaderScanner::feed`] in pieces.
+#[derive(Debug)]
+pub struct HeaderScanner {
+    /// Index into `HEADER_FORMAT`.
+    at: usize,
+    /// The current space or number item has consumed a space / a digit.
+    started: bool,
+    value: u64,
+    /// Runes consumed; fmt reads at most `max_runes` (2^30), then acts as at the end.
+    runes: u64,
+    max_runes: u64,
+    /// Bytes consumed so far: the header length once done.
+    pub len: usize,
+}
+
+enum NextRune {
+    Rune(u32, usize),
+    End,
+    NeedMore,
+}
+
+/// Go's `bufio.Reader.ReadRune` at the start of `rest` (invalid UTF-8 is U+FFFD, 1 byte).
+fn next_rune(rest: &[u8], eof: bool) -> NextRune {
+    let Some(&b) = rest.first() else {
+        return if eof {
+            NextRune::End
+        } else {
+            NextRune::NeedMore
+        };
+    };
+    if b < 0x80 {
+        return NextRune::Rune(b as u32, 1);
+    }
+    let head = &rest[..rest.len().min(4)];
+    let valid = match std::str::from_utf8(head) {
+        Ok(s) => s,
+        Err(e) if e.valid_up_to() > 0 => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap(),
+        Err(e) if e.error_len().is_none() && !eof => return NextRune::NeedMore,
+        Err(_) => return NextRune::Rune(0xfffd, 1),
+    };
+    let c = valid.chars().next().unwrap();
+    NextRune::Rune(c as u32, c.len_utf8())
+}
+
+/// fmt's `isSpace`.
+fn is_space(r: u32) -> bool {
+    matches!(r, 0x09..=0x0d | 0x20 | 0x85 | 0xa0 | 0x1680 | 0x2000..=0x200a | 0x2028 | 0x2029)
+        || matches!(r, 0x202f | 0x205f | 0x3000)
+}
+
+impl Default for HeaderScanner {
+    fn default() -> Self {
+        HeaderScanner {
+            at: 0,
+            started: false,
+            value: 0,
+            runes: 0,
+            max_runes: 1 << 30,
+            len: 0,
+        }
+    }
+}
+
+impl HeaderScanner {
+    /// Consumes header bytes from the start of `data` (`eof`: nothing follows it). Returns
+    /// the bytes consumed and, once decided, the minor version or Go's error message;
+    /// `None`: feed the bytes after the consumed ones next.
+    pub fn feed(&mut self, data: &[u8], eof: bool) -> (usize, Option<Result<u32, String>>) {
+        use HeaderItem::*;
+        const NL: u32 = '\n' as u32;
+        const ZERO: u32 = '0' as u32;
+        let mut i = 0;
+        let bad = |i| (i, Some(Err(BAD_HEADER.to_string())));
+        loop {
+            let Some(&item) = HEADER_FORMAT.get(self.at) else {
+                let v = self.value as u32;
+                if !matches!(v, 11 | 19 | 21 | 22 | 23 | 25 | 26) {
+                    return (
+                        i,
+                        Some(Err(format!(
+                            "unknown or unsupported trace version go 1.{v}"
+                        ))),
+                    );
+                }
+                return (i, Some(Ok(v)));
+            };
+            let next = if self.runes >= self.max_runes {
+                None
+            } else {
+                match next_rune(&data[i..], eof) {
+                    NextRune::Rune(r, w) => Some((r, w)),
+                    NextRune::End => None,
+                    NextRune::NeedMore => return (i, None),
+                }
+            };
+            let consume = match (item, next) {
+                (Lit(c), Some((r, _))) if r == c as u32 => {
+                    self.at += 1;
+                    true
+                }
+                (Lit(_), _) => return bad(i),
+                (Space, Some((r, _))) if is_space(r) && r != NL => {
+                    self.started = true;
+                    true
+                }
+                (Space, Some(_)) if !self.started => return bad(i),
+                (Number, Some((r, _))) if !self.started && is_space(r) && r != NL => true,
+                (Number, Some((r, _))) if (ZERO..ZERO + 10).contains(&r) => {
+                    self.value = self.value * 10 + (r - ZERO) as u64;
+                    if self.value > u32::MAX as u64 {
+                        return bad(i);
+                    }
+                    self.started = true;
+                    true
+                }
+                (Number, _) if !self.started => return bad(i),
+                // The end of a space run or of the digits: the next item reads this rune.
+                (Space | Number, _) => {
+                    self.at += 1;
+                    self.started = false;
+                    false
+                }
+            };
+            if consume {
+                let w = next.map_or(0, |(_, w)| w);
+                i += w;
+                self.len += w;
+                self.runes += 1;
+            }
+        }
+    }
+}
+
+/// [`HeaderScanner`] over a whole input: the minor version and the header length, or
+/// Go's error message.
 pub fn parse_header(data: &[u8]) -> Result<(u32, usize), String> {
-    const BAD: &str = "bad file format: not a Go execution trace?";
-    let prefix = b"go 1.";
-    if data.len() < prefix.len() || &data[..prefix.len()] != prefix {
-        return Err(BAD.to_string());
-    }
-    let mut i = prefix.len();
-    // %d: optional sign, then decimal digits.
-    let mut neg = false;
-    if i < data.len() && (data[i] == b'+' || data[i] == b'-') {
-        neg = data[i] == b'-';
-        i += 1;
-    }
-    let start = i;
-    let mut v: u64 = 0;
-    while i < data.len() && data[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((data[i] - b'0') as u64);
-        i += 1;
-    }
-    if i == start {
-        return Err(BAD.to_string());
-    }
-    let rest = b" trace\x00\x00\x00";
-    if data.len() < i + rest.len() || &data[i..i + rest.len()] != rest {
-        return Err(BAD.to_string());
-    }
-    let v = if neg { 0u64.wrapping_sub(v) } else { v };
-    let v32 = v as u32;
-    if !matches!(v32, 11 | 19 | 21 | 22 | 23 | 25 | 26) || v32 as u64 != v {
-        return Err(format!("unknown or unsupported trace version go 1.{}", v32));
-    }
-    Ok((v32, i + rest.len()))
+    let mut h = HeaderScanner::default();
+    let (_, r) = h.feed(data, true);
+    r.expect("a whole input always decides").map(|v| (v, h.len))
 }
 
 /// Maximum batch payload (Go's `tracev2.MaxBatchSize`).

@@ -47,6 +47,102 @@ fn header() {
     assert_eq!(parse_header(b"go 1.x trace\0\0\0"), bad);
 }
 
+/// Go's `fmt.Fscanf` rules, each case checked with `tracecheck events` (Go 1.27.3) on a
+/// valid trace behind the header: accepted headers gave all its events, rejected ones
+/// exactly this error.
+#[test]
+fn header_follows_fscanf() {
+    let ok = |h: &[u8], v: u32| assert_eq!(parse_header(h), Ok((v, h.len())), "{h:?}");
+    ok(b"go  1.22 trace\0\0\0", 22);
+    ok(b"go 1.22  trace\0\0\0", 22);
+    ok(b"go 1.22\ttrace\0\0\0", 22);
+    ok(b"go 1.22\rtrace\0\0\0", 22);
+    ok(b"go 1.22\x0btrace\0\0\0", 22);
+    ok(b"go 1. 22 trace\0\0\0", 22);
+    ok(b"go 1.\t22 trace\0\0\0", 22);
+    ok(b"go 1.\r22 trace\0\0\0", 22);
+    ok(b"go 1.0022 trace\0\0\0", 22);
+    ok(
+        &[b"go 1.".as_slice(), &[b'0'; 100], b"22 trace\0\0\0"].concat(),
+        22,
+    );
+    ok(
+        &[b"go".as_slice(), &[b' '; 100], b"1.22 trace\0\0\0"].concat(),
+        22,
+    );
+    // Unicode spaces, read as UTF-8: U+00A0, U+3000, U+0085.
+    ok(b"go\xc2\xa01.22 trace\0\0\0", 22);
+    ok(b"go 1.22\xe3\x80\x80trace\0\0\0", 22);
+    ok(b"go 1.22\xc2\x85trace\0\0\0", 22);
+
+    let bad = Err("bad file format: not a Go execution trace?".to_string());
+    for h in [
+        b"go 1.+22 trace\0\0\0".as_slice(),
+        b"go 1.-22 trace\0\0\0",
+        b"go1.22 trace\0\0\0",
+        b"go 1.22trace\0\0\0",
+        b"go 1.\r\n22 trace\0\0\0",
+        b"go 1.\n22 trace\0\0\0",
+        b"go 1.22 \ntrace\0\0\0",
+        b"go 1.22\xa0trace\0\0\0",      // not UTF-8: U+FFFD, not a space
+        b"go 1.4294967318 trace\0\0\0", // 2^32 + 22
+        b"go 1.4294967296 trace\0\0\0",
+        b"go 1.99999999999999999999999 trace\0\0\0",
+    ] {
+        assert_eq!(parse_header(h), bad, "{h:?}");
+    }
+    let unknown = |v: &str| Err(format!("unknown or unsupported trace version go 1.{v}"));
+    assert_eq!(
+        parse_header(b"go 1.4294967295 trace\0\0\0"),
+        unknown("4294967295")
+    );
+    let h = [b"go 1.".as_slice(), &[b'0'; 80], b"24 trace\0\0\0"].concat();
+    assert_eq!(parse_header(&h), unknown("24"));
+}
+
+/// Fed in pieces of every size (as a stream is), the scanner decides as on the whole.
+#[test]
+fn header_in_pieces() {
+    let headers: [&[u8]; 5] = [
+        b"go 1.26 trace\0\0\0rest",
+        b"go\xc2\xa0\xe3\x80\x80 1. \t0026\xe3\x80\x80 trace\0\0\0",
+        b"go 1.26 trace\0\0",
+        b"go 1.24 trace\0\0\0",
+        b"go 1.26\xe3\x80",
+    ];
+    for h in headers {
+        let whole = parse_header(h);
+        for piece in 1..=h.len() {
+            let mut sc = HeaderScanner::default();
+            // Bytes not consumed (a rune cut in two) are fed again with the next piece.
+            let (mut at, mut end) = (0, 0);
+            let r = loop {
+                end = (end + piece).min(h.len());
+                let (n, r) = sc.feed(&h[at..end], end == h.len());
+                at += n;
+                if let Some(r) = r {
+                    break r.map(|v| (v, sc.len));
+                }
+            };
+            assert_eq!(r, whole, "{h:?} in pieces of {piece}");
+        }
+    }
+}
+
+/// fmt reads at most 2^30 runes, then acts as at the end of the input.
+#[test]
+fn header_rune_limit() {
+    let h = b"go 1.  26 trace\0\0\0";
+    for (max, ok) in [(h.len() as u64, true), (h.len() as u64 - 1, false)] {
+        let mut sc = HeaderScanner {
+            max_runes: max,
+            ..HeaderScanner::default()
+        };
+        let (_, r) = sc.feed(h, true);
+        assert_eq!(r.unwrap().is_ok(), ok, "max_runes {max}");
+    }
+}
+
 #[test]
 fn batch_framing() {
     // EvEventBatch gen=1 m=7 ts=100 size=2 data=[0xaa,0xbb], then EndOfGeneration.

@@ -1,0 +1,162 @@
+//! The heatmap kernels on edges, intervals and rows sliced out of the input: no panic,
+//! `bin_of` as defined, every row's sum equal to its intervals' clipped lengths, cells
+//! within `[0, width × intervals]`, `overlap` equal to the per-interval
+//! `for_each_overlap` and to the naive definition (small cases), and the incremental
+//! `Binner` equal to the batch `overlap` and `count`.
+#![no_main]
+
+use gotrace_core::binning::{count, for_each_overlap, overlap, uniform_edges, BinIndex, Binner};
+use libfuzzer_sys::fuzz_target;
+
+/// Reads integers off the input; zeros once it runs out.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn le(&mut self, n: usize) -> u64 {
+        (0..n).fold(0u64, |v, i| v | (self.u8() as u64) << (8 * i))
+    }
+
+    /// A tag byte picks the width, so small values (shared edges, empty bins) are as
+    /// likely as extreme ones.
+    fn i64(&mut self) -> i64 {
+        match self.u8() % 5 {
+            0 => self.le(1) as i8 as i64,
+            1 => self.le(2) as i16 as i64,
+            2 => self.le(4) as i32 as i64,
+            3 => self.le(8) as i64,
+            _ => [0, 1, -1, i64::MIN, i64::MAX][self.u8() as usize % 5],
+        }
+    }
+}
+
+fn clip(s: i64, e: i64, lo: i64, hi: i64) -> i128 {
+    (e.min(hi) as i128 - s.max(lo) as i128).max(0)
+}
+
+fn naive_bin(edges: &[i64], t: i64) -> Option<usize> {
+    let n = edges.len() - 1;
+    if t == edges[n] {
+        return Some(n - 1);
+    }
+    (0..n).find(|&i| edges[i] <= t && t < edges[i + 1])
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let mode = b.u8();
+    let n = 1 + b.u8() as usize % 64;
+    let nrows = 1 + b.u8() as usize % 8;
+    let m = b.u8() as usize % 128;
+
+    // Edges spanning at most i64::MAX / (m + 1), so that a row's total (at most m whole
+    // spans) fits in the i64 cells: beyond that the output itself cannot be represented.
+    let lo = b.i64();
+    let max_span = i64::MAX / (m as i64 + 1);
+    let span = (b.i64().unsigned_abs().min(max_span as u64)) as i64;
+    let hi = lo.saturating_add(span);
+    let edges = if mode & 1 == 0 {
+        uniform_edges(lo, hi, n)
+    } else {
+        let mut e: Vec<i64> = (0..=n)
+            .map(|_| lo.saturating_add((b.le(8) % (span as u64 + 1)) as i64))
+            .collect();
+        e.sort_unstable();
+        e
+    };
+    let (lo, hi) = (edges[0], edges[n]);
+
+    let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+    for _ in 0..m {
+        let a = if b.u8() & 1 == 0 {
+            lo.saturating_add(b.i64() % (span.max(1) * 2))
+        } else {
+            b.i64()
+        };
+        s.push(a);
+        e.push(if b.u8() & 1 == 0 {
+            a.saturating_add(b.i64())
+        } else {
+            b.i64()
+        });
+        r.push((b.u8() as usize % nrows) as u32);
+    }
+
+    let idx = BinIndex::new(&edges);
+    for &t in s.iter().chain(&e).chain(&edges) {
+        for d in [-1, 0, 1] {
+            let t = t.saturating_add(d);
+            assert_eq!(
+                idx.bin_of(t),
+                naive_bin(&edges, t),
+                "bin_of({t}) edges {edges:?}"
+            );
+        }
+    }
+
+    let time = overlap(&s, &e, &r, nrows, &edges);
+    let counts = count(&s, &r, nrows, &edges);
+    assert_eq!(time.len(), nrows * n);
+    assert_eq!(counts.len(), nrows * n);
+
+    let mut per_row = vec![(0i128, 0usize); nrows];
+    let mut by_cb = vec![0i64; nrows * n];
+    for k in 0..m {
+        let row = r[k] as usize;
+        per_row[row].0 += clip(s[k], e[k], lo, hi);
+        per_row[row].1 += 1;
+        for_each_overlap(&edges, s[k], e[k], |bin, ns| by_cb[row * n + bin] += ns);
+    }
+    for row in 0..nrows {
+        let cells = &time[row * n..(row + 1) * n];
+        let sum: i128 = cells.iter().map(|&x| x as i128).sum();
+        assert_eq!(sum, per_row[row].0, "row {row} total");
+        for (i, &x) in cells.iter().enumerate() {
+            let w = (edges[i + 1] - edges[i]) as i128;
+            assert!(
+                x >= 0 && x as i128 <= w * per_row[row].1 as i128,
+                "cell {row},{i}"
+            );
+        }
+    }
+    assert_eq!(time, by_cb, "overlap vs for_each_overlap");
+
+    if n * m <= 4096 {
+        let mut naive = vec![0i64; nrows * n];
+        for k in 0..m {
+            for i in 0..n {
+                let v = clip(s[k], e[k], edges[i], edges[i + 1]);
+                naive[r[k] as usize * n + i] += v as i64;
+            }
+        }
+        assert_eq!(time, naive, "overlap vs naive");
+        let mut naive = vec![0i64; nrows * n];
+        for k in 0..m {
+            if let Some(i) = naive_bin(&edges, s[k]) {
+                naive[r[k] as usize * n + i] += 1;
+            }
+        }
+        assert_eq!(counts, naive, "count vs naive");
+    }
+
+    // Incremental: the same intervals in the input's order, rows created on first use.
+    let mut bn = Binner::new(edges.clone());
+    for k in 0..m {
+        bn.add_interval(r[k] as usize, s[k], e[k]);
+        bn.add_instant(r[k] as usize, s[k]);
+    }
+    let (rows, btime, bcounts) = bn.finish();
+    let used = r.iter().map(|&x| x as usize + 1).max().unwrap_or(0);
+    assert_eq!(rows, used);
+    assert_eq!(btime, time[..used * n], "Binner time");
+    assert_eq!(bcounts, counts[..used * n], "Binner counts");
+});

@@ -1,0 +1,158 @@
+//! Any input: the in-memory parse and both streamed parses (a reader that fills every
+//! request, and one that hands out a few bytes at a time) must agree event for event, on
+//! the string, stack and side tables and on the error; a parse interrupted after the k-th
+//! Sync must give a prefix of the events; the text dump, and everything the Python layer
+//! computes from a parsed trace (analysis, MMU, binning, fairness), must not panic.
+#![no_main]
+
+use gotrace_core::analysis::{mmu, sched, summary};
+use gotrace_core::binning;
+use gotrace_core::export::tsv;
+use gotrace_core::{Trace, TraceError};
+use libfuzzer_sys::fuzz_target;
+
+/// Hands out at most `step` bytes per read, `step` cycling through small sizes, so the
+/// streaming source meets every buffer boundary.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 13 + 1;
+        let n = buf.len().min(self.data.len()).min(self.step);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn assert_same(a: &Trace, b: &Trace, what: &str) {
+    assert_eq!(a.error, b.error, "{what}: error");
+    assert_eq!(a.version, b.version, "{what}: version");
+    assert_eq!(a.generations, b.generations, "{what}: generations");
+    let (x, y) = (&a.events, &b.events);
+    assert_eq!(x.len(), y.len(), "{what}: event count");
+    assert_eq!(
+        (&x.time, &x.kind, &x.g, &x.p, &x.m, &x.stack),
+        (&y.time, &y.kind, &y.g, &y.p, &y.m, &y.stack),
+        "{what}: common columns"
+    );
+    assert_eq!(
+        (&x.res_kind, &x.from, &x.to, &x.arg, &x.name, &x.aux),
+        (&y.res_kind, &y.from, &y.to, &y.arg, &y.name, &y.aux),
+        "{what}: per-kind columns"
+    );
+    assert_eq!(
+        (&a.strings.bytes, &a.strings.offsets),
+        (&b.strings.bytes, &b.strings.offsets),
+        "{what}: strings"
+    );
+    let (x, y) = (&a.stacks, &b.stacks);
+    assert_eq!(
+        (&x.frames, &x.stack_frames, &x.stack_offsets),
+        (&y.frames, &y.stack_frames, &y.stack_offsets),
+        "{what}: stacks"
+    );
+    assert_eq!(
+        (&a.range_attrs, &a.u64s, &a.clock_snapshots, &a.experimental),
+        (&b.range_attrs, &b.u64s, &b.clock_snapshots, &b.experimental),
+        "{what}: side tables"
+    );
+}
+
+fuzz_target!(|data: &[u8]| {
+    let t = gotrace_core::parse(data);
+    let s = gotrace_core::parse_read(std::io::Cursor::new(data), data.len());
+    assert_same(&t, &s, "parse_read(Cursor)");
+    let s = gotrace_core::parse_read(
+        Trickle {
+            data,
+            step: data.len(),
+        },
+        0,
+    );
+    assert_same(&t, &s, "parse_read(Trickle)");
+    drop(s);
+
+    // Stopped after the k-th Sync: the events so far are a prefix of the full parse's.
+    let (k, mut asked) = (1 + data.len() % 3, 0);
+    let i = gotrace_core::parse_interruptible(data, &mut || {
+        asked += 1;
+        asked == k
+    });
+    if asked < k {
+        assert_same(&t, &i, "parse_interruptible (not stopped)");
+    } else {
+        assert_eq!(
+            i.error,
+            Some(TraceError::interrupted()),
+            "interrupted: error"
+        );
+        let n = i.events.len();
+        assert!(n <= t.events.len(), "interrupted: more events");
+        let (x, y) = (&t.events, &i.events);
+        assert_eq!(
+            (&x.time[..n], &x.kind[..n], &x.g[..n], &x.arg[..n]),
+            (&y.time[..], &y.kind[..], &y.g[..], &y.arg[..]),
+            "interrupted: not a prefix"
+        );
+    }
+    drop(i);
+    // The text dump formats every field, strings and stacks: it must not panic either.
+    tsv::write_events(&t, &mut std::io::sink(), 0, usize::MAX).unwrap();
+
+    // What the Python layer reaches from a parsed (possibly partial) trace.
+    let a = summary::analyze(&t);
+    for flags in [
+        mmu::UTIL_DEFAULT,
+        mmu::UTIL_DEFAULT | mmu::UTIL_SWEEP | mmu::UTIL_PER_PROC,
+    ] {
+        let _ = mmu::trace_mmu(&t, flags, &[1, 1_000, 1_000_000, i64::MAX]);
+    }
+    let _ = mmu::trace_worst_windows(&t, mmu::UTIL_DEFAULT, 1_000, 3);
+
+    let time = &t.events.time;
+    if let (Some(&t0), Some(&t1)) = (time.first(), time.last()) {
+        // Python's heatmap(bins=N) and fairness(bins=N): uniform edges over the events.
+        if t1 >= t0 {
+            let edges = binning::uniform_edges(t0, t1, 16);
+            for iv in [&a.states.goroutines, &a.states.procs, &a.states.threads] {
+                let mut ids = iv.id.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                let rows: Vec<u32> = iv
+                    .id
+                    .iter()
+                    .map(|id| ids.binary_search(id).unwrap() as u32)
+                    .collect();
+                let _ = binning::overlap(&iv.start, &iv.end, &rows, ids.len(), &edges);
+                let _ = binning::count(&iv.start, &rows, ids.len(), &edges);
+            }
+            let (g, p) = (&a.states.goroutines, &a.states.procs);
+            let _ = sched::fairness(
+                sched::Cols {
+                    id: &g.id,
+                    start: &g.start,
+                    end: &g.end,
+                    state: &g.state,
+                },
+                sched::Cols {
+                    id: &p.id,
+                    start: &p.start,
+                    end: &p.end,
+                    state: &p.state,
+                },
+                &edges,
+            );
+            let w = sched::sched_wait_indices(&g.id, &g.start, &g.end, &g.state);
+            // As numpy computes them in Python: wrapping.
+            let mut d: Vec<i64> = w
+                .iter()
+                .map(|&i| g.end[i].wrapping_sub(g.start[i]))
+                .collect();
+            let _ = sched::duration_stats(&mut d);
+        }
+    }
+});
