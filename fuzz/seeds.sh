@@ -27,4 +27,6 @@ for f in "$shared"/oracle/golden/*.trace; do copy "$f" golden; done
 for d in "$shared"/oracle/golden/*/; do
     for f in "$d"*.trace; do copy "$f" "golden-$(basename "$d")"; done
 done
+# Inputs that once failed (kept for CI, see smoke.sh) are good seeds too.
+for f in "$here"/regressions/parse/*; do cp "$f" "$out/regression-$(basename "$f")"; n=$((n + 1)); done
 echo "seeds.sh: $n seed files in $out" >&2

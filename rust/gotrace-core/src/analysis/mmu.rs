@@ -14,7 +14,9 @@
 //! the values are Go's, not just equal up to rounding.
 //!
 //! Where Go's code panics (an index out of range on odd input, e.g. a range event outside
-//! any proc) these functions return an [`MmuError`] with Go's panic text instead.
+//! any proc) these functions return an [`MmuError`] with Go's panic text instead. Time
+//! arithmetic wraps, as Go's int64 does: extreme timestamps of a broken trace then give
+//! Go's values (or Go's index panic), in every build profile.
 
 use super::idmap::IdMap;
 use crate::store::{gostate, resource, EventKind, Trace};
@@ -468,7 +470,7 @@ impl Accumulator {
             let mut keep_old = false;
             for i in 0..self.worst.len() {
                 let w = self.worst[i];
-                if time + window > w.time && w.time + window > time {
+                if time.wrapping_add(window) > w.time && w.time.wrapping_add(window) > time {
                     if w.mu <= mu {
                         keep_old = true;
                     } else {
@@ -563,7 +565,7 @@ impl MmuCurve {
         let mut heap: Vec<BandBound> = Vec::new();
         let mut windows = Vec::with_capacity(self.series.len());
         for (i, s) in self.series.iter().enumerate() {
-            let max = s.util[s.util.len() - 1].time - s.util[0].time;
+            let max = s.util[s.util.len() - 1].time.wrapping_sub(s.util[0].time);
             let w = window.min(max);
             windows.push(w);
             s.band_bounds(i, w, &mut heap)?;
@@ -571,7 +573,7 @@ impl MmuCurve {
         // Refine bands, lowest bound first, while a band could still hold a lower window.
         heap_init(&mut heap, bound_less);
         while let Some(top) = heap.first().copied().filter(|t| t.bound < acc.bound) {
-            self.series[top.series].band_mmu(top.band, windows[top.series], acc);
+            self.series[top.series].band_mmu(top.band, windows[top.series], acc)?;
             heap_pop(&mut heap, bound_less);
         }
         Ok(())
@@ -587,14 +589,14 @@ impl MmuSeries {
         let mut prev = MutatorUtil { time: 0, util: 0.0 };
         let mut sum = 0.0f64;
         for u in &util {
-            sum += prev.util * (u.time - prev.time) as f64;
+            sum += prev.util * u.time.wrapping_sub(prev.time) as f64;
             sums.push(sum);
             prev = *u;
         }
 
         let num_bands = bands_per_series.min(util.len());
-        let dur = util[util.len() - 1].time - util[0].time;
-        let band_dur = ((dur + num_bands as i64 - 1) / num_bands as i64).max(1);
+        let dur = util[util.len() - 1].time.wrapping_sub(util[0].time);
+        let band_dur = (dur.wrapping_add(num_bands as i64 - 1) / num_bands as i64).max(1);
         let mut s = MmuSeries {
             util,
             sums,
@@ -605,7 +607,7 @@ impl MmuSeries {
         let mut pos = 0;
         for i in 0..=num_bands {
             let (start, end) = s.band_time(i);
-            let cum_util = s.advance(&mut pos, start);
+            let cum_util = s.advance(&mut pos, start)?;
             let mut min_util = 1.0f64;
             for u in s.util[pos..].iter().take_while(|u| u.time < end) {
                 min_util = go_min(min_util, u.util);
@@ -620,13 +622,15 @@ impl MmuSeries {
     }
 
     fn band_time(&self, i: usize) -> (i64, i64) {
-        let start = i as i64 * self.band_dur + self.util[0].time;
-        (start, start + self.band_dur)
+        let start = (i as i64)
+            .wrapping_mul(self.band_dur)
+            .wrapping_add(self.util[0].time);
+        (start, start.wrapping_add(self.band_dur))
     }
 
     /// The integral of the function up to `time`, moving the integrator position `pos`
     /// (the last change at or before `time`). Times must not decrease between calls.
-    fn advance(&self, pos: &mut usize, time: i64) -> f64 {
+    fn advance(&self, pos: &mut usize, time: i64) -> Result<f64> {
         let util = &self.util;
         let mut p = *pos;
         const MAX_SEQ: usize = 8;
@@ -644,16 +648,18 @@ impl MmuSeries {
                     r = h;
                 }
             }
-            // Go would index -1 (and panic) for a time before the series' start, which
-            // the callers never ask for.
-            p = l.saturating_sub(1);
+            // A time before the series' start (wrapped int64 arithmetic on extreme
+            // timestamps): Go indexes -1.
+            p = l
+                .checked_sub(1)
+                .ok_or_else(|| index_error(-1, util.len()))?;
         }
         *pos = p;
         let mut partial = 0.0;
         if time != util[p].time {
-            partial = util[p].util * (time - util[p].time) as f64;
+            partial = util[p].util * time.wrapping_sub(util[p].time) as f64;
         }
-        self.sums[p] + partial
+        Ok(self.sums[p] + partial)
     }
 
     /// The first change after `time`, looking from position `pos` on.
@@ -669,24 +675,29 @@ impl MmuSeries {
     fn band_bounds(&self, series: usize, window: i64, out: &mut Vec<BandBound>) -> Result<()> {
         let bd = self.band_dur;
         // The fewest and the most bands a window can touch.
-        let min_bands = (window + bd - 1) / bd;
-        let max_bands = (window + 2 * (bd - 1)) / bd;
+        let min_bands = window.wrapping_add(bd - 1) / bd;
+        let max_bands = window.wrapping_add(2i64.wrapping_mul(bd - 1)) / bd;
         if window > 1 && max_bands < 2 {
             return Err(MmuError("maxBands < 2".into()));
         }
         let tail_dur = window % bd;
-        let n = (self.bands.len() as i64 - max_bands + 1).max(0) as usize;
-        if n > 0 && min_bands < 1 {
-            return Err(index_error(min_bands - 1, self.bands.len()));
-        }
-        let (min_bands, max_bands) = (min_bands as usize, max_bands as usize);
+        let len = self.bands.len();
+        let n = (len as i64).wrapping_sub(max_bands).wrapping_add(1).max(0);
+        // Go's indexing: out of range (bands < 1, from wrapped arithmetic on extreme
+        // times) it panics, at the first bad index in this order.
+        let band = |k: i64| {
+            usize::try_from(k)
+                .ok()
+                .and_then(|k| self.bands.get(k))
+                .ok_or_else(|| index_error(k, len))
+        };
         for i in 0..n {
             // Partially covered bands count at their minimum, fully covered ones at
             // their mean.
             let mut util = 0.0f64;
-            let l = self.bands[i].min_util;
-            let r1 = self.bands[i + min_bands - 1].min_util;
-            let r2 = self.bands[i + max_bands - 1].min_util;
+            let l = band(i)?.min_util;
+            let r1 = band(i.wrapping_add(min_bands).wrapping_sub(1))?.min_util;
+            let r2 = band(i.wrapping_add(max_bands).wrapping_sub(1))?.min_util;
             let min_band = go_min(l, go_min(r1, r2));
             if min_bands == 1 {
                 util += min_band * window as f64;
@@ -706,11 +717,11 @@ impl MmuSeries {
                 util += mid_band * tail_dur as f64;
             }
             if min_bands > 2 {
-                util += self.bands[i + min_bands - 1].cum_util - self.bands[i + 1].cum_util;
+                util += band(i + min_bands - 1)?.cum_util - band(i + 1)?.cum_util;
             }
             out.push(BandBound {
                 series,
-                band: i,
+                band: i as usize,
                 bound: util / window as f64,
             });
         }
@@ -721,25 +732,27 @@ impl MmuSeries {
     /// mean is piecewise linear with kinks where either edge meets a change, so only
     /// those times are visited; with a slope of at most 1/window, times that cannot go
     /// below the current bound are skipped.
-    fn band_mmu(&self, band: usize, window: i64, acc: &mut Accumulator) {
+    fn band_mmu(&self, band: usize, window: i64, acc: &mut Accumulator) -> Result<()> {
         let util = &self.util;
         let mut left = self.bands[band].pos;
         let mut right = left;
         let (mut time, mut end_time) = self.band_time(band);
-        let util_end = util[util.len() - 1].time - window;
+        let util_end = util[util.len() - 1].time.wrapping_sub(window);
         if util_end < end_time {
             end_time = util_end;
         }
         loop {
-            let r = self.advance(&mut right, time + window);
-            let l = self.advance(&mut left, time);
+            let r = self.advance(&mut right, time.wrapping_add(window))?;
+            let l = self.advance(&mut left, time)?;
             let mu = (r - l) / window as f64;
             if acc.add_mu(time, mu, window) || time == end_time {
                 break;
             }
-            let min_time = time + ((mu - acc.bound) * window as f64) as i64;
+            let min_time = time.wrapping_add(((mu - acc.bound) * window as f64) as i64);
             let t1 = self.next(left, time);
-            let t2 = self.next(right, time + window) - window;
+            let t2 = self
+                .next(right, time.wrapping_add(window))
+                .wrapping_sub(window);
             time = if t1 < t2 { t1 } else { t2 };
             if time < min_time {
                 time = min_time;
@@ -748,6 +761,7 @@ impl MmuSeries {
                 time = end_time;
             }
         }
+        Ok(())
     }
 }
 
