@@ -2,10 +2,13 @@
 //! `bin_of` as defined, every row's sum equal to its intervals' clipped lengths, cells
 //! within `[0, width × intervals]`, `overlap` equal to the per-interval
 //! `for_each_overlap` and to the naive definition (small cases), and the incremental
-//! `Binner` equal to the batch `overlap` and `count`.
+//! `Binner` and `SparseBinner` (fed the intervals up to ~1000 times over, so that its log
+//! is compacted) equal to the batch `overlap` and `count`.
 #![no_main]
 
-use gotrace_core::binning::{count, for_each_overlap, overlap, uniform_edges, BinIndex, Binner};
+use gotrace_core::binning::{
+    count, for_each_overlap, overlap, uniform_edges, BinIndex, Binner, SparseBinner,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Reads integers off the input; zeros once it runs out.
@@ -57,11 +60,18 @@ fuzz_target!(|data: &[u8]| {
     let n = 1 + b.u8() as usize % 64;
     let nrows = 1 + b.u8() as usize % 8;
     let m = b.u8() as usize % 128;
+    // How often the sparse binner is fed the intervals (its log compacts at 2^16 entries).
+    let reps = if mode & 2 != 0 {
+        1 + 4 * b.u8() as usize
+    } else {
+        1
+    };
 
-    // Edges spanning at most i64::MAX / (m + 1), so that a row's total (at most m whole
-    // spans) fits in the i64 cells: beyond that the output itself cannot be represented.
+    // Edges spanning at most i64::MAX / ((m + 1) reps), so that a row's total (at most
+    // m reps whole spans) fits in the i64 cells: beyond that the output itself cannot be
+    // represented.
     let lo = b.i64();
-    let max_span = i64::MAX / (m as i64 + 1);
+    let max_span = i64::MAX / ((m as i64 + 1) * reps as i64);
     let span = (b.i64().unsigned_abs().min(max_span as u64)) as i64;
     let hi = lo.saturating_add(span);
     let edges = if mode & 1 == 0 {
@@ -159,4 +169,37 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(rows, used);
     assert_eq!(btime, time[..used * n], "Binner time");
     assert_eq!(bcounts, counts[..used * n], "Binner counts");
+
+    let mut st = SparseBinner::new(edges.clone());
+    let mut sc = SparseBinner::new(edges.clone());
+    for _ in 0..reps {
+        for k in 0..m {
+            st.add_interval(r[k], s[k], e[k]);
+            sc.add_instant(r[k], s[k]);
+        }
+    }
+    let (st, sc) = (st.finish(), sc.finish());
+    let times = |x: i64| x * reps as i64;
+    for row in 0..nrows {
+        let (t, c) = (
+            &time[row * n..(row + 1) * n],
+            &counts[row * n..(row + 1) * n],
+        );
+        let mut out = vec![0i64; n];
+        st.add_to(row, &mut out);
+        assert_eq!(
+            out,
+            t.iter().copied().map(times).collect::<Vec<_>>(),
+            "sparse time"
+        );
+        assert_eq!(st.total(row), times(t.iter().sum()), "sparse time total");
+        let mut out = vec![0i64; n];
+        sc.add_to(row, &mut out);
+        assert_eq!(
+            out,
+            c.iter().copied().map(times).collect::<Vec<_>>(),
+            "sparse counts"
+        );
+        assert_eq!(sc.total(row), times(c.iter().sum()), "sparse count total");
+    }
 });
