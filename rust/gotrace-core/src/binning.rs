@@ -86,45 +86,58 @@ impl<'a> BinIndex<'a> {
     }
 }
 
-/// Exact overlap in ns of intervals `[starts[k], ends[k])` with each bin, summed per row
-/// `rows[k]` (`0 <= rows[k] < nrows`): a row-major `nrows × bins` matrix. Intervals are
-/// clipped to `[edges[0], edges[n]]`; empty ones (`end <= start` after clipping) add nothing.
-///
-/// Panics if the slices differ in length or a row is out of range.
-pub fn overlap(
-    starts: &[i64],
-    ends: &[i64],
-    rows: &[u32],
-    nrows: usize,
-    edges: &[i64],
-) -> Vec<i64> {
-    assert_eq!(starts.len(), ends.len());
-    assert_eq!(starts.len(), rows.len());
-    let idx = BinIndex::new(edges);
-    let n = idx.bins();
-    let (lo, hi) = (edges[0], edges[n]);
-    // Intervals grouped by row (a counting sort, O(intervals + rows)), so one difference
-    // array of n + 1 counts serves every row in turn.
+/// Row given to [`overlap_f64`] and [`count_f64`] for an interval or instant to leave out.
+pub const SKIP: u32 = u32::MAX;
+
+/// Groups the item indices by row (a counting sort, O(items + rows)): row `r`'s items are
+/// `by_row[first[r]..first[r + 1]]`, in input order. Rows [`SKIP`] are left out.
+fn group_by_row(rows: &[u32], nrows: usize) -> (Vec<usize>, Vec<u32>) {
     let mut first = vec![0usize; nrows + 1];
     for &r in rows {
-        let r = r as usize;
-        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
-        first[r + 1] += 1;
+        if r != SKIP {
+            let r = r as usize;
+            assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+            first[r + 1] += 1;
+        }
     }
     for r in 0..nrows {
         first[r + 1] += first[r];
     }
     let mut next = first.clone();
-    let mut by_row = vec![0u32; rows.len()];
+    let mut by_row = vec![0u32; first[nrows]];
     for (k, &r) in rows.iter().enumerate() {
-        by_row[next[r as usize]] = k as u32;
-        next[r as usize] += 1;
+        if r != SKIP {
+            by_row[next[r as usize]] = k as u32;
+            next[r as usize] += 1;
+        }
     }
-    let mut out = vec![0i64; nrows * n];
+    (first, by_row)
+}
+
+/// The kernel of [`overlap`]: bins each row's intervals in turn into one scratch row of
+/// `bins` i64 and calls `emit(r, b0, values)`, `values` the exact ns of bins
+/// `b0..b0 + values.len()` (every bin outside that span is 0; rows without overlap are
+/// not emitted). One difference array of `bins + 1` counts the wholly covered bins.
+fn overlap_rows(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+    mut emit: impl FnMut(usize, usize, &[i64]),
+) {
+    assert_eq!(starts.len(), ends.len());
+    assert_eq!(starts.len(), rows.len());
+    assert!(rows.len() <= u32::MAX as usize, "too many intervals");
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let (lo, hi) = (edges[0], edges[n]);
+    let (first, by_row) = group_by_row(rows, nrows);
+    let mut row = vec![0i64; n];
     // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
     let mut full = vec![0i64; n + 1];
     for r in 0..nrows {
-        let row = &mut out[r * n..(r + 1) * n];
+        let (mut b0, mut b1) = (n, 0usize);
         let mut any_full = false;
         for &k in &by_row[first[r]..first[r + 1]] {
             let k = k as usize;
@@ -136,6 +149,8 @@ pub fn overlap(
             // a in [lo, hi), b - 1 in [lo, hi): both have bins.
             let i = idx.bin_of(a).expect("clipped start in range");
             let j = idx.bin_of(b - 1).expect("clipped end in range");
+            b0 = b0.min(i);
+            b1 = b1.max(j + 1);
             if i == j {
                 row[i] += b - a;
             } else {
@@ -148,18 +163,86 @@ pub fn overlap(
                 }
             }
         }
+        if b0 >= b1 {
+            continue;
+        }
         if any_full {
             let mut c = 0i64;
-            for i in 0..n {
+            for i in b0..b1 {
                 c += full[i];
                 full[i] = 0;
                 if c != 0 {
                     row[i] += c * (edges[i + 1] - edges[i]);
                 }
             }
-            full[n] = 0;
+            full[b1] = 0;
+        }
+        emit(r, b0, &row[b0..b1]);
+        row[b0..b1].fill(0);
+    }
+}
+
+/// Exact overlap in ns of intervals `[starts[k], ends[k])` with each bin, summed per row
+/// `rows[k]` (`0 <= rows[k] < nrows`): a row-major `nrows × bins` matrix. Intervals are
+/// clipped to `[edges[0], edges[n]]`; empty ones (`end <= start` after clipping) add nothing.
+///
+/// Panics if the slices differ in length or a row is out of range.
+pub fn overlap(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+) -> Vec<i64> {
+    assert!(
+        rows.iter().all(|&r| (r as usize) < nrows),
+        "row out of range"
+    );
+    let n = edges.len().saturating_sub(1);
+    let mut out = vec![0i64; nrows * n];
+    overlap_rows(starts, ends, rows, nrows, edges, |r, b0, v| {
+        out[r * n + b0..r * n + b0 + v.len()].copy_from_slice(v);
+    });
+    out
+}
+
+/// Writes the exact i64 values of bins `b0..b0 + src.len()` into `dst` (the same bins) as
+/// float64, divided by the bin width when `fraction` (0 for a bin of width 0). Each cell is
+/// the rounding of its exact integer, bit for bit what numpy gives for
+/// `m.astype(float64) / where(width > 0, width, inf)`; a cell's integer is exact in
+/// float64 up to 2^53 ns (104 days of one bin's summed overlap).
+pub fn store_f64(src: &[i64], b0: usize, edges: &[i64], fraction: bool, dst: &mut [f64]) {
+    if fraction {
+        let e = &edges[b0..b0 + src.len() + 1];
+        for ((d, &v), w) in dst.iter_mut().zip(src).zip(e.windows(2)) {
+            let w = w[1].wrapping_sub(w[0]);
+            *d = v as f64 / if w > 0 { w as f64 } else { f64::INFINITY };
+        }
+    } else {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v as f64;
         }
     }
+}
+
+/// [`overlap`] as the float64 matrix a heatmap returns (see [`store_f64`]), written
+/// directly: peak memory is this matrix plus one row, and only the bins a row's intervals
+/// reach are written (the rest stay the allocator's zeroed pages). Rows [`SKIP`] are left
+/// out.
+pub fn overlap_f64(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+    fraction: bool,
+) -> Vec<f64> {
+    let n = edges.len().saturating_sub(1);
+    let mut out = vec![0f64; nrows * n];
+    overlap_rows(starts, ends, rows, nrows, edges, |r, b0, v| {
+        let dst = &mut out[r * n + b0..r * n + b0 + v.len()];
+        store_f64(v, b0, edges, fraction, dst);
+    });
     out
 }
 
@@ -187,18 +270,40 @@ pub fn for_each_overlap(edges: &[i64], s: i64, e: i64, mut f: impl FnMut(usize, 
 /// `nrows × bins` matrix. Instants outside `[edges[0], edges[n]]` are not counted; one at
 /// `edges[n]` counts in the last bin.
 pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i64> {
+    assert!(rows.iter().all(|&r| r != SKIP), "row out of range");
+    let mut out = vec![0i64; nrows * edges.len().saturating_sub(1)];
+    count_into(times, rows, nrows, edges, &mut out, 1);
+    out
+}
+
+/// [`count`] as float64 (exact: counts stay far below 2^53). Rows [`SKIP`] are left out.
+pub fn count_f64(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<f64> {
+    let mut out = vec![0f64; nrows * edges.len().saturating_sub(1)];
+    count_into(times, rows, nrows, edges, &mut out, 1.0);
+    out
+}
+
+fn count_into<T: Copy + std::ops::AddAssign>(
+    times: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+    out: &mut [T],
+    one: T,
+) {
     assert_eq!(times.len(), rows.len());
     let idx = BinIndex::new(edges);
     let n = idx.bins();
-    let mut out = vec![0i64; nrows * n];
     for (&t, &r) in times.iter().zip(rows) {
+        if r == SKIP {
+            continue;
+        }
         let r = r as usize;
         assert!(r < nrows, "row {r} out of range (nrows {nrows})");
         if let Some(i) = idx.bin_of(t) {
-            out[r * n + i] += 1;
+            out[r * n + i] += one;
         }
     }
-    out
 }
 
 /// Incremental form of [`overlap`] and [`count`]: intervals and instants are added one at a
