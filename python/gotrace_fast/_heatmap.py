@@ -349,6 +349,4 @@ def heatmap(
         sort,
     )
     gc, stw = _ranges(trace)
-    return _finish(
-        m, trace._raw, by, states, codes, value, edges, gc, stw, trace.start_ns or 0
-    )
+    return _finish(m, trace._raw, by, states, codes, value, edges, gc, stw, trace.start_ns or 0)

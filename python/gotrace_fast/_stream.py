@@ -188,6 +188,4 @@ def heatmap(
         _raise_for(raw, source, None)
         assert h is not None
 
-    return _finish(
-        h, raw, by, states, codes, value, edges, h["gc"], h["stw"], h["start_ns"] or 0
-    )
+    return _finish(h, raw, by, states, codes, value, edges, h["gc"], h["stw"], h["start_ns"] or 0)
