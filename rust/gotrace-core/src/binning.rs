@@ -71,9 +71,15 @@ impl<'a> BinIndex<'a> {
         }
         // Largest i < n with e[i] <= t.
         let mut i = if self.uniform {
-            let span = e[n] as i128 - e[0] as i128;
-            // span > 0 here: e[0] <= t < e[n].
-            (((t as i128 - e[0] as i128) * n as i128 / span) as usize).min(n - 1)
+            // span > 0 here: e[0] <= t < e[n]. In u64 when (t - e[0]) * n cannot overflow
+            // (any trace shorter than 2^64 / n ns), else in i128: the same quotient.
+            let span = e[n].wrapping_sub(e[0]) as u64;
+            let off = t.wrapping_sub(e[0]) as u64;
+            match span.checked_mul(n as u64) {
+                Some(_) => (off * n as u64 / span) as usize,
+                None => (off as u128 * n as u128 / span as u128) as usize,
+            }
+            .min(n - 1)
         } else {
             e.partition_point(|&x| x <= t) - 1
         };
@@ -86,7 +92,7 @@ impl<'a> BinIndex<'a> {
     }
 }
 
-/// Row given to [`overlap_f64`] and [`count_f64`] for an interval or instant to leave out.
+/// Row given to [`overlap_f64`] for an interval to leave out.
 pub const SKIP: u32 = u32::MAX;
 
 /// Groups the item indices by row (a counting sort, O(items + rows)): row `r`'s items are
@@ -270,40 +276,88 @@ pub fn for_each_overlap(edges: &[i64], s: i64, e: i64, mut f: impl FnMut(usize, 
 /// `nrows × bins` matrix. Instants outside `[edges[0], edges[n]]` are not counted; one at
 /// `edges[n]` counts in the last bin.
 pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i64> {
-    assert!(rows.iter().all(|&r| r != SKIP), "row out of range");
-    let mut out = vec![0i64; nrows * edges.len().saturating_sub(1)];
-    count_into(times, rows, nrows, edges, &mut out, 1);
-    out
-}
-
-/// [`count`] as float64 (exact: counts stay far below 2^53). Rows [`SKIP`] are left out.
-pub fn count_f64(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<f64> {
-    let mut out = vec![0f64; nrows * edges.len().saturating_sub(1)];
-    count_into(times, rows, nrows, edges, &mut out, 1.0);
-    out
-}
-
-fn count_into<T: Copy + std::ops::AddAssign>(
-    times: &[i64],
-    rows: &[u32],
-    nrows: usize,
-    edges: &[i64],
-    out: &mut [T],
-    one: T,
-) {
     assert_eq!(times.len(), rows.len());
     let idx = BinIndex::new(edges);
     let n = idx.bins();
+    let mut out = vec![0i64; nrows * n];
     for (&t, &r) in times.iter().zip(rows) {
-        if r == SKIP {
-            continue;
-        }
         let r = r as usize;
         assert!(r < nrows, "row {r} out of range (nrows {nrows})");
         if let Some(i) = idx.bin_of(t) {
-            out[r * n + i] += one;
+            out[r * n + i] += 1;
         }
     }
+    out
+}
+
+/// [`count`] as float64 (exact: counts stay far below 2^53), of the instants `(row, t)`.
+pub fn count_f64(
+    items: impl IntoIterator<Item = (u32, i64)>,
+    nrows: usize,
+    edges: &[i64],
+) -> Vec<f64> {
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let mut out = vec![0f64; nrows * n];
+    for (r, t) in items {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        if let Some(i) = idx.bin_of(t) {
+            out[r * n + i] += 1.0;
+        }
+    }
+    out
+}
+
+/// [`overlap_f64`] of the intervals `(row, start, end)` for a small `nrows × bins`: they
+/// are binned in the order given into dense matrices of partial overlaps and difference
+/// counts (no grouping pass), then converted. Memory: about three times the result.
+pub fn overlap_dense_f64(
+    items: impl IntoIterator<Item = (u32, i64, i64)>,
+    nrows: usize,
+    edges: &[i64],
+    fraction: bool,
+) -> Vec<f64> {
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let (lo, hi) = (edges[0], edges[n]);
+    let mut part = vec![0i64; nrows * n];
+    let mut full = vec![0i64; nrows * (n + 1)];
+    for (r, s, e) in items {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        let a = s.max(lo);
+        let b = e.min(hi);
+        if b <= a {
+            continue;
+        }
+        let i = idx.bin_of(a).expect("clipped start in range");
+        let j = idx.bin_of(b - 1).expect("clipped end in range");
+        let row = &mut part[r * n..(r + 1) * n];
+        if i == j {
+            row[i] += b - a;
+        } else {
+            row[i] += edges[i + 1] - a;
+            row[j] += b - edges[j];
+            if j > i + 1 {
+                full[r * (n + 1) + i + 1] += 1;
+                full[r * (n + 1) + j] -= 1;
+            }
+        }
+    }
+    let mut out = vec![0f64; nrows * n];
+    for r in 0..nrows {
+        let row = &mut part[r * n..(r + 1) * n];
+        let mut c = 0i64;
+        for (i, &f) in full[r * (n + 1)..(r + 1) * (n + 1) - 1].iter().enumerate() {
+            c += f;
+            if c != 0 {
+                row[i] += c * (edges[i + 1] - edges[i]);
+            }
+        }
+        store_f64(row, 0, edges, fraction, &mut out[r * n..(r + 1) * n]);
+    }
+    out
 }
 
 /// Incremental form of [`overlap`] and [`count`]: intervals and instants are added one at a
@@ -732,6 +786,81 @@ mod tests {
                 naive_overlap(&s, &e, &r, nrows, &edges),
                 "edges {edges:?}"
             );
+        }
+    }
+
+    /// The float64 kernels are the i64 ones converted (and divided by the bin width for a
+    /// fraction), with rows [`SKIP`] left out.
+    #[test]
+    fn float_kernels_match_integer_ones() {
+        let mut rng = Rng(2718);
+        for round in 0..400 {
+            let n = rng.range(1, 10) as usize;
+            let lo = rng.range(-100, 100);
+            let hi = lo + rng.range(0, 200);
+            let edges = if round % 2 == 0 {
+                uniform_edges(lo, hi, n)
+            } else {
+                let mut e: Vec<i64> = (0..=n).map(|_| rng.range(lo, hi)).collect();
+                e.sort();
+                e
+            };
+            let nrows = rng.range(1, 4) as usize;
+            let m = rng.range(0, 30) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, hi + 50);
+                s.push(a);
+                e.push(a + rng.range(-5, 150));
+                r.push(rng.range(0, nrows as i64) as u32); // nrows: skipped
+            }
+            let kept: Vec<usize> = (0..m).filter(|&k| (r[k] as usize) < nrows).collect();
+            let pick = |v: &[i64]| kept.iter().map(|&k| v[k]).collect::<Vec<_>>();
+            let (ks, ke) = (pick(&s), pick(&e));
+            let kr: Vec<u32> = kept.iter().map(|&k| r[k]).collect();
+            let want = overlap(&ks, &ke, &kr, nrows, &edges);
+            let wc = count(&ks, &kr, nrows, &edges);
+            let rows: Vec<u32> = r
+                .iter()
+                .map(|&x| if x as usize == nrows { SKIP } else { x })
+                .collect();
+            for fraction in [false, true] {
+                let conv: Vec<f64> = want
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &v)| {
+                        let w = edges[c % n + 1] - edges[c % n];
+                        if fraction {
+                            v as f64 / if w > 0 { w as f64 } else { f64::INFINITY }
+                        } else {
+                            v as f64
+                        }
+                    })
+                    .collect();
+                let got = overlap_f64(&s, &e, &rows, nrows, &edges, fraction);
+                assert_eq!(got, conv, "edges {edges:?}");
+                let items = (0..kr.len()).map(|k| (kr[k], ks[k], ke[k]));
+                assert_eq!(overlap_dense_f64(items, nrows, &edges, fraction), conv);
+            }
+            let items = (0..kr.len()).map(|k| (kr[k], ks[k]));
+            let wc: Vec<f64> = wc.iter().map(|&v| v as f64).collect();
+            assert_eq!(count_f64(items, nrows, &edges), wc);
+        }
+    }
+
+    #[test]
+    fn bin_of_large_spans() {
+        // (t - e[0]) * n overflows u64 here: the i128 path.
+        let edges = uniform_edges(i64::MIN / 2, i64::MAX / 2, 1000);
+        let idx = BinIndex::new(&edges);
+        for t in [
+            edges[0],
+            edges[1] - 1,
+            edges[1],
+            edges[500] + 7,
+            edges[1000] - 1,
+        ] {
+            assert_eq!(idx.bin_of(t), naive_bin(&edges, t), "t {t}");
         }
     }
 

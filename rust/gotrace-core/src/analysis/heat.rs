@@ -347,14 +347,30 @@ pub fn rank(
 ) -> (Vec<u32>, Vec<i64>, bool) {
     let ng = ids.len();
     let ranked = spec.by != By::State || spec.top.is_some();
+    let top = spec.top.filter(|&t| ranked && t < ng);
     let mut order: Vec<u32> = (0..ng as u32).collect();
+    // The group index ends every key, so unstable sorts give the stable order; with `top`
+    // only the first `top` need an order (the rest all go to "other").
+    fn by_key<K: Ord>(order: &mut [u32], top: Option<usize>, key: impl Fn(&u32) -> K) {
+        match top {
+            Some(t) => {
+                order.select_nth_unstable_by_key(t, &key);
+                order[..t].sort_unstable_by_key(key);
+            }
+            None => order.sort_unstable_by_key(key),
+        }
+    }
     if ranked {
         match spec.sort {
-            Sort::Total => {
-                order.sort_by_key(|&g| (std::cmp::Reverse(totals[g as usize]), ids[g as usize]))
-            }
-            Sort::First => order.sort_by_key(|&g| (firsts[g as usize], ids[g as usize])),
-            Sort::Id => order.sort_by_key(|&g| ids[g as usize]),
+            Sort::Total => by_key(&mut order, top, |&g| {
+                let g = g as usize;
+                (std::cmp::Reverse(totals[g]), ids[g], g)
+            }),
+            Sort::First => by_key(&mut order, top, |&g| {
+                let g = g as usize;
+                (firsts[g], ids[g], g)
+            }),
+            Sort::Id => by_key(&mut order, top, |&g| (ids[g as usize], g)),
         }
     }
     let mut out_row = vec![0u32; ng];
@@ -362,7 +378,7 @@ pub fn rank(
         out_row[g as usize] = rank as u32;
     }
     let mut row_ids: Vec<i64> = order.iter().map(|&g| ids[g as usize]).collect();
-    let other = spec.top.filter(|&t| ranked && t < ng);
+    let other = top;
     if let Some(top) = other {
         for r in &mut out_row {
             *r = (*r).min(top as u32);
@@ -386,6 +402,10 @@ fn goroutine_names(
     let real = &row_ids[..row_ids.len() - other as usize];
     real.iter().map(|&id| name(id)).collect()
 }
+
+/// Matrices up to this many cells are binned into dense rows × bins arrays, in one pass
+/// over the intervals in their order; larger ones (many rows) are grouped by row first.
+const DENSE_CELLS: usize = 1 << 20;
 
 /// The state intervals of one resource (columns of
 /// [`Intervals`](super::intervals::Intervals)).
@@ -486,23 +506,25 @@ pub fn heat_batch(spec: &HeatSpec, iv: &IntervalCols<'_>, names: &NameTable<'_>)
         firsts[g] = firsts[g].min(s);
     }
     let (out_row, row_ids, other) = rank(spec, &ids, &totals, &firsts);
-    let mut rows = vec![SKIP; m];
-    for (&k, &g) in sel.iter().zip(&groups) {
-        rows[k as usize] = out_row[g as usize];
-    }
-    drop((sel, groups, out_row));
-
     let nout = row_ids.len();
-    let values = match spec.value {
-        Value::Count => binning::count_f64(iv.start, &rows, nout, &spec.edges),
-        v => binning::overlap_f64(
-            iv.start,
-            iv.end,
-            &rows,
-            nout,
-            &spec.edges,
-            v == Value::Fraction,
-        ),
+    let fraction = spec.value == Value::Fraction;
+    let chosen = || {
+        sel.iter()
+            .zip(&groups)
+            .map(|(&k, &g)| (out_row[g as usize], k as usize))
+    };
+    let values = if spec.value == Value::Count {
+        binning::count_f64(chosen().map(|(r, k)| (r, iv.start[k])), nout, &spec.edges)
+    } else if nout.saturating_mul(bins) <= DENSE_CELLS {
+        let items = chosen().map(|(r, k)| (r, iv.start[k], iv.end[k]));
+        binning::overlap_dense_f64(items, nout, &spec.edges, fraction)
+    } else {
+        let mut rows = vec![SKIP; m];
+        for (r, k) in chosen() {
+            rows[k] = r;
+        }
+        drop((sel, groups, out_row));
+        binning::overlap_f64(iv.start, iv.end, &rows, nout, &spec.edges, fraction)
     };
     let names = goroutine_names(spec, &row_ids, other, |g| names.get(g));
     HeatMatrix {
