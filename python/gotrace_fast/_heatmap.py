@@ -1,9 +1,11 @@
 """Heatmaps: how goroutines, procs or threads spent their time, binned over the trace.
 
 :meth:`Trace.heatmap` builds a :class:`Heatmap` from the state intervals
-(:meth:`Trace.intervals`); the binning itself is ``gotrace_core::binning`` (exact integer
-overlaps, run with the GIL released). Plotting lives in :mod:`gotrace_fast.plot`
-(matplotlib is imported only there, only when a plot is asked for).
+(:meth:`Trace.intervals`) in one native call with the GIL released
+(``gotrace_core::analysis::heat``: rows chosen and ordered first, then exact integer
+overlaps binned by ``gotrace_core::binning`` straight into the float64 matrix). Plotting
+lives in :mod:`gotrace_fast.plot` (matplotlib is imported only there, only when a plot is
+asked for).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class Heatmap:
 
     Attributes:
         values: float64 ``[rows, bins]``. ``value="time"``: ns of overlap of the rows'
-            intervals with the bin (exact integers); ``"fraction"``: that divided by the
+            intervals with the bin (exact integers, summed in int64: exact in float64 up
+            to 2**53 ns, 104 days, per cell); ``"fraction"``: that divided by the
             bin width (0 for an empty bin); ``"count"``: intervals of the state(s) that
             begin in the bin (transitions into it).
         edges: int64 ``[bins + 1]`` bin edges, ns on the trace clock; bin ``i`` is

@@ -476,7 +476,6 @@ pub fn heat_batch(spec: &HeatSpec, iv: &IntervalCols<'_>, names: &NameTable<'_>)
         }
         sel.push(k as u32);
         keys.push(match spec.by {
-            By::Function => names.get(iv.id[k]) as i64,
             By::Reason => iv.reason[k] as i64,
             By::State => (sr - 1) as i64,
             _ => iv.id[k],
@@ -487,6 +486,13 @@ pub fn heat_batch(spec: &HeatSpec, iv: &IntervalCols<'_>, names: &NameTable<'_>)
             spec.states.iter().map(|&s| s as i64).collect(),
             keys.iter().map(|&k| k as u32).collect(),
         ),
+        By::Function => {
+            // Names are looked up once per goroutine, then grouped.
+            let (gids, per_g) = distinct(&keys);
+            let gnames: Vec<i64> = gids.iter().map(|&g| names.get(g) as i64).collect();
+            let (ids, name_of_g) = distinct(&gnames);
+            (ids, per_g.iter().map(|&g| name_of_g[g as usize]).collect())
+        }
         _ => distinct(&keys),
     };
     drop(keys);
