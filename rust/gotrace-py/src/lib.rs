@@ -17,10 +17,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gotrace_core::analysis::intervals::Intervals;
-use gotrace_core::analysis::ranges::RangeSummary;
-use gotrace_core::analysis::summarizer::{is_system_goroutine, EventRef, ExecStats, RegionSummary};
-use gotrace_core::analysis::summary::{analyze, Analysis};
 use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
 use gotrace_core::{ErrorKind, Hook, ParseOptions, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
@@ -33,9 +29,12 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use gotrace_core::analysis::mmu;
 use gotrace_core::binning;
 
+mod analysis;
 mod heat;
 mod sched;
 mod stream;
+
+use analysis::analysis_dict;
 
 /// `(kind, message, offset, generation)`; kind is one of `"format"`,
 /// `"unsupported_version"`, `"validation"`, `"limit"`, `"internal"` (and `"io"`,
@@ -489,11 +488,7 @@ impl RawTrace {
     /// `gotrace_core::analysis`). A dict of numpy arrays and small dicts; string and stack
     /// columns hold IDs (`string(i)`, `stack(i)`).
     fn analysis<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let t = &self.trace;
-        let a = py
-            .detach(|| guard(|| analyze(t)))
-            .map_err(|e| raise_error(py, e))?;
-        analysis_dict(py, t, a)
+        analysis::analyze_dict(py, &self.trace)
     }
 
     fn __repr__(&self) -> String {
@@ -504,326 +499,6 @@ impl RawTrace {
             self.error.as_ref().map_or("None", |e| e.0)
         )
     }
-}
-
-// -- analysis ---------------------------------------------------------------------------
-
-fn arr<'py, T: Element>(py: Python<'py>, v: Vec<T>) -> Bound<'py, PyArray1<T>> {
-    v.into_pyarray(py)
-}
-
-fn intervals_dict<'py>(py: Python<'py>, iv: Intervals) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("id", arr(py, iv.id))?;
-    d.set_item("start", arr(py, iv.start))?;
-    d.set_item("end", arr(py, iv.end))?;
-    d.set_item("state", arr(py, iv.state))?;
-    d.set_item("reason", arr(py, iv.reason))?;
-    d.set_item("stack", arr(py, iv.stack))?;
-    d.set_item("g", arr(py, iv.g))?;
-    d.set_item("p", arr(py, iv.p))?;
-    d.set_item("m", arr(py, iv.m))?;
-    d.set_item("unblocker", arr(py, iv.unblocker))?;
-    d.set_item("unblocker_stack", arr(py, iv.unblocker_stack))?;
-    d.set_item("open", arr(py, iv.open))?;
-    Ok(d)
-}
-
-/// Sparse (row, key, ns) triples of per-row maps.
-fn triples<'py>(
-    py: Python<'py>,
-    d: &Bound<'py, PyDict>,
-    prefix: &str,
-    maps: impl Iterator<Item = (usize, Vec<(u32, i64)>)>,
-) -> PyResult<()> {
-    let (mut rows, mut keys, mut ns) = (Vec::new(), Vec::new(), Vec::new());
-    for (row, m) in maps {
-        for (k, v) in m {
-            rows.push(row as u64);
-            keys.push(k);
-            ns.push(v);
-        }
-    }
-    d.set_item(format!("{prefix}_row"), arr(py, rows))?;
-    d.set_item(format!("{prefix}_key"), arr(py, keys))?;
-    d.set_item(format!("{prefix}_ns"), arr(py, ns))?;
-    Ok(())
-}
-
-fn exec_stats_cols<'py>(
-    py: Python<'py>,
-    d: &Bound<'py, PyDict>,
-    stats: &[&ExecStats],
-) -> PyResult<()> {
-    let col = |f: fn(&ExecStats) -> i64| stats.iter().map(|s| f(s)).collect::<Vec<i64>>();
-    d.set_item("exec_ns", arr(py, col(|s| s.exec)))?;
-    d.set_item("sched_wait_ns", arr(py, col(|s| s.sched_wait)))?;
-    d.set_item("syscall_ns", arr(py, col(|s| s.syscall)))?;
-    d.set_item("syscall_block_ns", arr(py, col(|s| s.syscall_block)))?;
-    d.set_item("total_ns", arr(py, col(|s| s.total)))?;
-    d.set_item("unknown_ns", arr(py, col(|s| s.unknown())))?;
-    triples(
-        py,
-        d,
-        "block",
-        stats
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i, s.block_by_reason.to_vec())),
-    )?;
-    triples(
-        py,
-        d,
-        "range",
-        stats
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i, s.range_time.to_vec())),
-    )?;
-    Ok(())
-}
-
-fn event_ref_cols(r: &[EventRef]) -> (Vec<i64>, Vec<i8>) {
-    r.iter()
-        .map(|e| match e {
-            Some((t, k)) => (*t, *k as i8),
-            None => (0, -1),
-        })
-        .unzip()
-}
-
-fn analysis_dict<'py>(py: Python<'py>, trace: &Trace, a: Analysis) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    let Analysis {
-        states,
-        goroutines,
-        tasks,
-        ranges,
-    } = a;
-
-    let d = PyDict::new(py);
-    d.set_item("id", arr(py, tasks.iter().map(|t| t.id).collect()))?;
-    d.set_item("name", arr(py, tasks.iter().map(|t| t.name).collect()))?;
-    d.set_item(
-        "has_parent",
-        arr(py, tasks.iter().map(|t| t.parent.is_some()).collect()),
-    )?;
-    d.set_item(
-        "parent",
-        arr(py, tasks.iter().map(|t| t.parent.unwrap_or(0)).collect()),
-    )?;
-    let (st, sk) = event_ref_cols(&tasks.iter().map(|t| t.start).collect::<Vec<_>>());
-    let (et, ek) = event_ref_cols(&tasks.iter().map(|t| t.end).collect::<Vec<_>>());
-    d.set_item("start_ns", arr(py, st))?;
-    d.set_item("start_kind", arr(py, sk))?;
-    d.set_item("end_ns", arr(py, et))?;
-    d.set_item("end_kind", arr(py, ek))?;
-    d.set_item("logs", arr(py, tasks.iter().map(|t| t.logs).collect()))?;
-    d.set_item(
-        "regions",
-        arr(py, tasks.iter().map(|t| t.regions).collect()),
-    )?;
-    let (rows, ids): (Vec<u64>, Vec<u64>) = tasks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| t.children.iter().map(move |&c| (i as u64, c)))
-        .unzip();
-    d.set_item("children_row", arr(py, rows))?;
-    d.set_item("children_id", arr(py, ids))?;
-    let (rows, ids): (Vec<u64>, Vec<i64>) = tasks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| t.goroutines.iter().map(move |&g| (i as u64, g)))
-        .unzip();
-    d.set_item("goroutines_row", arr(py, rows))?;
-    d.set_item("goroutines_id", arr(py, ids))?;
-    out.set_item("tasks", d)?;
-
-    let iv = PyDict::new(py);
-    iv.set_item("goroutine", intervals_dict(py, states.goroutines)?)?;
-    iv.set_item("proc", intervals_dict(py, states.procs)?)?;
-    iv.set_item("thread", intervals_dict(py, states.threads)?)?;
-    out.set_item("intervals", iv)?;
-
-    let gs = &states.go_stats;
-    let d = PyDict::new(py);
-    d.set_item("id", arr(py, gs.iter().map(|g| g.id).collect()))?;
-    d.set_item("first_ns", arr(py, gs.iter().map(|g| g.first_ns).collect()))?;
-    d.set_item(
-        "has_end",
-        arr(py, gs.iter().map(|g| g.end_ns.is_some()).collect()),
-    )?;
-    d.set_item(
-        "end_ns",
-        arr(py, gs.iter().map(|g| g.end_ns.unwrap_or(0)).collect()),
-    )?;
-    d.set_item(
-        "running_ns",
-        arr(py, gs.iter().map(|g| g.running_ns).collect()),
-    )?;
-    d.set_item(
-        "runnable_ns",
-        arr(py, gs.iter().map(|g| g.runnable_ns).collect()),
-    )?;
-    d.set_item(
-        "waiting_ns",
-        arr(py, gs.iter().map(|g| g.waiting_ns).collect()),
-    )?;
-    d.set_item(
-        "syscall_ns",
-        arr(py, gs.iter().map(|g| g.syscall_ns).collect()),
-    )?;
-    d.set_item(
-        "intervals",
-        arr(py, gs.iter().map(|g| g.intervals).collect()),
-    )?;
-    d.set_item(
-        "lifetimes",
-        arr(py, gs.iter().map(|g| g.lifetimes).collect()),
-    )?;
-    triples(
-        py,
-        &d,
-        "by_reason",
-        gs.iter()
-            .enumerate()
-            .map(|(i, g)| (i, g.waiting_ns_by_reason.to_vec())),
-    )?;
-    out.set_item("goroutine_states", d)?;
-
-    let ps = &states.proc_stats;
-    let d = PyDict::new(py);
-    d.set_item("id", arr(py, ps.iter().map(|p| p.id).collect()))?;
-    d.set_item(
-        "running_ns",
-        arr(py, ps.iter().map(|p| p.running_ns).collect()),
-    )?;
-    d.set_item(
-        "running_intervals",
-        arr(py, ps.iter().map(|p| p.running_intervals).collect()),
-    )?;
-    d.set_item("idle_ns", arr(py, ps.iter().map(|p| p.idle_ns).collect()))?;
-    d.set_item(
-        "transitions",
-        arr(py, ps.iter().map(|p| p.transitions).collect()),
-    )?;
-    d.set_item(
-        "running_at_end",
-        arr(py, ps.iter().map(|p| p.running_at_end).collect()),
-    )?;
-    out.set_item("procs", d)?;
-
-    let d = PyDict::new(py);
-    let g = &goroutines;
-    d.set_item("id", arr(py, g.iter().map(|g| g.id).collect()))?;
-    d.set_item("name", arr(py, g.iter().map(|g| g.name).collect()))?;
-    d.set_item("pc", arr(py, g.iter().map(|g| g.pc).collect()))?;
-    d.set_item(
-        "is_system",
-        arr(
-            py,
-            g.iter()
-                .map(|g| is_system_goroutine(trace.strings.get(g.name)))
-                .collect(),
-        ),
-    )?;
-    d.set_item(
-        "creation_time_ns",
-        arr(py, g.iter().map(|g| g.creation_time).collect()),
-    )?;
-    d.set_item(
-        "start_time_ns",
-        arr(py, g.iter().map(|g| g.start_time).collect()),
-    )?;
-    d.set_item(
-        "end_time_ns",
-        arr(py, g.iter().map(|g| g.end_time).collect()),
-    )?;
-    d.set_item("creator", arr(py, g.iter().map(|g| g.creator).collect()))?;
-    d.set_item(
-        "creation_stack",
-        arr(py, g.iter().map(|g| g.creation_stack).collect()),
-    )?;
-    let stats: Vec<&ExecStats> = g.iter().map(|g| &g.stats).collect();
-    exec_stats_cols(py, &d, &stats)?;
-    out.set_item("goroutines", d)?;
-
-    let regs: Vec<(usize, &RegionSummary)> = g
-        .iter()
-        .enumerate()
-        .flat_map(|(i, g)| g.regions.iter().map(move |r| (i, r)))
-        .collect();
-    let d = PyDict::new(py);
-    d.set_item(
-        "goroutine_row",
-        arr(py, regs.iter().map(|r| r.0 as u64).collect()),
-    )?;
-    d.set_item(
-        "task_id",
-        arr(py, regs.iter().map(|r| r.1.task_id).collect()),
-    )?;
-    d.set_item("name", arr(py, regs.iter().map(|r| r.1.name).collect()))?;
-    let (st, sk) = event_ref_cols(&regs.iter().map(|r| r.1.start).collect::<Vec<_>>());
-    let (et, ek) = event_ref_cols(&regs.iter().map(|r| r.1.end).collect::<Vec<_>>());
-    d.set_item("start_ns", arr(py, st))?;
-    d.set_item("start_kind", arr(py, sk))?;
-    d.set_item("end_ns", arr(py, et))?;
-    d.set_item("end_kind", arr(py, ek))?;
-    let stats: Vec<&ExecStats> = regs.iter().map(|r| &r.1.stats).collect();
-    exec_stats_cols(py, &d, &stats)?;
-    out.set_item("regions", d)?;
-
-    let RangeSummary {
-        table,
-        by_name,
-        gc,
-        stw,
-    } = ranges;
-    let d = PyDict::new(py);
-    d.set_item("name", arr(py, table.name))?;
-    d.set_item("scope_kind", arr(py, table.scope_kind))?;
-    d.set_item("scope_id", arr(py, table.scope_id))?;
-    d.set_item("begin", arr(py, table.begin))?;
-    d.set_item("end", arr(py, table.end))?;
-    d.set_item("active_at_start", arr(py, table.active_at_start))?;
-    d.set_item("open", arr(py, table.open))?;
-    out.set_item("range_table", d)?;
-    let rows: Vec<(u32, i64, i64, i64, i64, i64, i64)> = by_name
-        .iter()
-        .map(|(n, c)| {
-            (
-                *n,
-                c.begin,
-                c.active,
-                c.end,
-                c.time_ns,
-                c.completed,
-                c.open_at_end,
-            )
-        })
-        .collect();
-    out.set_item("range_counts", rows)?;
-    let d = PyDict::new(py);
-    d.set_item("count", gc.count)?;
-    d.set_item("active_at_start", gc.active_at_start)?;
-    d.set_item("completed", gc.completed)?;
-    d.set_item("mark_total_ns", gc.mark_total_ns)?;
-    d.set_item("sweep_bytes_swept", gc.sweep_bytes_swept)?;
-    d.set_item("sweep_bytes_reclaimed", gc.sweep_bytes_reclaimed)?;
-    out.set_item("gc", d)?;
-    let d = PyDict::new(py);
-    d.set_item("count", stw.count)?;
-    d.set_item("total_ns", stw.total_ns)?;
-    let br = PyDict::new(py);
-    for (reason, count, ns) in stw.by_reason {
-        let e = PyDict::new(py);
-        e.set_item("count", count)?;
-        e.set_item("ns", ns)?;
-        br.set_item(lossy(&reason), e)?;
-    }
-    d.set_item("by_reason", br)?;
-    out.set_item("stw", d)?;
-    Ok(out)
 }
 
 /// What a parse reads: a mapped file, a file read as a stream (a pipe, ...) or bytes.
@@ -1056,7 +731,7 @@ fn uniform_edges<'py>(
     if bins < 1 || end < start {
         return Err(PyValueError::new_err("need bins >= 1 and end >= start"));
     }
-    Ok(arr(py, binning::uniform_edges(start, end, bins)))
+    Ok(binning::uniform_edges(start, end, bins).into_pyarray(py))
 }
 
 /// Safe without the GIL: the only class is frozen (immutable after the parse), numpy

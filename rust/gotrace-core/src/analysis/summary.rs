@@ -27,11 +27,84 @@ impl Names for Trace {
     }
 }
 
-/// Analyses the events of `trace` (in their order) in one pass.
+/// Analyses the events of `trace` (in their order) in one pass; on a large trace and more
+/// than one core, the state intervals and the summaries are computed side by side.
 pub fn analyze(trace: &Trace) -> Analysis {
-    let mut a = Analyzer::for_trace(trace);
-    a.feed(trace);
-    a.finish(trace)
+    analyze_with(trace, 0)
+}
+
+/// Events from which [`analyze`] uses a second thread by default.
+const PARALLEL_EVENTS: usize = 1 << 16;
+
+/// [`analyze`] on up to `threads` threads (the result never depends on it): 0 = two if
+/// the trace is large and there is more than one core (or `RAYON_NUM_THREADS` allows it,
+/// as for the parse), 1 = the calling thread only.
+pub fn analyze_with(trace: &Trace, threads: usize) -> Analysis {
+    let (states, s) = analyze_then(trace, threads, |s| s, |s| s);
+    Analysis {
+        states,
+        goroutines: s.goroutines,
+        tasks: s.tasks,
+        ranges: s.ranges,
+    }
+}
+
+/// The summaries of [`analyze`]: everything but the state intervals.
+#[derive(Default, Debug)]
+pub struct Summaries {
+    pub goroutines: Vec<GoroutineSummary>,
+    pub tasks: Vec<TaskSummary>,
+    pub ranges: RangeSummary,
+}
+
+/// [`analyze_with`], handing the state intervals to `states` and the summaries to
+/// `summaries` (e.g. to turn them into columns) on the thread that computed them: the
+/// state tracker and the summarizer share nothing, so with two threads each makes its own
+/// pass over the events.
+pub fn analyze_then<A: Send, B: Send>(
+    trace: &Trace,
+    threads: usize,
+    states: impl FnOnce(StateIntervals) -> A + Send,
+    summaries: impl FnOnce(Summaries) -> B + Send,
+) -> (A, B) {
+    let threads = match threads {
+        0 if trace.events.len() < PARALLEL_EVENTS => 1,
+        0 => crate::ParseOptions::default().thread_count(),
+        n => n,
+    };
+    let Analyzer {
+        mut tracker,
+        mut summ,
+        mut ranges,
+        ..
+    } = Analyzer::for_trace(trace);
+    let ev = &trace.events;
+    let end = ev.time.last().copied().unwrap_or(0);
+    let states = move || {
+        for i in 0..ev.len() {
+            track(&mut tracker, ev, i);
+        }
+        states(tracker.finish(end))
+    };
+    let summaries = move || {
+        summarize(&mut summ, &mut ranges, trace);
+        let (goroutines, tasks, ranges) = finish_summaries(summ, ranges, end, trace);
+        summaries(Summaries {
+            goroutines,
+            tasks,
+            ranges,
+        })
+    };
+    if threads > 1 {
+        std::thread::scope(|s| {
+            let h = s.spawn(summaries);
+            let a = states();
+            let b = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (a, b)
+        })
+    } else {
+        (states(), summaries())
+    }
 }
 
 /// The one-pass analysis of [`analyze`], fed the events in order in any number of chunks
@@ -112,6 +185,66 @@ pub(crate) fn track<S: IntervalSink>(tracker: &mut Tracker<S>, ev: &Columns, i: 
     }
 }
 
+/// The summarizer's and the range tracker's part of every event of `trace.events`.
+fn summarize(summ: &mut Summarizer, ranges: &mut RangeTracker, trace: &Trace) {
+    let ev = &trace.events;
+    const SYNC: u8 = EventKind::Sync as u8;
+    const ST: u8 = EventKind::StateTransition as u8;
+    const RB: u8 = EventKind::RangeBegin as u8;
+    const RE: u8 = EventKind::RangeEnd as u8;
+    const REG_B: u8 = EventKind::RegionBegin as u8;
+    const REG_E: u8 = EventKind::RegionEnd as u8;
+    const TASK_B: u8 = EventKind::TaskBegin as u8;
+    const TASK_E: u8 = EventKind::TaskEnd as u8;
+    const LOG: u8 = EventKind::Log as u8;
+    for i in 0..ev.len() {
+        let t = ev.time[i];
+        let kind = ev.kind[i];
+        let e = Ev {
+            time: t,
+            kind,
+            g: ev.g[i],
+            p: ev.p[i],
+            stack: ev.stack[i],
+            res_kind: ev.res_kind[i],
+            from: ev.from[i],
+            to: ev.to[i],
+            arg: ev.arg[i],
+            name: ev.name[i],
+            aux: ev.aux[i],
+        };
+        if (RB..=RE).contains(&kind) {
+            let attrs = if kind == RE && e.aux > 0 {
+                trace.range_attrs.get(e.aux as usize - 1).copied()
+            } else {
+                None
+            };
+            ranges.event(
+                kind,
+                t,
+                e.name,
+                trace.strings.get(e.name),
+                e.res_kind,
+                e.arg,
+                attrs,
+            );
+        }
+        if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
+            summ.event(&e, trace);
+        } else if matches!(kind, TASK_B | TASK_E | LOG) {
+            summ.note_time(t);
+            let parent = if kind == LOG {
+                0
+            } else {
+                trace.u64s.get(e.aux as usize).copied().unwrap_or(NO_TASK)
+            };
+            summ.task_event(&e, parent);
+        } else {
+            summ.note_time(t);
+        }
+    }
+}
+
 fn is_v1(trace: &Trace) -> bool {
     trace.version > 0 && trace.version < 22
 }
@@ -134,63 +267,10 @@ impl<S: IntervalSink> Analyzer<S> {
     /// Analyses every event of `trace.events` (which continue those fed before).
     pub fn feed(&mut self, trace: &Trace) {
         let ev = &trace.events;
-        let (tracker, summ, ranges) = (&mut self.tracker, &mut self.summ, &mut self.ranges);
-        const SYNC: u8 = EventKind::Sync as u8;
-        const ST: u8 = EventKind::StateTransition as u8;
-        const RB: u8 = EventKind::RangeBegin as u8;
-        const RE: u8 = EventKind::RangeEnd as u8;
-        const REG_B: u8 = EventKind::RegionBegin as u8;
-        const REG_E: u8 = EventKind::RegionEnd as u8;
-        const TASK_B: u8 = EventKind::TaskBegin as u8;
-        const TASK_E: u8 = EventKind::TaskEnd as u8;
-        const LOG: u8 = EventKind::Log as u8;
         for i in 0..ev.len() {
-            track(tracker, ev, i);
-            let t = ev.time[i];
-            let kind = ev.kind[i];
-            let e = Ev {
-                time: t,
-                kind,
-                g: ev.g[i],
-                p: ev.p[i],
-                stack: ev.stack[i],
-                res_kind: ev.res_kind[i],
-                from: ev.from[i],
-                to: ev.to[i],
-                arg: ev.arg[i],
-                name: ev.name[i],
-                aux: ev.aux[i],
-            };
-            if (RB..=RE).contains(&kind) {
-                let attrs = if kind == RE && e.aux > 0 {
-                    trace.range_attrs.get(e.aux as usize - 1).copied()
-                } else {
-                    None
-                };
-                ranges.event(
-                    kind,
-                    t,
-                    e.name,
-                    trace.strings.get(e.name),
-                    e.res_kind,
-                    e.arg,
-                    attrs,
-                );
-            }
-            if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
-                summ.event(&e, trace);
-            } else if matches!(kind, TASK_B | TASK_E | LOG) {
-                summ.note_time(t);
-                let parent = if kind == LOG {
-                    0
-                } else {
-                    trace.u64s.get(e.aux as usize).copied().unwrap_or(NO_TASK)
-                };
-                summ.task_event(&e, parent);
-            } else {
-                summ.note_time(t);
-            }
+            track(&mut self.tracker, ev, i);
         }
+        summarize(&mut self.summ, &mut self.ranges, trace);
         if let Some(&t) = ev.time.last() {
             self.end = t;
         }

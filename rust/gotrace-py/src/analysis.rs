@@ -1,0 +1,417 @@
+//! The analysis as the dict of numpy columns `gotrace_fast._analysis.Analysis` reads.
+//!
+//! The columns are built without the GIL, each part on the thread that computed it (see
+//! `gotrace_core::analysis::summary::analyze_then`); with the GIL the vectors are only
+//! handed to numpy, which takes them without copying.
+
+use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateIntervals};
+use gotrace_core::analysis::keyed::KeyedNs;
+use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
+use gotrace_core::analysis::summarizer::{
+    is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
+};
+use gotrace_core::analysis::summary::{analyze_then, Analysis, Summaries};
+use gotrace_core::store::Trace;
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::{guard, lossy, raise_error};
+
+/// One owned column.
+enum Col {
+    I64(Vec<i64>),
+    U64(Vec<u64>),
+    U32(Vec<u32>),
+    U8(Vec<u8>),
+    I8(Vec<i8>),
+    Bool(Vec<bool>),
+}
+
+macro_rules! col_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<Vec<$t>> for Col {
+            fn from(v: Vec<$t>) -> Col {
+                Col::$v(v)
+            }
+        }
+    )*};
+}
+col_from!(i64 => I64, u64 => U64, u32 => U32, u8 => U8, i8 => I8, bool => Bool);
+
+/// The columns of one table, in order.
+#[derive(Default)]
+struct Cols(Vec<(String, Col)>);
+
+impl Cols {
+    fn put(&mut self, name: impl Into<String>, col: impl Into<Col>) {
+        self.0.push((name.into(), col.into()));
+    }
+
+    fn dict<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, col) in self.0 {
+            match col {
+                Col::I64(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::U64(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::U32(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::U8(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::I8(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::Bool(v) => d.set_item(name, v.into_pyarray(py))?,
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// The tables made from the state intervals.
+pub(crate) struct StateCols {
+    intervals: [Cols; 3],
+    goroutine_states: Cols,
+    procs: Cols,
+}
+
+/// The tables made from the summaries.
+pub(crate) struct SummaryCols {
+    tasks: Cols,
+    goroutines: Cols,
+    regions: Cols,
+    range_table: Cols,
+    by_name: Vec<(u32, RangeCounts)>,
+    gc: GcStats,
+    stw: StwStats,
+}
+
+/// The whole analysis of `trace` (both threads, GIL released) as the extension's dict.
+pub(crate) fn analyze_dict<'py>(py: Python<'py>, trace: &Trace) -> PyResult<Bound<'py, PyDict>> {
+    let (st, su) = py
+        .detach(|| {
+            guard(|| analyze_then(trace, 0, state_cols, |s: Summaries| summary_cols(trace, s)))
+        })
+        .map_err(|e| raise_error(py, e))?;
+    to_dict(py, st, su)
+}
+
+/// The dict of an analysis computed elsewhere (the streaming summary).
+pub(crate) fn analysis_dict<'py>(
+    py: Python<'py>,
+    trace: &Trace,
+    a: Analysis,
+) -> PyResult<Bound<'py, PyDict>> {
+    let s = Summaries {
+        goroutines: a.goroutines,
+        tasks: a.tasks,
+        ranges: a.ranges,
+    };
+    to_dict(py, state_cols(a.states), summary_cols(trace, s))
+}
+
+fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("tasks", su.tasks.dict(py)?)?;
+    let iv = PyDict::new(py);
+    let [g, p, t] = st.intervals;
+    iv.set_item("goroutine", g.dict(py)?)?;
+    iv.set_item("proc", p.dict(py)?)?;
+    iv.set_item("thread", t.dict(py)?)?;
+    out.set_item("intervals", iv)?;
+    out.set_item("goroutine_states", st.goroutine_states.dict(py)?)?;
+    out.set_item("procs", st.procs.dict(py)?)?;
+    out.set_item("goroutines", su.goroutines.dict(py)?)?;
+    out.set_item("regions", su.regions.dict(py)?)?;
+    out.set_item("range_table", su.range_table.dict(py)?)?;
+    let rows: Vec<(u32, i64, i64, i64, i64, i64, i64)> = su
+        .by_name
+        .iter()
+        .map(|(n, c)| {
+            (
+                *n,
+                c.begin,
+                c.active,
+                c.end,
+                c.time_ns,
+                c.completed,
+                c.open_at_end,
+            )
+        })
+        .collect();
+    out.set_item("range_counts", rows)?;
+    let gc = su.gc;
+    let d = PyDict::new(py);
+    d.set_item("count", gc.count)?;
+    d.set_item("active_at_start", gc.active_at_start)?;
+    d.set_item("completed", gc.completed)?;
+    d.set_item("mark_total_ns", gc.mark_total_ns)?;
+    d.set_item("sweep_bytes_swept", gc.sweep_bytes_swept)?;
+    d.set_item("sweep_bytes_reclaimed", gc.sweep_bytes_reclaimed)?;
+    out.set_item("gc", d)?;
+    let d = PyDict::new(py);
+    d.set_item("count", su.stw.count)?;
+    d.set_item("total_ns", su.stw.total_ns)?;
+    let br = PyDict::new(py);
+    for (reason, count, ns) in su.stw.by_reason {
+        let e = PyDict::new(py);
+        e.set_item("count", count)?;
+        e.set_item("ns", ns)?;
+        br.set_item(lossy(&reason), e)?;
+    }
+    d.set_item("by_reason", br)?;
+    out.set_item("stw", d)?;
+    Ok(out)
+}
+
+fn interval_cols(iv: Intervals) -> Cols {
+    let mut c = Cols::default();
+    c.put("id", iv.id);
+    c.put("start", iv.start);
+    c.put("end", iv.end);
+    c.put("state", iv.state);
+    c.put("reason", iv.reason);
+    c.put("stack", iv.stack);
+    c.put("g", iv.g);
+    c.put("p", iv.p);
+    c.put("m", iv.m);
+    c.put("unblocker", iv.unblocker);
+    c.put("unblocker_stack", iv.unblocker_stack);
+    c.put("open", iv.open);
+    c
+}
+
+/// Sparse (row, key, ns) triples of per-row maps.
+fn triples<'a>(c: &mut Cols, prefix: &str, maps: impl Iterator<Item = &'a KeyedNs>) {
+    let (mut rows, mut keys, mut ns) = (Vec::new(), Vec::new(), Vec::new());
+    for (row, m) in maps.enumerate() {
+        for &(k, v) in m.iter() {
+            rows.push(row as u64);
+            keys.push(k);
+            ns.push(v);
+        }
+    }
+    c.put(format!("{prefix}_row"), rows);
+    c.put(format!("{prefix}_key"), keys);
+    c.put(format!("{prefix}_ns"), ns);
+}
+
+fn state_cols(s: StateIntervals) -> StateCols {
+    let gs: &[GoStateStat] = &s.go_stats;
+    let mut c = Cols::default();
+    c.put("id", gs.iter().map(|g| g.id).collect::<Vec<_>>());
+    c.put(
+        "first_ns",
+        gs.iter().map(|g| g.first_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "has_end",
+        gs.iter().map(|g| g.end_ns.is_some()).collect::<Vec<_>>(),
+    );
+    c.put(
+        "end_ns",
+        gs.iter().map(|g| g.end_ns.unwrap_or(0)).collect::<Vec<_>>(),
+    );
+    c.put(
+        "running_ns",
+        gs.iter().map(|g| g.running_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "runnable_ns",
+        gs.iter().map(|g| g.runnable_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "waiting_ns",
+        gs.iter().map(|g| g.waiting_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "syscall_ns",
+        gs.iter().map(|g| g.syscall_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "intervals",
+        gs.iter().map(|g| g.intervals).collect::<Vec<_>>(),
+    );
+    c.put(
+        "lifetimes",
+        gs.iter().map(|g| g.lifetimes).collect::<Vec<_>>(),
+    );
+    triples(
+        &mut c,
+        "by_reason",
+        gs.iter().map(|g| &g.waiting_ns_by_reason),
+    );
+    let goroutine_states = c;
+
+    let ps: &[ProcStat] = &s.proc_stats;
+    let mut c = Cols::default();
+    c.put("id", ps.iter().map(|p| p.id).collect::<Vec<_>>());
+    c.put(
+        "running_ns",
+        ps.iter().map(|p| p.running_ns).collect::<Vec<_>>(),
+    );
+    c.put(
+        "running_intervals",
+        ps.iter().map(|p| p.running_intervals).collect::<Vec<_>>(),
+    );
+    c.put("idle_ns", ps.iter().map(|p| p.idle_ns).collect::<Vec<_>>());
+    c.put(
+        "transitions",
+        ps.iter().map(|p| p.transitions).collect::<Vec<_>>(),
+    );
+    c.put(
+        "running_at_end",
+        ps.iter().map(|p| p.running_at_end).collect::<Vec<_>>(),
+    );
+    let procs = c;
+
+    StateCols {
+        intervals: [
+            interval_cols(s.goroutines),
+            interval_cols(s.procs),
+            interval_cols(s.threads),
+        ],
+        goroutine_states,
+        procs,
+    }
+}
+
+fn exec_stats_cols(c: &mut Cols, stats: &[&ExecStats]) {
+    let col = |f: fn(&ExecStats) -> i64| stats.iter().map(|s| f(s)).collect::<Vec<i64>>();
+    c.put("exec_ns", col(|s| s.exec));
+    c.put("sched_wait_ns", col(|s| s.sched_wait));
+    c.put("syscall_ns", col(|s| s.syscall));
+    c.put("syscall_block_ns", col(|s| s.syscall_block));
+    c.put("total_ns", col(|s| s.total));
+    c.put("unknown_ns", col(|s| s.unknown()));
+    triples(c, "block", stats.iter().map(|s| &s.block_by_reason));
+    triples(c, "range", stats.iter().map(|s| &s.range_time));
+}
+
+fn event_ref_cols(r: impl Iterator<Item = EventRef>) -> (Vec<i64>, Vec<i8>) {
+    r.map(|e| match e {
+        Some((t, k)) => (t, k as i8),
+        None => (0, -1),
+    })
+    .unzip()
+}
+
+fn task_cols(tasks: &[TaskSummary]) -> Cols {
+    let mut c = Cols::default();
+    c.put("id", tasks.iter().map(|t| t.id).collect::<Vec<_>>());
+    c.put("name", tasks.iter().map(|t| t.name).collect::<Vec<_>>());
+    c.put(
+        "has_parent",
+        tasks.iter().map(|t| t.parent.is_some()).collect::<Vec<_>>(),
+    );
+    c.put(
+        "parent",
+        tasks
+            .iter()
+            .map(|t| t.parent.unwrap_or(0))
+            .collect::<Vec<_>>(),
+    );
+    let (st, sk) = event_ref_cols(tasks.iter().map(|t| t.start));
+    let (et, ek) = event_ref_cols(tasks.iter().map(|t| t.end));
+    c.put("start_ns", st);
+    c.put("start_kind", sk);
+    c.put("end_ns", et);
+    c.put("end_kind", ek);
+    c.put("logs", tasks.iter().map(|t| t.logs).collect::<Vec<_>>());
+    c.put(
+        "regions",
+        tasks.iter().map(|t| t.regions).collect::<Vec<_>>(),
+    );
+    let (rows, ids): (Vec<u64>, Vec<u64>) = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.children.iter().map(move |&c| (i as u64, c)))
+        .unzip();
+    c.put("children_row", rows);
+    c.put("children_id", ids);
+    let (rows, ids): (Vec<u64>, Vec<i64>) = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.goroutines.iter().map(move |&g| (i as u64, g)))
+        .unzip();
+    c.put("goroutines_row", rows);
+    c.put("goroutines_id", ids);
+    c
+}
+
+fn goroutine_cols(trace: &Trace, g: &[GoroutineSummary]) -> Cols {
+    let mut c = Cols::default();
+    c.put("id", g.iter().map(|g| g.id).collect::<Vec<_>>());
+    c.put("name", g.iter().map(|g| g.name).collect::<Vec<_>>());
+    c.put("pc", g.iter().map(|g| g.pc).collect::<Vec<_>>());
+    c.put(
+        "is_system",
+        g.iter()
+            .map(|g| is_system_goroutine(trace.strings.get(g.name)))
+            .collect::<Vec<_>>(),
+    );
+    c.put(
+        "creation_time_ns",
+        g.iter().map(|g| g.creation_time).collect::<Vec<_>>(),
+    );
+    c.put(
+        "start_time_ns",
+        g.iter().map(|g| g.start_time).collect::<Vec<_>>(),
+    );
+    c.put(
+        "end_time_ns",
+        g.iter().map(|g| g.end_time).collect::<Vec<_>>(),
+    );
+    c.put("creator", g.iter().map(|g| g.creator).collect::<Vec<_>>());
+    c.put(
+        "creation_stack",
+        g.iter().map(|g| g.creation_stack).collect::<Vec<_>>(),
+    );
+    let stats: Vec<&ExecStats> = g.iter().map(|g| &g.stats).collect();
+    exec_stats_cols(&mut c, &stats);
+    c
+}
+
+fn region_cols(g: &[GoroutineSummary]) -> Cols {
+    let regs: Vec<(usize, &RegionSummary)> = g
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| g.regions.iter().map(move |r| (i, r)))
+        .collect();
+    let mut c = Cols::default();
+    c.put(
+        "goroutine_row",
+        regs.iter().map(|r| r.0 as u64).collect::<Vec<_>>(),
+    );
+    c.put(
+        "task_id",
+        regs.iter().map(|r| r.1.task_id).collect::<Vec<_>>(),
+    );
+    c.put("name", regs.iter().map(|r| r.1.name).collect::<Vec<_>>());
+    let (st, sk) = event_ref_cols(regs.iter().map(|r| r.1.start));
+    let (et, ek) = event_ref_cols(regs.iter().map(|r| r.1.end));
+    c.put("start_ns", st);
+    c.put("start_kind", sk);
+    c.put("end_ns", et);
+    c.put("end_kind", ek);
+    let stats: Vec<&ExecStats> = regs.iter().map(|r| &r.1.stats).collect();
+    exec_stats_cols(&mut c, &stats);
+    c
+}
+
+fn summary_cols(trace: &Trace, s: Summaries) -> SummaryCols {
+    let t = s.ranges.table;
+    let mut range_table = Cols::default();
+    range_table.put("name", t.name);
+    range_table.put("scope_kind", t.scope_kind);
+    range_table.put("scope_id", t.scope_id);
+    range_table.put("begin", t.begin);
+    range_table.put("end", t.end);
+    range_table.put("active_at_start", t.active_at_start);
+    range_table.put("open", t.open);
+    SummaryCols {
+        tasks: task_cols(&s.tasks),
+        goroutines: goroutine_cols(trace, &s.goroutines),
+        regions: region_cols(&s.goroutines),
+        range_table,
+        by_name: s.ranges.by_name,
+        gc: s.ranges.gc,
+        stw: s.ranges.stw,
+    }
+}
