@@ -18,13 +18,13 @@ fn same_intervals(a: &Intervals, b: &Intervals, what: &str) {
         state,
         reason,
         stack,
-        g,
-        p,
-        m,
         unblocker,
-        unblocker_stack,
-        open
+        unblocker_stack
     );
+    macro_rules! derived {
+        ($($c:ident),*) => {$( assert!(a.$c() == b.$c(), "{what}: column {}", stringify!($c)); )*};
+    }
+    derived!(g, p, m, open);
 }
 
 fn check(name: &str, data: &[u8]) -> usize {

@@ -26,6 +26,8 @@ enum Col {
     U8(Vec<u8>),
     I8(Vec<i8>),
     Bool(Vec<bool>),
+    /// The same array as the named column of the table (put before).
+    Same(&'static str),
 }
 
 macro_rules! col_from {
@@ -58,6 +60,10 @@ impl Cols {
                 Col::U8(v) => d.set_item(name, v.into_pyarray(py))?,
                 Col::I8(v) => d.set_item(name, v.into_pyarray(py))?,
                 Col::Bool(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::Same(other) => {
+                    let a = d.get_item(other)?.expect("column put before");
+                    d.set_item(name, a)?
+                }
             }
         }
         Ok(d)
@@ -160,7 +166,10 @@ fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bou
     Ok(out)
 }
 
-fn interval_cols(iv: Intervals) -> Cols {
+/// The table's own ID column (`g` of goroutine intervals...) is the `id` array itself.
+fn interval_cols(mut iv: Intervals) -> Cols {
+    let open = iv.open();
+    let gpm = iv.take_gpm();
     let mut c = Cols::default();
     c.put("id", iv.id);
     c.put("start", iv.start);
@@ -168,12 +177,15 @@ fn interval_cols(iv: Intervals) -> Cols {
     c.put("state", iv.state);
     c.put("reason", iv.reason);
     c.put("stack", iv.stack);
-    c.put("g", iv.g);
-    c.put("p", iv.p);
-    c.put("m", iv.m);
+    for (name, col) in ["g", "p", "m"].into_iter().zip(gpm) {
+        match col {
+            Some(v) => c.put(name, v),
+            None => c.0.push((name.into(), Col::Same("id"))),
+        }
+    }
     c.put("unblocker", iv.unblocker);
     c.put("unblocker_stack", iv.unblocker_stack);
-    c.put("open", iv.open);
+    c.put("open", open);
     c
 }
 

@@ -22,7 +22,9 @@ use crate::store::{gostate, prefault, procstate};
 /// `g`, `p`, `m` are the goroutine, proc and thread involved (-1 = none / unknown): for a
 /// goroutine interval the proc and thread it ran on (Running and Syscall intervals; `g` =
 /// `id`); for a proc interval the thread that started it (`p` = `id`); for a thread interval
-/// the goroutine it executed and that goroutine's proc (`m` = `id`).
+/// the goroutine it executed and that goroutine's proc (`m` = `id`). A table made for one
+/// resource ([`Intervals::new`]) does not store its own ID column twice: read `g`, `p`, `m`
+/// through [`Intervals::g`] etc. Open intervals (see [`Interval::open`]) come last.
 #[derive(Default, Debug, Clone)]
 pub struct Intervals {
     pub id: Vec<i64>,
@@ -34,15 +36,17 @@ pub struct Intervals {
     pub reason: Vec<u32>,
     /// Stack ID of the transition that began the interval (0 = none).
     pub stack: Vec<u32>,
-    pub g: Vec<i64>,
-    pub p: Vec<i64>,
-    pub m: Vec<i64>,
+    g: Vec<i64>,
+    p: Vec<i64>,
+    m: Vec<i64>,
     /// Runnable goroutine intervals begun by an unblock (`Waiting->Runnable`): the goroutine
     /// that unblocked it (-1 = none, e.g. the netpoller) and that goroutine's stack.
     pub unblocker: Vec<i64>,
     pub unblocker_stack: Vec<u32>,
-    /// Still open at the end of the trace (closed at the last event).
-    pub open: Vec<bool>,
+    /// First row still open at the end of the trace (every later one is open too).
+    open_from: Option<usize>,
+    /// Whose ID column is `id` itself (None: all three are stored).
+    own: Option<Resource>,
     /// Rows `0..populated` are faulted in (or were written without that).
     populated: usize,
 }
@@ -60,7 +64,18 @@ impl Intervals {
         self.id.is_empty()
     }
 
+    /// An empty table with room for `n` rows, storing every column.
     pub fn with_capacity(n: usize) -> Self {
+        Intervals::for_resource(None, n)
+    }
+
+    /// An empty table of intervals of `res`, with room for `n` rows.
+    pub fn new(res: Resource, n: usize) -> Self {
+        Intervals::for_resource(Some(res), n)
+    }
+
+    fn for_resource(own: Option<Resource>, n: usize) -> Self {
+        let id_col = |r| if own == Some(r) { 0 } else { n };
         Intervals {
             id: Vec::with_capacity(n),
             start: Vec::with_capacity(n),
@@ -68,14 +83,67 @@ impl Intervals {
             state: Vec::with_capacity(n),
             reason: Vec::with_capacity(n),
             stack: Vec::with_capacity(n),
-            g: Vec::with_capacity(n),
-            p: Vec::with_capacity(n),
-            m: Vec::with_capacity(n),
+            g: Vec::with_capacity(id_col(Resource::Goroutine)),
+            p: Vec::with_capacity(id_col(Resource::Proc)),
+            m: Vec::with_capacity(id_col(Resource::Thread)),
             unblocker: Vec::with_capacity(n),
             unblocker_stack: Vec::with_capacity(n),
-            open: Vec::with_capacity(n),
+            open_from: None,
+            own,
             populated: 0,
         }
+    }
+
+    /// The goroutine column.
+    pub fn g(&self) -> &[i64] {
+        self.id_col(Resource::Goroutine, &self.g)
+    }
+
+    /// The proc column.
+    pub fn p(&self) -> &[i64] {
+        self.id_col(Resource::Proc, &self.p)
+    }
+
+    /// The thread column.
+    pub fn m(&self) -> &[i64] {
+        self.id_col(Resource::Thread, &self.m)
+    }
+
+    fn id_col<'a>(&'a self, r: Resource, col: &'a [i64]) -> &'a [i64] {
+        if self.own == Some(r) {
+            &self.id
+        } else {
+            col
+        }
+    }
+
+    /// Which of `g`, `p`, `m` is the `id` column itself (not stored apart).
+    pub fn own(&self) -> Option<Resource> {
+        self.own
+    }
+
+    /// Moves out the stored `g`, `p`, `m` columns (None for the one that is `id`).
+    pub fn take_gpm(&mut self) -> [Option<Vec<i64>>; 3] {
+        let own = self.own;
+        let take = |r, v: &mut Vec<i64>| (own != Some(r)).then(|| std::mem::take(v));
+        [
+            take(Resource::Goroutine, &mut self.g),
+            take(Resource::Proc, &mut self.p),
+            take(Resource::Thread, &mut self.m),
+        ]
+    }
+
+    /// Rows `open_from()..len()` are the intervals still open at the end of the trace.
+    pub fn open_from(&self) -> usize {
+        self.open_from.unwrap_or(self.len())
+    }
+
+    /// The open flag of every row.
+    pub fn open(&self) -> Vec<bool> {
+        // Zeroed memory: only the pages of the open rows are ever written.
+        let mut v = vec![false; self.len()];
+        v[self.open_from()..].fill(true);
+        v
     }
 
     #[cold]
@@ -96,15 +164,24 @@ impl Intervals {
             p,
             m,
             unblocker,
-            unblocker_stack,
-            open
+            unblocker_stack
         );
     }
 
+    /// Appends a row. Open rows must come last (as the [`Tracker`] closes them).
     #[inline]
     pub fn push(&mut self, iv: &Interval) {
-        if self.id.len() == self.populated {
+        let n = self.id.len();
+        if n == self.populated {
             self.populate();
+        }
+        if iv.open {
+            self.open_from.get_or_insert(n);
+        } else {
+            assert!(
+                self.open_from.is_none(),
+                "closed interval after an open one"
+            );
         }
         self.id.push(iv.id);
         self.start.push(iv.start);
@@ -112,12 +189,17 @@ impl Intervals {
         self.state.push(iv.state);
         self.reason.push(iv.reason);
         self.stack.push(iv.stack);
-        self.g.push(iv.g);
-        self.p.push(iv.p);
-        self.m.push(iv.m);
+        if self.own != Some(Resource::Goroutine) {
+            self.g.push(iv.g);
+        }
+        if self.own != Some(Resource::Proc) {
+            self.p.push(iv.p);
+        }
+        if self.own != Some(Resource::Thread) {
+            self.m.push(iv.m);
+        }
         self.unblocker.push(iv.unblocker);
         self.unblocker_stack.push(iv.unblocker_stack);
-        self.open.push(iv.open);
     }
 }
 
@@ -155,11 +237,21 @@ pub trait IntervalSink {
 }
 
 /// Keeps every interval (the batch analysis).
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct StoredIntervals {
     pub goroutines: Intervals,
     pub procs: Intervals,
     pub threads: Intervals,
+}
+
+impl Default for StoredIntervals {
+    fn default() -> Self {
+        StoredIntervals {
+            goroutines: Intervals::new(Resource::Goroutine, 0),
+            procs: Intervals::new(Resource::Proc, 0),
+            threads: Intervals::new(Resource::Thread, 0),
+        }
+    }
 }
 
 impl IntervalSink for StoredIntervals {
@@ -355,9 +447,9 @@ impl Tracker {
         Tracker::with_sink(
             v1,
             StoredIntervals {
-                goroutines: Intervals::with_capacity(go),
-                threads: Intervals::with_capacity(go / 2),
-                procs: Intervals::with_capacity(proc),
+                goroutines: Intervals::new(Resource::Goroutine, go),
+                threads: Intervals::new(Resource::Thread, go / 2),
+                procs: Intervals::new(Resource::Proc, proc),
             },
         )
     }
@@ -631,8 +723,9 @@ mod tests {
         assert_eq!(g.start, vec![100, 200]);
         assert_eq!(g.end, vec![200, 300]);
         assert_eq!(g.state, vec![RUNNING, WAITING]);
-        assert_eq!(g.open, vec![false, true]);
-        assert_eq!(g.m, vec![7, -1]);
+        assert_eq!(g.open(), vec![false, true]);
+        assert_eq!(g.m(), vec![7, -1]);
+        assert_eq!(g.g(), vec![1, 1]);
         assert_eq!(s.go_stats[0].running_ns, 100);
         assert_eq!(s.go_stats[0].waiting_ns, 100);
         assert_eq!(s.go_stats[0].first_ns, 150);

@@ -374,7 +374,8 @@ mod tests {
         assert_eq!((s[1].runnable_ns, s[1].running_ns), (10, 30));
         assert_eq!(s[1].waiting_ns_by_reason, vec![(forever, 100)]);
         let iv = &a.states.goroutines;
-        assert_eq!(iv.open.iter().filter(|&&o| o).count(), 2);
+        assert_eq!(iv.open().iter().filter(|&&o| o).count(), 2);
+        assert_eq!(iv.open_from(), iv.len() - 2);
         let pr = &a.states.proc_stats[0];
         assert_eq!(
             (pr.running_ns, pr.idle_ns, pr.running_at_end),
