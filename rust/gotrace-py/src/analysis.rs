@@ -8,7 +8,7 @@ use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateI
 use gotrace_core::analysis::keyed::KeyedNs;
 use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
 use gotrace_core::analysis::summarizer::{
-    is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
+    is_system_goroutine, EventRef, ExecStats, GoroutineSummary, TaskSummary,
 };
 use gotrace_core::analysis::summary::{analyze_then, Analysis, Summaries};
 use gotrace_core::store::Trace;
@@ -284,16 +284,71 @@ fn state_cols(s: StateIntervals) -> StateCols {
     }
 }
 
-fn exec_stats_cols(c: &mut Cols, stats: &[&ExecStats]) {
-    let col = |f: fn(&ExecStats) -> i64| stats.iter().map(|s| f(s)).collect::<Vec<i64>>();
-    c.put("exec_ns", col(|s| s.exec));
-    c.put("sched_wait_ns", col(|s| s.sched_wait));
-    c.put("syscall_ns", col(|s| s.syscall));
-    c.put("syscall_block_ns", col(|s| s.syscall_block));
-    c.put("total_ns", col(|s| s.total));
-    c.put("unknown_ns", col(|s| s.unknown()));
-    triples(c, "block", stats.iter().map(|s| &s.block_by_reason));
-    triples(c, "range", stats.iter().map(|s| &s.range_time));
+/// The `ExecStats` columns, filled row by row (one pass over the summaries, which are
+/// large structs: a pass per column would read them a dozen times).
+#[derive(Default)]
+struct ExecCols {
+    exec: Vec<i64>,
+    sched_wait: Vec<i64>,
+    syscall: Vec<i64>,
+    syscall_block: Vec<i64>,
+    total: Vec<i64>,
+    unknown: Vec<i64>,
+    block_row: Vec<u64>,
+    block_key: Vec<u32>,
+    block_ns: Vec<i64>,
+    range_row: Vec<u64>,
+    range_key: Vec<u32>,
+    range_ns: Vec<i64>,
+}
+
+impl ExecCols {
+    fn with_capacity(n: usize) -> Self {
+        ExecCols {
+            exec: Vec::with_capacity(n),
+            sched_wait: Vec::with_capacity(n),
+            syscall: Vec::with_capacity(n),
+            syscall_block: Vec::with_capacity(n),
+            total: Vec::with_capacity(n),
+            unknown: Vec::with_capacity(n),
+            ..Default::default()
+        }
+    }
+
+    fn push(&mut self, s: &ExecStats) {
+        let row = self.exec.len() as u64;
+        self.exec.push(s.exec);
+        self.sched_wait.push(s.sched_wait);
+        self.syscall.push(s.syscall);
+        self.syscall_block.push(s.syscall_block);
+        self.total.push(s.total);
+        self.unknown.push(s.unknown());
+        for &(k, v) in s.block_by_reason.iter() {
+            self.block_row.push(row);
+            self.block_key.push(k);
+            self.block_ns.push(v);
+        }
+        for &(k, v) in s.range_time.iter() {
+            self.range_row.push(row);
+            self.range_key.push(k);
+            self.range_ns.push(v);
+        }
+    }
+
+    fn put(self, c: &mut Cols) {
+        c.put("exec_ns", self.exec);
+        c.put("sched_wait_ns", self.sched_wait);
+        c.put("syscall_ns", self.syscall);
+        c.put("syscall_block_ns", self.syscall_block);
+        c.put("total_ns", self.total);
+        c.put("unknown_ns", self.unknown);
+        c.put("block_row", self.block_row);
+        c.put("block_key", self.block_key);
+        c.put("block_ns", self.block_ns);
+        c.put("range_row", self.range_row);
+        c.put("range_key", self.range_key);
+        c.put("range_ns", self.range_ns);
+    }
 }
 
 fn event_ref_cols(r: impl Iterator<Item = EventRef>) -> (Vec<i64>, Vec<i8>) {
@@ -347,63 +402,78 @@ fn task_cols(tasks: &[TaskSummary]) -> Cols {
     c
 }
 
-fn goroutine_cols(trace: &Trace, g: &[GoroutineSummary]) -> Cols {
+fn goroutine_cols(trace: &Trace, gs: &[GoroutineSummary]) -> Cols {
+    let n = gs.len();
+    let (mut id, mut name, mut pc) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut system = Vec::with_capacity(n);
+    let (mut created, mut started, mut ended) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut creator, mut creation_stack) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut stats = ExecCols::with_capacity(n);
+    for g in gs {
+        id.push(g.id);
+        name.push(g.name);
+        pc.push(g.pc);
+        system.push(is_system_goroutine(trace.strings.get(g.name)));
+        created.push(g.creation_time);
+        started.push(g.start_time);
+        ended.push(g.end_time);
+        creator.push(g.creator);
+        creation_stack.push(g.creation_stack);
+        stats.push(&g.stats);
+    }
     let mut c = Cols::default();
-    c.put("id", g.iter().map(|g| g.id).collect::<Vec<_>>());
-    c.put("name", g.iter().map(|g| g.name).collect::<Vec<_>>());
-    c.put("pc", g.iter().map(|g| g.pc).collect::<Vec<_>>());
-    c.put(
-        "is_system",
-        g.iter()
-            .map(|g| is_system_goroutine(trace.strings.get(g.name)))
-            .collect::<Vec<_>>(),
-    );
-    c.put(
-        "creation_time_ns",
-        g.iter().map(|g| g.creation_time).collect::<Vec<_>>(),
-    );
-    c.put(
-        "start_time_ns",
-        g.iter().map(|g| g.start_time).collect::<Vec<_>>(),
-    );
-    c.put(
-        "end_time_ns",
-        g.iter().map(|g| g.end_time).collect::<Vec<_>>(),
-    );
-    c.put("creator", g.iter().map(|g| g.creator).collect::<Vec<_>>());
-    c.put(
-        "creation_stack",
-        g.iter().map(|g| g.creation_stack).collect::<Vec<_>>(),
-    );
-    let stats: Vec<&ExecStats> = g.iter().map(|g| &g.stats).collect();
-    exec_stats_cols(&mut c, &stats);
+    c.put("id", id);
+    c.put("name", name);
+    c.put("pc", pc);
+    c.put("is_system", system);
+    c.put("creation_time_ns", created);
+    c.put("start_time_ns", started);
+    c.put("end_time_ns", ended);
+    c.put("creator", creator);
+    c.put("creation_stack", creation_stack);
+    stats.put(&mut c);
     c
 }
 
-fn region_cols(g: &[GoroutineSummary]) -> Cols {
-    let regs: Vec<(usize, &RegionSummary)> = g
-        .iter()
-        .enumerate()
-        .flat_map(|(i, g)| g.regions.iter().map(move |r| (i, r)))
-        .collect();
+fn region_cols(gs: &[GoroutineSummary]) -> Cols {
+    let (mut row, mut task, mut name) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut st, mut sk, mut et, mut ek) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut stats = ExecCols::default();
+    let event_ref = |e: EventRef| match e {
+        Some((t, k)) => (t, k as i8),
+        None => (0, -1),
+    };
+    for (i, g) in gs.iter().enumerate() {
+        for r in &g.regions {
+            row.push(i as u64);
+            task.push(r.task_id);
+            name.push(r.name);
+            let (t, k) = event_ref(r.start);
+            st.push(t);
+            sk.push(k);
+            let (t, k) = event_ref(r.end);
+            et.push(t);
+            ek.push(k);
+            stats.push(&r.stats);
+        }
+    }
     let mut c = Cols::default();
-    c.put(
-        "goroutine_row",
-        regs.iter().map(|r| r.0 as u64).collect::<Vec<_>>(),
-    );
-    c.put(
-        "task_id",
-        regs.iter().map(|r| r.1.task_id).collect::<Vec<_>>(),
-    );
-    c.put("name", regs.iter().map(|r| r.1.name).collect::<Vec<_>>());
-    let (st, sk) = event_ref_cols(regs.iter().map(|r| r.1.start));
-    let (et, ek) = event_ref_cols(regs.iter().map(|r| r.1.end));
+    c.put("goroutine_row", row);
+    c.put("task_id", task);
+    c.put("name", name);
     c.put("start_ns", st);
     c.put("start_kind", sk);
     c.put("end_ns", et);
     c.put("end_kind", ek);
-    let stats: Vec<&ExecStats> = regs.iter().map(|r| &r.1.stats).collect();
-    exec_stats_cols(&mut c, &stats);
+    stats.put(&mut c);
     c
 }
 
