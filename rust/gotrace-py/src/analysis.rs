@@ -5,7 +5,6 @@
 //! handed to numpy, which takes them without copying.
 
 use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateIntervals};
-use gotrace_core::analysis::keyed::KeyedNs;
 use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
 use gotrace_core::analysis::summarizer::{
     is_system_goroutine, EventRef, ExecStats, GoroutineSummary, TaskSummary,
@@ -189,66 +188,47 @@ fn interval_cols(mut iv: Intervals) -> Cols {
     c
 }
 
-/// Sparse (row, key, ns) triples of per-row maps.
-fn triples<'a>(c: &mut Cols, prefix: &str, maps: impl Iterator<Item = &'a KeyedNs>) {
+fn state_cols(s: StateIntervals) -> StateCols {
+    let gs: &[GoStateStat] = &s.go_stats;
+    let n = gs.len();
+    let cap = || Vec::<i64>::with_capacity(n);
+    let (mut id, mut first, mut end) = (cap(), cap(), cap());
+    let mut has_end = Vec::with_capacity(n);
+    let (mut running, mut runnable, mut waiting, mut syscall) = (cap(), cap(), cap(), cap());
+    let (mut intervals, mut lifetimes) = (cap(), cap());
     let (mut rows, mut keys, mut ns) = (Vec::new(), Vec::new(), Vec::new());
-    for (row, m) in maps.enumerate() {
-        for &(k, v) in m.iter() {
+    // One pass: the rows are large structs.
+    for (row, g) in gs.iter().enumerate() {
+        id.push(g.id);
+        first.push(g.first_ns);
+        has_end.push(g.end_ns.is_some());
+        end.push(g.end_ns.unwrap_or(0));
+        running.push(g.running_ns);
+        runnable.push(g.runnable_ns);
+        waiting.push(g.waiting_ns);
+        syscall.push(g.syscall_ns);
+        intervals.push(g.intervals);
+        lifetimes.push(g.lifetimes);
+        for &(k, v) in g.waiting_ns_by_reason.iter() {
             rows.push(row as u64);
             keys.push(k);
             ns.push(v);
         }
     }
-    c.put(format!("{prefix}_row"), rows);
-    c.put(format!("{prefix}_key"), keys);
-    c.put(format!("{prefix}_ns"), ns);
-}
-
-fn state_cols(s: StateIntervals) -> StateCols {
-    let gs: &[GoStateStat] = &s.go_stats;
     let mut c = Cols::default();
-    c.put("id", gs.iter().map(|g| g.id).collect::<Vec<_>>());
-    c.put(
-        "first_ns",
-        gs.iter().map(|g| g.first_ns).collect::<Vec<_>>(),
-    );
-    c.put(
-        "has_end",
-        gs.iter().map(|g| g.end_ns.is_some()).collect::<Vec<_>>(),
-    );
-    c.put(
-        "end_ns",
-        gs.iter().map(|g| g.end_ns.unwrap_or(0)).collect::<Vec<_>>(),
-    );
-    c.put(
-        "running_ns",
-        gs.iter().map(|g| g.running_ns).collect::<Vec<_>>(),
-    );
-    c.put(
-        "runnable_ns",
-        gs.iter().map(|g| g.runnable_ns).collect::<Vec<_>>(),
-    );
-    c.put(
-        "waiting_ns",
-        gs.iter().map(|g| g.waiting_ns).collect::<Vec<_>>(),
-    );
-    c.put(
-        "syscall_ns",
-        gs.iter().map(|g| g.syscall_ns).collect::<Vec<_>>(),
-    );
-    c.put(
-        "intervals",
-        gs.iter().map(|g| g.intervals).collect::<Vec<_>>(),
-    );
-    c.put(
-        "lifetimes",
-        gs.iter().map(|g| g.lifetimes).collect::<Vec<_>>(),
-    );
-    triples(
-        &mut c,
-        "by_reason",
-        gs.iter().map(|g| &g.waiting_ns_by_reason),
-    );
+    c.put("id", id);
+    c.put("first_ns", first);
+    c.put("has_end", has_end);
+    c.put("end_ns", end);
+    c.put("running_ns", running);
+    c.put("runnable_ns", runnable);
+    c.put("waiting_ns", waiting);
+    c.put("syscall_ns", syscall);
+    c.put("intervals", intervals);
+    c.put("lifetimes", lifetimes);
+    c.put("by_reason_row", rows);
+    c.put("by_reason_key", keys);
+    c.put("by_reason_ns", ns);
     let goroutine_states = c;
 
     let ps: &[ProcStat] = &s.proc_stats;
