@@ -63,11 +63,13 @@ fn main() {
     let (mut last, mut big_bytes, mut big_evs) = (0u64, 0u64, 0usize);
     let evs = std::cell::Cell::new(0usize);
     let heat_net = std::cell::Cell::new(0isize);
+    let total = std::cell::Cell::new(0usize);
     let start = Instant::now();
     let trace = drain(
         |h| gotrace_core::parse_with(&data, &opts, h),
         &mut |t| {
             evs.set(evs.get() + t.events.len());
+            total.set(total.get() + t.events.len());
             let b = CUR.load(Relaxed) as isize;
             heat.feed(t);
             heat_net.set(heat_net.get() + CUR.load(Relaxed) as isize - b);
@@ -92,21 +94,22 @@ fn main() {
     let h = heat.finish(&trace);
     eprintln!("after finish: {:.1} MB", mb(CUR.load(Relaxed)));
     let ev = trace.generations;
+    let err = trace.error.clone();
     drop(trace);
     eprintln!(
         "after dropping the trace: {:.1} MB ({ev} generations)",
         mb(CUR.load(Relaxed))
     );
-    let trace = gotrace_core::Trace::default();
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{path}: {:.2} s, peak heap {:.1} MB over the input ({:.1} MB), largest generation {:.1} MB / {} events, error {:?}, rows {}",
+        "{path}: {:.2} s, peak heap {:.1} MB over the input ({:.1} MB), largest generation {:.1} MB / {} events, {} events, error {:?}, rows {}",
         secs,
         (PEAK.load(Relaxed) - base) as f64 / 1e6,
         data.len() as f64 / 1e6,
         big_bytes as f64 / 1e6,
         big_evs,
-        trace.error,
+        total.get(),
+        err,
         h.row_ids.len()
     );
 }

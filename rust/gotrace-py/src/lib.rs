@@ -934,6 +934,7 @@ fn parse_input(
         threads,
         max_events,
         drained: false,
+        chunk_rows: 0,
     };
     let r = run_detached(
         py,
