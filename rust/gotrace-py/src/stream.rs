@@ -22,7 +22,12 @@ use crate::{analysis_dict, guard, raise_error, release_mapped, run_detached, Inp
 fn stream_extent(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<(i64, i64)>> {
     let (input, _) = Input::open(source)?;
     let r = match &input {
-        Input::Map(m) => py.detach(|| guard(|| v2_extent_with(m, &mut |n| release_mapped(m, n)))),
+        Input::Map(m) => {
+            let mut released = 0;
+            py.detach(|| {
+                guard(|| v2_extent_with(m, &mut |n| released = release_mapped(m, released, n)))
+            })
+        }
         Input::Mem(d) => py.detach(|| guard(|| v2_extent(d))),
         Input::Stream(_) => return Ok(None),
     };
