@@ -4,7 +4,9 @@ Issue 4 asks that summary and intervals of a large trace take at most 1.5x the t
 its parse; issue 5 that a 1000-bin goroutine heatmap takes at most 20 % of it. For each
 trace, N fresh Python processes each time ``gotrace_fast.parse``, then
 ``trace.analysis`` plus the three interval tables and the goroutine table, then
-``trace.heatmap(1000)`` (which reuses the analysis); medians and ratios are printed.
+``trace.heatmap(1000)`` (every goroutine a row; it reuses the analysis), then
+``trace.heatmap(1000, top=30)``; medians, ratios to the parse and the processes' peak
+RSS are printed.
 
     python3 benches/analysis.py [TRACE ...] [-n N]
 """
@@ -19,7 +21,7 @@ import sys
 from pathlib import Path
 
 CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 import gotrace_fast
 t = time.perf_counter()
 tr = gotrace_fast.parse(sys.argv[1])
@@ -31,10 +33,15 @@ for r in ("goroutine", "proc", "thread"):
 tr.goroutines
 analysis_s = time.perf_counter() - t
 t = time.perf_counter()
-tr.heatmap(1000)
+h = tr.heatmap(1000)
 heatmap_s = time.perf_counter() - t
+del h
+t = time.perf_counter()
+tr.heatmap(1000, top=30)
+top_s = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"events": len(tr), "parse_s": parse_s, "analysis_s": analysis_s,
-                  "heatmap_s": heatmap_s}))
+                  "heatmap_s": heatmap_s, "top_s": top_s, "rss_mb": rss}))
 """
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/corpus/traces"
@@ -48,7 +55,7 @@ def main() -> int:
     traces = args.traces or [DEFAULT / "go1.27.3-mixed-medium.trace"]
     print(
         f"{'trace':<34} {'events':>12} {'parse s':>9} {'analysis s':>11} {'ratio':>6}"
-        f" {'heatmap s':>10} {'/parse':>7}"
+        f" {'heatmap s':>10} {'/parse':>7} {'top30 s':>8} {'/parse':>7} {'RSS MB':>7}"
     )
     for path in traces:
         runs = []
@@ -60,9 +67,11 @@ def main() -> int:
         p = statistics.median(r["parse_s"] for r in runs)
         a = statistics.median(r["analysis_s"] for r in runs)
         h = statistics.median(r["heatmap_s"] for r in runs)
+        t = statistics.median(r["top_s"] for r in runs)
+        rss = max(r["rss_mb"] for r in runs)
         print(
             f"{path.name:<34} {runs[0]['events']:>12,} {p:>9.3f} {a:>11.3f} {a / p:>5.2f}x"
-            f" {h:>10.3f} {h / p:>6.2f}x"
+            f" {h:>10.3f} {h / p:>6.2f}x {t:>8.3f} {t / p:>6.2f}x {rss:>7.0f}"
         )
     return 0
 

@@ -307,3 +307,50 @@ def test_heatmap_fraction_and_edges(case: Any) -> None:
     n = trace.heatmap(edges, state=states, sort="id")
     assert np.array_equal(n.row_ids, u.row_ids)
     assert np.array_equal(n.values.sum(axis=1), u.values.sum(axis=1))
+
+
+TOP_CASES: list[dict[str, Any]] = [
+    {},
+    {"sort": "first"},
+    {"sort": "id", "state": ["running", "syscall"]},
+    {"by": "function"},
+    {"by": "reason", "sort": "first"},
+    {"by": "thread", "state": "syscall"},
+    {"by": "proc", "state": ["running", "idle"], "value": "count"},
+    {"state": "waiting", "value": "count", "sort": "first"},
+    {"by": "state", "sort": "id"},
+]
+
+
+def test_heatmap_top_is_full_with_the_rest_summed(case: Any) -> None:
+    """``top=N`` (rows chosen before binning) is the full heatmap's first N rows, same IDs
+    and labels, plus an ``other`` row equal to the sum of the remaining rows, bin by bin
+    (cells are whole ns or counts: the float64 sums are exact); also for a window that
+    clips intervals and for ``top`` at or past the row count (no ``other`` row). Rows by
+    state are ordered only when ``top`` is given."""
+    name, trace, _ = case
+    t0, t1 = trace.start_ns or 0, trace.end_ns or 0
+    windows: list[dict[str, Any]] = [{}, {"start": t0 + (t1 - t0) // 3, "end": t1 - (t1 - t0) // 5}]
+    for kw in TOP_CASES:
+        for win in windows:
+            full = trace.heatmap(60, top=10**9, **kw, **win)
+            if kw.get("by") != "state":
+                unranked = trace.heatmap(60, **kw, **win)
+                np.testing.assert_array_equal(unranked.values, full.values)
+                assert unranked.row_labels == full.row_labels
+            n = len(full.row_ids)
+            for top in sorted({0, 1, 3, n - 1, n, n + 2} - {-1}):
+                h = trace.heatmap(60, top=top, **kw, **win)
+                what = f"{name} top={top} {kw} {win}"
+                if top >= n:
+                    np.testing.assert_array_equal(h.values, full.values, err_msg=what)
+                    assert h.row_labels == full.row_labels, what
+                    continue
+                assert h.values.shape == (top + 1, 60), what
+                np.testing.assert_array_equal(h.row_ids[:top], full.row_ids[:top], err_msg=what)
+                assert h.row_ids[-1] == -1, what
+                assert h.row_labels == [*full.row_labels[:top], "other"], what
+                np.testing.assert_array_equal(h.values[:top], full.values[:top], err_msg=what)
+                np.testing.assert_array_equal(
+                    h.values[top], full.values[top:].sum(axis=0), err_msg=what
+                )

@@ -3,11 +3,14 @@
 //! within `[0, width × intervals]`, `overlap` equal to the per-interval
 //! `for_each_overlap` and to the naive definition (small cases), and the incremental
 //! `Binner` and `SparseBinner` (fed the intervals up to ~1000 times over, so that its log
-//! is compacted) equal to the batch `overlap` and `count`.
+//! is compacted) equal to the batch `overlap` and `count`, and the heatmaps' float64
+//! kernels (`overlap_f64`, `overlap_dense_f64`, `count_f64`, rows `SKIP` left out) equal
+//! to those converted, bit for bit.
 #![no_main]
 
 use gotrace_core::binning::{
-    count, for_each_overlap, overlap, uniform_edges, BinIndex, Binner, SparseBinner,
+    count, count_f64, for_each_overlap, overlap, overlap_dense_f64, overlap_f64, uniform_edges,
+    BinIndex, Binner, SparseBinner, SKIP,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -156,6 +159,44 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         assert_eq!(counts, naive, "count vs naive");
+    }
+
+    // The float64 kernels of the heatmaps: the integer cells converted (divided by the bin
+    // width for a fraction); a row SKIP (here: every interval of the last row) is left out.
+    let fraction = mode & 4 != 0;
+    let skip = nrows - 1;
+    let want: Vec<f64> = (0..nrows * n)
+        .map(|c| {
+            let v = if c / n == skip { 0 } else { time[c] };
+            let w = edges[c % n + 1].wrapping_sub(edges[c % n]);
+            match fraction {
+                true => v as f64 / if w > 0 { w as f64 } else { f64::INFINITY },
+                false => v as f64,
+            }
+        })
+        .collect();
+    let rs: Vec<u32> = r
+        .iter()
+        .map(|&x| if x as usize == skip { SKIP } else { x })
+        .collect();
+    let same = |got: &[f64], what: &str| {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(got), bits(&want), "{what}");
+    };
+    same(
+        &overlap_f64(&s, &e, &rs, nrows, &edges, fraction),
+        "overlap_f64",
+    );
+    let kept = || (0..m).filter(|&k| r[k] as usize != skip);
+    let items = kept().map(|k| (r[k], s[k], e[k]));
+    same(
+        &overlap_dense_f64(items, nrows, &edges, fraction),
+        "overlap_dense_f64",
+    );
+    let cf = count_f64(kept().map(|k| (r[k], s[k])), nrows, &edges);
+    for (c, &v) in cf.iter().enumerate() {
+        let w = if c / n == skip { 0 } else { counts[c] };
+        assert_eq!(v, w as f64, "count_f64");
     }
 
     // Incremental: the same intervals in the input's order, rows created on first use.

@@ -69,7 +69,7 @@ def stream_heatmap(
     source: Source,
     by: str,
     states: list[int],
-    count: bool,
+    value: str,
     edges: list[int],
     top: int | None,
     sort: str,
@@ -100,3 +100,21 @@ def bin_overlap(
 ) -> np.ndarray: ...
 def bin_count(times: np.ndarray, rows: np.ndarray, nrows: int, edges: np.ndarray) -> np.ndarray: ...
 def uniform_edges(start: int, end: int, bins: int) -> np.ndarray: ...
+
+# Heatmaps (gotrace_core::analysis::heat).
+def heat_matrix(
+    id: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    state: np.ndarray,
+    reason: np.ndarray,
+    g_id: np.ndarray,
+    g_name: np.ndarray,
+    by: str,
+    states: list[int],
+    value: str,
+    edges: list[int],
+    top: int | None,
+    sort: str,
+) -> dict[str, Any]: ...
+def heat_labels(raw: RawTrace, by: str, row_ids: np.ndarray, names: np.ndarray) -> list[str]: ...

@@ -1,14 +1,16 @@
 """Heatmaps: how goroutines, procs or threads spent their time, binned over the trace.
 
 :meth:`Trace.heatmap` builds a :class:`Heatmap` from the state intervals
-(:meth:`Trace.intervals`); the binning itself is ``gotrace_core::binning`` (exact integer
-overlaps, run with the GIL released). Plotting lives in :mod:`gotrace_fast.plot`
-(matplotlib is imported only there, only when a plot is asked for).
+(:meth:`Trace.intervals`) in one native call with the GIL released
+(``gotrace_core::analysis::heat``: rows chosen and ordered first, then exact integer
+overlaps binned by ``gotrace_core::binning`` straight into the float64 matrix). Plotting
+lives in :mod:`gotrace_fast.plot` (matplotlib is imported only there, only when a plot is
+asked for).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +48,8 @@ class Heatmap:
 
     Attributes:
         values: float64 ``[rows, bins]``. ``value="time"``: ns of overlap of the rows'
-            intervals with the bin (exact integers); ``"fraction"``: that divided by the
+            intervals with the bin (exact integers, summed in int64: exact in float64 up
+            to 2**53 ns, 104 days, per cell); ``"fraction"``: that divided by the
             bin width (0 for an empty bin); ``"count"``: intervals of the state(s) that
             begin in the bin (transitions into it).
         edges: int64 ``[bins + 1]`` bin edges, ns on the trace clock; bin ``i`` is
@@ -252,11 +255,6 @@ def _ranges(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     return pairs(gc_mask), pairs(stw_mask)
 
 
-def _label_string(string: Callable[[int], str], sid: int, empty: str) -> str:
-    s = string(sid)
-    return s if s else empty
-
-
 def _check(
     by: str, state: str | Sequence[str] | None, value: str, top: int | None, sort: str
 ) -> tuple[tuple[str, ...], list[int]]:
@@ -274,39 +272,41 @@ def _check(
     return states, [int(table[s]) for s in states]
 
 
-def _labels(
+def _finish(
+    m: dict[str, Any],
+    raw: _native.RawTrace,
     by: str,
-    real: np.ndarray,
     states: tuple[str, ...],
     codes: list[int],
-    string: Callable[[int], str],
-    goroutine_names: Callable[[np.ndarray], np.ndarray] | None,
-) -> list[str]:
-    """Row labels of the rows ``real`` (row IDs, without the ``other`` row)."""
-    if by in ("proc", "thread"):
-        prefix = "P" if by == "proc" else "M"
-        return [f"{prefix}{i}" for i in real.tolist()]
-    if by == "goroutine":
-        assert goroutine_names is not None
-        names = goroutine_names(real).tolist()
-        return [
-            f"G{i} {string(n)}" if n else f"G{i}" for i, n in zip(real.tolist(), names, strict=True)
-        ]
-    if by == "function":
-        return [_label_string(string, i, "(unknown)") for i in real.tolist()]
-    if by == "reason":
-        return [_label_string(string, i, "(no reason)") for i in real.tolist()]
-    inv = {int(c): name for name, c in zip(states, codes, strict=True)}
-    return [inv[i] for i in real.tolist()]
-
-
-def _values(m: np.ndarray, value: str, edges: np.ndarray) -> np.ndarray:
-    """The int64 matrix as the float64 ``values`` of a :class:`Heatmap`."""
-    values = m.astype(np.float64)
-    if value == "fraction":
-        width = np.diff(edges).astype(np.float64)
-        values /= np.where(width > 0, width, np.inf)
-    return values
+    value: str,
+    edges: np.ndarray,
+    gc: np.ndarray,
+    stw: np.ndarray,
+    trace_start: int,
+) -> Heatmap:
+    """The :class:`Heatmap` of a native heatmap dict (``heat_matrix`` / ``stream_heatmap``:
+    ``values`` float64 already, ``row_ids``, ``names``, ``other``)."""
+    row_ids = m["row_ids"]
+    real = row_ids[:-1] if m["other"] else row_ids
+    if by == "state":
+        inv = {int(c): name for name, c in zip(states, codes, strict=True)}
+        labels = [inv[i] for i in real.tolist()]
+    else:
+        labels = _native.heat_labels(raw, by, real, m["names"])
+    if m["other"]:
+        labels.append("other")
+    return Heatmap(
+        values=m["values"],
+        edges=edges,
+        row_ids=row_ids,
+        row_labels=labels,
+        by=by,
+        state=states,
+        value=value,
+        gc=gc,
+        stw=stw,
+        trace_start=trace_start,
+    )
 
 
 def heatmap(
@@ -324,96 +324,32 @@ def heatmap(
     """See :meth:`Trace.heatmap`."""
     states, codes = _check(by, state, value, top, sort)
     edges = _edges(bins, start, end, (trace.start_ns, trace.end_ns))
-
-    resource = {"proc": "proc", "thread": "thread"}.get(by, "goroutine")
-    iv = trace.intervals(resource)
-    mask = iv.state == codes[0]
-    for c in codes[1:]:
-        mask |= iv.state == c
-    ids = iv.id[mask]
-    starts, ends = iv.start[mask], iv.end[mask]
-
-    g = trace.goroutines if by in ("goroutine", "function") else None
-
-    def goroutine_names(gids: np.ndarray) -> np.ndarray:
-        """Summarizer name string ID per goroutine ID (0 = unknown)."""
-        assert g is not None
-        if not len(g.id):
-            return np.zeros(len(gids), dtype=np.int64)
-        pos = np.minimum(np.searchsorted(g.id, gids), len(g.id) - 1)
-        return np.where(g.id[pos] == gids, g.name[pos], 0).astype(np.int64)
-
-    if by in ("goroutine", "proc", "thread"):
-        row_ids, rows = np.unique(ids, return_inverse=True)
-    elif by == "function":
-        row_ids, rows = np.unique(goroutine_names(ids), return_inverse=True)
-    elif by == "reason":
-        row_ids, rows = np.unique(iv.reason[mask].astype(np.int64), return_inverse=True)
-    else:  # state
-        row_ids = np.asarray(codes, dtype=np.int64)
-        lut = np.zeros(256, dtype=np.int64)
-        lut[row_ids] = np.arange(len(codes))
-        rows = lut[iv.state[mask]]
-    row_ids = np.asarray(row_ids, dtype=np.int64)
-    rows = np.asarray(rows, dtype=np.intp).reshape(-1)
-    nrows = len(row_ids)
-    starts = np.ascontiguousarray(starts, dtype=np.int64)
-    ends = np.ascontiguousarray(ends, dtype=np.int64)
-    lo, hi = int(edges[0]), int(edges[-1])
-
-    has_other = False
-    # Row order and the ``other`` row are decided before binning, so the kernel writes the
-    # final matrix (only top + 1 rows with ``top``).
-    if by != "state" or top is not None:
-        if sort == "total":
-            if value == "count":
-                inside = (starts >= lo) & (starts <= hi)
-                totals = np.bincount(rows[inside], minlength=nrows).astype(np.float64)
-            else:
-                clipped = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
-                totals = np.bincount(rows, weights=clipped, minlength=nrows).astype(np.float64)
-            order = np.lexsort((row_ids, -totals))
-        elif sort == "first":
-            firsts = np.full(nrows, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(firsts, rows, starts)
-            order = np.lexsort((row_ids, firsts))
-        else:
-            order = np.argsort(row_ids, kind="stable")
-        rank = np.empty(nrows, dtype=np.intp)
-        rank[order] = np.arange(nrows)
-        row_ids = row_ids[order]
-        if top is not None and top < nrows:
-            rank = np.minimum(rank, top)
-            has_other = True
-            row_ids = np.concatenate([row_ids[:top], np.array([-1], dtype=np.int64)])
-        rows = rank[rows]
-    out_rows = np.ascontiguousarray(rows, dtype=np.uint32)
-    nout = len(row_ids)
-
-    if value == "count":
-        # An interval of the state begins with a transition into it (except those opened
-        # at a Sync for resources that already existed: Undetermined->X).
-        m = _native.bin_count(starts, out_rows, nout, edges)
+    iv = trace.intervals({"proc": "proc", "thread": "thread"}.get(by, "goroutine"))
+    if by in ("goroutine", "function"):
+        g = trace.goroutines
+        g_id, g_name = g.id, g.name
     else:
-        m = _native.bin_overlap(starts, ends, out_rows, nout, edges)
-    values = _values(m, value, edges)
-    del m
+        g_id, g_name = np.empty(0, np.int64), np.empty(0, np.uint32)
 
-    real = row_ids[:-1] if has_other else row_ids
-    labels = _labels(by, real, states, codes, trace.string, goroutine_names)
-    if has_other:
-        labels.append("other")
+    def col(a: np.ndarray, dtype: Any) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=dtype)
 
-    gc, stw = _ranges(trace)
-    return Heatmap(
-        values=values,
-        edges=edges,
-        row_ids=row_ids,
-        row_labels=labels,
-        by=by,
-        state=states,
-        value=value,
-        gc=gc,
-        stw=stw,
-        trace_start=trace.start_ns or 0,
+    # Rows are chosen and ordered before binning, and the kernel writes the float64
+    # matrix itself (only top + 1 rows with ``top``): see gotrace_core::analysis::heat.
+    m = _native.heat_matrix(
+        col(iv.id, np.int64),
+        col(iv.start, np.int64),
+        col(iv.end, np.int64),
+        col(iv.state, np.uint8),
+        col(iv.reason, np.uint32),
+        col(g_id, np.int64),
+        col(g_name, np.uint32),
+        by,
+        codes,
+        value,
+        edges.tolist(),
+        top,
+        sort,
     )
+    gc, stw = _ranges(trace)
+    return _finish(m, trace._raw, by, states, codes, value, edges, gc, stw, trace.start_ns or 0)

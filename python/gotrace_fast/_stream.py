@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _gotrace_fast as _native
 from ._analysis import Analysis, Table
-from ._heatmap import Heatmap, _check, _edges, _labels, _values
+from ._heatmap import Heatmap, _check, _edges, _finish
 from ._trace import Frame, Progress, Source, _check_threads, _raise_for, _source_data, parse
 
 __all__ = ["TraceSummary", "heatmap", "summary"]
@@ -176,38 +176,16 @@ def heatmap(
         extent = ext
     edges = _edges(bins, start, end, extent)
     raw, h = _native.stream_heatmap(
-        src, by, codes, value == "count", edges.tolist(), top, sort, progress, threads
+        src, by, codes, value, edges.tolist(), top, sort, progress, threads
     )
     _raise_for(raw, source, None)
     assert h is not None
     if default_extent and (h["start_ns"], h["end_ns"]) != extent:
         edges = _edges(bins, start, end, (h["start_ns"], h["end_ns"]))
         raw, h = _native.stream_heatmap(
-            src, by, codes, value == "count", edges.tolist(), top, sort, progress, threads
+            src, by, codes, value, edges.tolist(), top, sort, progress, threads
         )
         _raise_for(raw, source, None)
         assert h is not None
 
-    row_ids = h["row_ids"]
-    has_other = len(row_ids) > 0 and top is not None and row_ids[-1] == -1
-    real = row_ids[:-1] if has_other else row_ids
-    names: np.ndarray = h["names"].astype(np.int64)
-
-    def goroutine_names(gids: np.ndarray) -> np.ndarray:
-        return names[: len(gids)]
-
-    labels = _labels(by, real, states, codes, raw.string, goroutine_names)
-    if has_other:
-        labels.append("other")
-    return Heatmap(
-        values=_values(h["values"], value, edges),
-        edges=edges,
-        row_ids=row_ids,
-        row_labels=labels,
-        by=by,
-        state=states,
-        value=value,
-        gc=h["gc"],
-        stw=h["stw"],
-        trace_start=h["start_ns"] or 0,
-    )
+    return _finish(h, raw, by, states, codes, value, edges, h["gc"], h["stw"], h["start_ns"] or 0)

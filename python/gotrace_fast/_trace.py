@@ -458,6 +458,10 @@ class Trace:
         ``top``: keep the first ``top`` rows in ``sort`` order (``"total"`` descending,
         ``"first"`` appearance, ``"id"``) and sum the rest into one ``other`` row (ID -1).
         Rows are ordered by ``sort`` except for ``by="state"`` without ``top`` (state order).
+        Rows are chosen before binning, so with ``top`` only ``top + 1`` rows are binned.
+
+        Cost: O(intervals + rows x bins) and one float64 matrix; without ``top`` every
+        goroutine is a row (457k goroutines x 1000 bins is 3.7 GB).
         """
         from ._heatmap import heatmap
 

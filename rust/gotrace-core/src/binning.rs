@@ -71,9 +71,15 @@ impl<'a> BinIndex<'a> {
         }
         // Largest i < n with e[i] <= t.
         let mut i = if self.uniform {
-            let span = e[n] as i128 - e[0] as i128;
-            // span > 0 here: e[0] <= t < e[n].
-            (((t as i128 - e[0] as i128) * n as i128 / span) as usize).min(n - 1)
+            // span > 0 here: e[0] <= t < e[n]. In u64 when (t - e[0]) * n cannot overflow
+            // (any trace shorter than 2^64 / n ns), else in i128: the same quotient.
+            let span = e[n].wrapping_sub(e[0]) as u64;
+            let off = t.wrapping_sub(e[0]) as u64;
+            match span.checked_mul(n as u64) {
+                Some(_) => (off * n as u64 / span) as usize,
+                None => (off as u128 * n as u128 / span as u128) as usize,
+            }
+            .min(n - 1)
         } else {
             e.partition_point(|&x| x <= t) - 1
         };
@@ -83,6 +89,102 @@ impl<'a> BinIndex<'a> {
             i += 1;
         }
         Some(i)
+    }
+}
+
+/// Row given to [`overlap_f64`] for an interval to leave out.
+pub const SKIP: u32 = u32::MAX;
+
+/// Groups the item indices by row (a counting sort, O(items + rows)): row `r`'s items are
+/// `by_row[first[r]..first[r + 1]]`, in input order. Rows [`SKIP`] are left out.
+fn group_by_row(rows: &[u32], nrows: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut first = vec![0usize; nrows + 1];
+    for &r in rows {
+        if r != SKIP {
+            let r = r as usize;
+            assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+            first[r + 1] += 1;
+        }
+    }
+    for r in 0..nrows {
+        first[r + 1] += first[r];
+    }
+    let mut next = first.clone();
+    let mut by_row = vec![0u32; first[nrows]];
+    for (k, &r) in rows.iter().enumerate() {
+        if r != SKIP {
+            by_row[next[r as usize]] = k as u32;
+            next[r as usize] += 1;
+        }
+    }
+    (first, by_row)
+}
+
+/// The kernel of [`overlap`]: bins each row's intervals in turn into one scratch row of
+/// `bins` i64 and calls `emit(r, b0, values)`, `values` the exact ns of bins
+/// `b0..b0 + values.len()` (every bin outside that span is 0; rows without overlap are
+/// not emitted). One difference array of `bins + 1` counts the wholly covered bins.
+fn overlap_rows(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+    mut emit: impl FnMut(usize, usize, &[i64]),
+) {
+    assert_eq!(starts.len(), ends.len());
+    assert_eq!(starts.len(), rows.len());
+    assert!(rows.len() <= u32::MAX as usize, "too many intervals");
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let (lo, hi) = (edges[0], edges[n]);
+    let (first, by_row) = group_by_row(rows, nrows);
+    let mut row = vec![0i64; n];
+    // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
+    let mut full = vec![0i64; n + 1];
+    for r in 0..nrows {
+        let (mut b0, mut b1) = (n, 0usize);
+        let mut any_full = false;
+        for &k in &by_row[first[r]..first[r + 1]] {
+            let k = k as usize;
+            let a = starts[k].max(lo);
+            let b = ends[k].min(hi);
+            if b <= a {
+                continue;
+            }
+            // a in [lo, hi), b - 1 in [lo, hi): both have bins.
+            let i = idx.bin_of(a).expect("clipped start in range");
+            let j = idx.bin_of(b - 1).expect("clipped end in range");
+            b0 = b0.min(i);
+            b1 = b1.max(j + 1);
+            if i == j {
+                row[i] += b - a;
+            } else {
+                row[i] += edges[i + 1] - a;
+                row[j] += b - edges[j];
+                if j > i + 1 {
+                    full[i + 1] += 1;
+                    full[j] -= 1;
+                    any_full = true;
+                }
+            }
+        }
+        if b0 >= b1 {
+            continue;
+        }
+        if any_full {
+            let mut c = 0i64;
+            for i in b0..b1 {
+                c += full[i];
+                full[i] = 0;
+                if c != 0 {
+                    row[i] += c * (edges[i + 1] - edges[i]);
+                }
+            }
+            full[b1] = 0;
+        }
+        emit(r, b0, &row[b0..b1]);
+        row[b0..b1].fill(0);
     }
 }
 
@@ -98,68 +200,55 @@ pub fn overlap(
     nrows: usize,
     edges: &[i64],
 ) -> Vec<i64> {
-    assert_eq!(starts.len(), ends.len());
-    assert_eq!(starts.len(), rows.len());
-    let idx = BinIndex::new(edges);
-    let n = idx.bins();
-    let (lo, hi) = (edges[0], edges[n]);
-    // Intervals grouped by row (a counting sort, O(intervals + rows)), so one difference
-    // array of n + 1 counts serves every row in turn.
-    let mut first = vec![0usize; nrows + 1];
-    for &r in rows {
-        let r = r as usize;
-        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
-        first[r + 1] += 1;
-    }
-    for r in 0..nrows {
-        first[r + 1] += first[r];
-    }
-    let mut next = first.clone();
-    let mut by_row = vec![0u32; rows.len()];
-    for (k, &r) in rows.iter().enumerate() {
-        by_row[next[r as usize]] = k as u32;
-        next[r as usize] += 1;
-    }
+    assert!(
+        rows.iter().all(|&r| (r as usize) < nrows),
+        "row out of range"
+    );
+    let n = edges.len().saturating_sub(1);
     let mut out = vec![0i64; nrows * n];
-    // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
-    let mut full = vec![0i64; n + 1];
-    for r in 0..nrows {
-        let row = &mut out[r * n..(r + 1) * n];
-        let mut any_full = false;
-        for &k in &by_row[first[r]..first[r + 1]] {
-            let k = k as usize;
-            let a = starts[k].max(lo);
-            let b = ends[k].min(hi);
-            if b <= a {
-                continue;
-            }
-            // a in [lo, hi), b - 1 in [lo, hi): both have bins.
-            let i = idx.bin_of(a).expect("clipped start in range");
-            let j = idx.bin_of(b - 1).expect("clipped end in range");
-            if i == j {
-                row[i] += b - a;
-            } else {
-                row[i] += edges[i + 1] - a;
-                row[j] += b - edges[j];
-                if j > i + 1 {
-                    full[i + 1] += 1;
-                    full[j] -= 1;
-                    any_full = true;
-                }
-            }
+    overlap_rows(starts, ends, rows, nrows, edges, |r, b0, v| {
+        out[r * n + b0..r * n + b0 + v.len()].copy_from_slice(v);
+    });
+    out
+}
+
+/// Writes the exact i64 values of bins `b0..b0 + src.len()` into `dst` (the same bins) as
+/// float64, divided by the bin width when `fraction` (0 for a bin of width 0). Each cell is
+/// the rounding of its exact integer, bit for bit what numpy gives for
+/// `m.astype(float64) / where(width > 0, width, inf)`; a cell's integer is exact in
+/// float64 up to 2^53 ns (104 days of one bin's summed overlap).
+pub fn store_f64(src: &[i64], b0: usize, edges: &[i64], fraction: bool, dst: &mut [f64]) {
+    if fraction {
+        let e = &edges[b0..b0 + src.len() + 1];
+        for ((d, &v), w) in dst.iter_mut().zip(src).zip(e.windows(2)) {
+            let w = w[1].wrapping_sub(w[0]);
+            *d = v as f64 / if w > 0 { w as f64 } else { f64::INFINITY };
         }
-        if any_full {
-            let mut c = 0i64;
-            for i in 0..n {
-                c += full[i];
-                full[i] = 0;
-                if c != 0 {
-                    row[i] += c * (edges[i + 1] - edges[i]);
-                }
-            }
-            full[n] = 0;
+    } else {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v as f64;
         }
     }
+}
+
+/// [`overlap`] as the float64 matrix a heatmap returns (see [`store_f64`]), written
+/// directly: peak memory is this matrix plus one row, and only the bins a row's intervals
+/// reach are written (the rest stay the allocator's zeroed pages). Rows [`SKIP`] are left
+/// out.
+pub fn overlap_f64(
+    starts: &[i64],
+    ends: &[i64],
+    rows: &[u32],
+    nrows: usize,
+    edges: &[i64],
+    fraction: bool,
+) -> Vec<f64> {
+    let n = edges.len().saturating_sub(1);
+    let mut out = vec![0f64; nrows * n];
+    overlap_rows(starts, ends, rows, nrows, edges, |r, b0, v| {
+        let dst = &mut out[r * n + b0..r * n + b0 + v.len()];
+        store_f64(v, b0, edges, fraction, dst);
+    });
     out
 }
 
@@ -197,6 +286,76 @@ pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i6
         if let Some(i) = idx.bin_of(t) {
             out[r * n + i] += 1;
         }
+    }
+    out
+}
+
+/// [`count`] as float64 (exact: counts stay far below 2^53), of the instants `(row, t)`.
+pub fn count_f64(
+    items: impl IntoIterator<Item = (u32, i64)>,
+    nrows: usize,
+    edges: &[i64],
+) -> Vec<f64> {
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let mut out = vec![0f64; nrows * n];
+    for (r, t) in items {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        if let Some(i) = idx.bin_of(t) {
+            out[r * n + i] += 1.0;
+        }
+    }
+    out
+}
+
+/// [`overlap_f64`] of the intervals `(row, start, end)` for a small `nrows × bins`: they
+/// are binned in the order given into dense matrices of partial overlaps and difference
+/// counts (no grouping pass), then converted. Memory: about three times the result.
+pub fn overlap_dense_f64(
+    items: impl IntoIterator<Item = (u32, i64, i64)>,
+    nrows: usize,
+    edges: &[i64],
+    fraction: bool,
+) -> Vec<f64> {
+    let idx = BinIndex::new(edges);
+    let n = idx.bins();
+    let (lo, hi) = (edges[0], edges[n]);
+    let mut part = vec![0i64; nrows * n];
+    let mut full = vec![0i64; nrows * (n + 1)];
+    for (r, s, e) in items {
+        let r = r as usize;
+        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
+        let a = s.max(lo);
+        let b = e.min(hi);
+        if b <= a {
+            continue;
+        }
+        let i = idx.bin_of(a).expect("clipped start in range");
+        let j = idx.bin_of(b - 1).expect("clipped end in range");
+        let row = &mut part[r * n..(r + 1) * n];
+        if i == j {
+            row[i] += b - a;
+        } else {
+            row[i] += edges[i + 1] - a;
+            row[j] += b - edges[j];
+            if j > i + 1 {
+                full[r * (n + 1) + i + 1] += 1;
+                full[r * (n + 1) + j] -= 1;
+            }
+        }
+    }
+    let mut out = vec![0f64; nrows * n];
+    for r in 0..nrows {
+        let row = &mut part[r * n..(r + 1) * n];
+        let mut c = 0i64;
+        for (i, &f) in full[r * (n + 1)..(r + 1) * (n + 1) - 1].iter().enumerate() {
+            c += f;
+            if c != 0 {
+                row[i] += c * (edges[i + 1] - edges[i]);
+            }
+        }
+        store_f64(row, 0, edges, fraction, &mut out[r * n..(r + 1) * n]);
     }
     out
 }
@@ -627,6 +786,81 @@ mod tests {
                 naive_overlap(&s, &e, &r, nrows, &edges),
                 "edges {edges:?}"
             );
+        }
+    }
+
+    /// The float64 kernels are the i64 ones converted (and divided by the bin width for a
+    /// fraction), with rows [`SKIP`] left out.
+    #[test]
+    fn float_kernels_match_integer_ones() {
+        let mut rng = Rng(2718);
+        for round in 0..400 {
+            let n = rng.range(1, 10) as usize;
+            let lo = rng.range(-100, 100);
+            let hi = lo + rng.range(0, 200);
+            let edges = if round % 2 == 0 {
+                uniform_edges(lo, hi, n)
+            } else {
+                let mut e: Vec<i64> = (0..=n).map(|_| rng.range(lo, hi)).collect();
+                e.sort();
+                e
+            };
+            let nrows = rng.range(1, 4) as usize;
+            let m = rng.range(0, 30) as usize;
+            let (mut s, mut e, mut r) = (vec![], vec![], vec![]);
+            for _ in 0..m {
+                let a = rng.range(lo - 50, hi + 50);
+                s.push(a);
+                e.push(a + rng.range(-5, 150));
+                r.push(rng.range(0, nrows as i64) as u32); // nrows: skipped
+            }
+            let kept: Vec<usize> = (0..m).filter(|&k| (r[k] as usize) < nrows).collect();
+            let pick = |v: &[i64]| kept.iter().map(|&k| v[k]).collect::<Vec<_>>();
+            let (ks, ke) = (pick(&s), pick(&e));
+            let kr: Vec<u32> = kept.iter().map(|&k| r[k]).collect();
+            let want = overlap(&ks, &ke, &kr, nrows, &edges);
+            let wc = count(&ks, &kr, nrows, &edges);
+            let rows: Vec<u32> = r
+                .iter()
+                .map(|&x| if x as usize == nrows { SKIP } else { x })
+                .collect();
+            for fraction in [false, true] {
+                let conv: Vec<f64> = want
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &v)| {
+                        let w = edges[c % n + 1] - edges[c % n];
+                        if fraction {
+                            v as f64 / if w > 0 { w as f64 } else { f64::INFINITY }
+                        } else {
+                            v as f64
+                        }
+                    })
+                    .collect();
+                let got = overlap_f64(&s, &e, &rows, nrows, &edges, fraction);
+                assert_eq!(got, conv, "edges {edges:?}");
+                let items = (0..kr.len()).map(|k| (kr[k], ks[k], ke[k]));
+                assert_eq!(overlap_dense_f64(items, nrows, &edges, fraction), conv);
+            }
+            let items = (0..kr.len()).map(|k| (kr[k], ks[k]));
+            let wc: Vec<f64> = wc.iter().map(|&v| v as f64).collect();
+            assert_eq!(count_f64(items, nrows, &edges), wc);
+        }
+    }
+
+    #[test]
+    fn bin_of_large_spans() {
+        // (t - e[0]) * n overflows u64 here: the i128 path.
+        let edges = uniform_edges(i64::MIN / 2, i64::MAX / 2, 1000);
+        let idx = BinIndex::new(&edges);
+        for t in [
+            edges[0],
+            edges[1] - 1,
+            edges[1],
+            edges[500] + 7,
+            edges[1000] - 1,
+        ] {
+            assert_eq!(idx.bin_of(t), naive_bin(&edges, t), "t {t}");
         }
     }
 

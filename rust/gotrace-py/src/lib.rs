@@ -33,6 +33,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use gotrace_core::analysis::mmu;
 use gotrace_core::binning;
 
+mod heat;
 mod sched;
 mod stream;
 
@@ -1073,5 +1074,6 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EVENT_KIND_NAMES", EVENT_KIND_NAMES.to_vec())?;
     sched::register(m)?;
     stream::register(m)?;
+    heat::register(m)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
-//! Streaming analyses (`gotrace_core::stream`): the reader hands each generation's events
-//! to the analysis and drops them, so no event table is kept.
+//! Streaming analyses (`gotrace_core::stream`): the reader hands its events to the
+//! analysis in chunks and drops them, so no event table is kept.
 
-use gotrace_core::analysis::heat::{By, HeatResult, HeatSpec, HeatStream, Sort};
+use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::store::Trace;
@@ -13,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::heat::{set_matrix, spec};
 use crate::{analysis_dict, guard, raise_error, release_mapped, run_detached, Input, RawTrace};
 
 /// `(first, last)` event times of a v2 trace from its first and last generations alone
@@ -119,12 +120,7 @@ fn stream_summary<'py>(
 
 fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    let rows = h.row_ids.len();
-    let values = Array2::from_shape_vec((rows, h.bins), h.values)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    d.set_item("values", values.into_pyarray(py))?;
-    d.set_item("row_ids", h.row_ids.into_pyarray(py))?;
-    d.set_item("names", h.names.into_pyarray(py))?;
+    set_matrix(&d, h.matrix)?;
     let pairs = |v: Vec<(i64, i64)>| {
         let flat: Vec<i64> = v.iter().flat_map(|&(a, b)| [a, b]).collect();
         Array2::from_shape_vec((v.len(), 2), flat).map(|a| a.into_pyarray(py))
@@ -140,52 +136,25 @@ fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>
 /// The heatmap of `parse(source).heatmap(...)` computed generation by generation with the
 /// GIL released, intervals binned as they close (`gotrace_core::analysis::heat`):
 /// `(raw, heat)`, `raw` a `RawTrace` without events (strings, version, error), `heat` a
-/// dict (None if the parse failed): `values` int64 [rows, bins], `row_ids`, `names`
-/// (goroutine name string IDs, by="goroutine"), `gc`/`stw` [k, 2], `start_ns`/`end_ns`.
+/// dict (None if the parse failed): `values`, `row_ids`, `names`, `other` as
+/// `heat_matrix`, `gc`/`stw` [k, 2], `start_ns`/`end_ns`.
 /// Arguments are checked by the caller: `states` are state codes, `edges` valid.
 #[pyfunction]
-#[pyo3(signature = (source, by, states, count, edges, top, sort, progress=None, threads=None))]
+#[pyo3(signature = (source, by, states, value, edges, top, sort, progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn stream_heatmap<'py>(
     py: Python<'py>,
     source: &Bound<'py, PyAny>,
     by: &str,
     states: Vec<u8>,
-    count: bool,
+    value: &str,
     edges: Vec<i64>,
     top: Option<usize>,
     sort: &str,
     progress: Option<&Bound<'py, PyAny>>,
     threads: Option<usize>,
 ) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>)> {
-    let by = match by {
-        "goroutine" => By::Goroutine,
-        "proc" => By::Proc,
-        "thread" => By::Thread,
-        "function" => By::Function,
-        "state" => By::State,
-        "reason" => By::Reason,
-        _ => return Err(PyValueError::new_err(format!("unknown by={by:?}"))),
-    };
-    let sort = match sort {
-        "total" => Sort::Total,
-        "first" => Sort::First,
-        "id" => Sort::Id,
-        _ => return Err(PyValueError::new_err(format!("unknown sort={sort:?}"))),
-    };
-    if edges.len() < 2 || edges.windows(2).any(|w| w[0] > w[1]) {
-        return Err(PyValueError::new_err(
-            "edges must be >= 2 non-decreasing values",
-        ));
-    }
-    let spec = HeatSpec {
-        by,
-        states,
-        count,
-        edges,
-        top,
-        sort,
-    };
+    let spec = spec(by, states, value, edges, top, sort)?;
     let (input, total) = Input::open(source)?;
     let opts = ParseOptions { threads, ..DRAINED };
     let r = run_detached(

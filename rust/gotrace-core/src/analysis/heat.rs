@@ -1,7 +1,7 @@
-//! Heatmaps computed while the events stream by: the state tracker's intervals go straight
-//! into a [`SparseBinner`] and are never stored. Rows are chosen and ordered at the end
-//! exactly as `gotrace_fast.heatmap` does for a parsed trace (python/gotrace_fast/heatmap.py):
-//! the result is the same matrix, row for row.
+//! Heatmaps: [`heat_batch`] bins the state intervals of a parsed trace; [`HeatStream`]
+//! bins them while the events stream by (the tracker's intervals go straight into a
+//! [`SparseBinner`] and are never stored). Both choose and order the rows with [`rank`]
+//! and write the float64 matrix directly, so they give the same matrix, row for row.
 
 use rustc_hash::FxHashMap;
 
@@ -10,7 +10,7 @@ use super::intervals::{Interval, IntervalSink, Resource, Tracker};
 use super::ranges::RangeTracker;
 use super::summarizer::GoNames;
 use super::summary::track;
-use crate::binning::SparseBinner;
+use crate::binning::{self, SparseBinner, SKIP};
 use crate::store::{resource, EventKind, Trace};
 
 /// What a row is.
@@ -37,14 +37,24 @@ pub enum Sort {
     Id,
 }
 
+/// What a cell holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// ns of overlap of the row's intervals with the bin.
+    Time,
+    /// That divided by the bin width (0 for an empty bin).
+    Fraction,
+    /// Intervals beginning in the bin.
+    Count,
+}
+
 /// What to bin.
 #[derive(Clone, Debug)]
 pub struct HeatSpec {
     pub by: By,
     /// State codes: `gostate` values (`procstate` for [`By::Proc`]).
     pub states: Vec<u8>,
-    /// Count the intervals beginning in each bin instead of summing their overlap.
-    pub count: bool,
+    pub value: Value,
     /// Bin edges (ns), non-decreasing, at least two.
     pub edges: Vec<i64>,
     /// Keep the first `top` rows and sum the others into one last row (ID -1).
@@ -52,17 +62,25 @@ pub struct HeatSpec {
     pub sort: Sort,
 }
 
-/// A finished heatmap.
+/// A heatmap's matrix and rows.
 #[derive(Clone, Debug, Default)]
-pub struct HeatResult {
-    /// Row-major `row_ids.len() × bins` ns (or counts).
-    pub values: Vec<i64>,
+pub struct HeatMatrix {
+    /// Row-major `row_ids.len() × bins` float64 cells (see [`binning::store_f64`]).
+    pub values: Vec<f64>,
     pub bins: usize,
     /// Goroutine / proc / thread ID, function or reason string ID, state code; -1 for
     /// the "other" row (then last).
     pub row_ids: Vec<i64>,
     /// Per row but "other": the goroutine's name string ID ([`By::Goroutine`], 0 = none).
     pub names: Vec<u32>,
+    /// The last row is "other" (the rows after the first `top`, summed).
+    pub other: bool,
+}
+
+/// A finished streaming heatmap.
+#[derive(Clone, Debug, Default)]
+pub struct HeatResult {
+    pub matrix: HeatMatrix,
     /// `[begin, end)` of the GC mark phases and of the stop-the-world ranges.
     pub gc: Vec<(i64, i64)>,
     pub stw: Vec<(i64, i64)>,
@@ -152,7 +170,7 @@ impl HeatStream {
             res,
             by: spec.by,
             state_row,
-            count: spec.count,
+            count: spec.value == Value::Count,
             rows: IdMap::default(),
             keys: Vec::new(),
             first: Vec::new(),
@@ -210,75 +228,49 @@ impl HeatStream {
         let cells = sink.bins.finish();
 
         // Group the binned rows into the heatmap's rows (by function: the goroutines' names).
-        // `ids` are the groups' row IDs: sorted and distinct, or by state the codes in the
-        // order given (every one a row, as the Python code does).
-        let (ids, groups): (Vec<i64>, Vec<usize>) = match spec.by {
+        let (ids, groups): (Vec<i64>, Vec<u32>) = match spec.by {
             By::State => (
                 spec.states.iter().map(|&s| s as i64).collect(),
-                sink.keys.iter().map(|&k| k as usize).collect(),
+                sink.keys.iter().map(|&k| k as u32).collect(),
             ),
-            _ => {
-                let key: Vec<i64> = match spec.by {
-                    By::Function => sink
-                        .keys
-                        .iter()
-                        .map(|&g| self.names.get(g) as i64)
-                        .collect(),
-                    _ => sink.keys.clone(),
-                };
-                let mut ids = key.clone();
-                ids.sort_unstable();
-                ids.dedup();
-                let groups = key
+            By::Function => {
+                let key: Vec<i64> = sink
+                    .keys
                     .iter()
-                    .map(|k| ids.binary_search(k).expect("own key"))
+                    .map(|&g| self.names.get(g) as i64)
                     .collect();
-                (ids, groups)
+                distinct(&key)
             }
+            _ => distinct(&sink.keys),
         };
         let ng = ids.len();
         let mut totals = vec![0i64; ng];
         let mut firsts = vec![i64::MAX; ng];
         for (r, &g) in groups.iter().enumerate() {
-            totals[g] += cells.total(r);
-            firsts[g] = firsts[g].min(sink.first[r]);
+            totals[g as usize] = totals[g as usize].wrapping_add(cells.total(r));
+            firsts[g as usize] = firsts[g as usize].min(sink.first[r]);
         }
+        let (out_row, row_ids, other) = rank(spec, &ids, &totals, &firsts);
+        let names = goroutine_names(spec, &row_ids, other, |id| self.names.get(id));
 
-        // The rank of each group, as numpy's lexsort / stable argsort give it.
-        let ranked = spec.by != By::State || spec.top.is_some();
-        let mut order: Vec<usize> = (0..ng).collect();
-        if ranked {
-            match spec.sort {
-                Sort::Total => order.sort_by_key(|&g| (std::cmp::Reverse(totals[g]), ids[g])),
-                Sort::First => order.sort_by_key(|&g| (firsts[g], ids[g])),
-                Sort::Id => order.sort_by_key(|&g| ids[g]),
+        let nout = row_ids.len();
+        let mut values = vec![0f64; nout * bins];
+        let fraction = spec.value == Value::Fraction;
+        let mut members: Vec<(u32, u32)> = groups
+            .iter()
+            .enumerate()
+            .map(|(r, &g)| (out_row[g as usize], r as u32))
+            .collect();
+        members.sort_unstable();
+        let mut row = vec![0i64; bins];
+        for run in members.chunk_by(|a, b| a.0 == b.0) {
+            let o = run[0].0 as usize;
+            row.fill(0);
+            for &(_, r) in run {
+                cells.add_to(r as usize, &mut row);
             }
-        }
-        let mut out_row = vec![0usize; ng];
-        for (rank, &g) in order.iter().enumerate() {
-            out_row[g] = rank;
-        }
-        let mut row_ids: Vec<i64> = order.iter().map(|&g| ids[g]).collect();
-        let other = spec.top.filter(|&t| ranked && t < ng);
-        if let Some(top) = other {
-            for r in &mut out_row {
-                *r = (*r).min(top);
-            }
-            row_ids.truncate(top);
-        }
-        let names = if spec.by == By::Goroutine {
-            row_ids.iter().map(|&id| self.names.get(id)).collect()
-        } else {
-            Vec::new()
-        };
-        if other.is_some() {
-            row_ids.push(-1);
-        }
-
-        let mut values = vec![0i64; row_ids.len() * bins];
-        for (r, &g) in groups.iter().enumerate() {
-            let o = out_row[g];
-            cells.add_to(r, &mut values[o * bins..(o + 1) * bins]);
+            let dst = &mut values[o * bins..(o + 1) * bins];
+            binning::store_f64(&row, 0, &spec.edges, fraction, dst);
         }
 
         let summary = self.ranges.finish(end, |id| trace.strings.get(id).to_vec());
@@ -293,14 +285,259 @@ impl HeatStream {
             }
         }
         HeatResult {
-            values,
-            bins,
-            row_ids,
-            names,
+            matrix: HeatMatrix {
+                values,
+                bins,
+                row_ids,
+                names,
+                other,
+            },
             gc,
             stw,
             start: self.start,
             end: self.end,
         }
+    }
+}
+
+/// Distinct `keys` in increasing order and, per key, its index among them. Keys within a
+/// range a few times their number (goroutine IDs, string IDs) are placed by a table
+/// indexed by key, others by sorting.
+fn distinct(keys: &[i64]) -> (Vec<i64>, Vec<u32>) {
+    let (Some(&min), Some(&max)) = (keys.iter().min(), keys.iter().max()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let span = max as i128 - min as i128;
+    if span < 4 * keys.len() as i128 + 4096 {
+        let mut slot = vec![u32::MAX; span as usize + 1];
+        for &k in keys {
+            slot[(k - min) as usize] = 0;
+        }
+        let mut ids = Vec::new();
+        for (off, s) in slot.iter_mut().enumerate() {
+            if *s == 0 {
+                *s = ids.len() as u32;
+                ids.push(min + off as i64);
+            }
+        }
+        let groups = keys.iter().map(|&k| slot[(k - min) as usize]).collect();
+        (ids, groups)
+    } else {
+        let mut ids = keys.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let groups = keys
+            .iter()
+            .map(|k| ids.binary_search(k).expect("own key") as u32)
+            .collect();
+        (ids, groups)
+    }
+}
+
+/// Orders the groups (rows `ids`, with their totals and earliest starts) as the spec asks
+/// and keeps the first `top` (the rest summed into a last row with ID -1): each group's
+/// output row, the output's row IDs, and whether there is an "other" row. Ties are broken by the smaller ID, then by the
+/// order given (a stable sort, as numpy's `lexsort` / stable `argsort`). Rows by state
+/// keep the order of [`HeatSpec::states`] unless `top` is given.
+pub fn rank(
+    spec: &HeatSpec,
+    ids: &[i64],
+    totals: &[i64],
+    firsts: &[i64],
+) -> (Vec<u32>, Vec<i64>, bool) {
+    let ng = ids.len();
+    let ranked = spec.by != By::State || spec.top.is_some();
+    let top = spec.top.filter(|&t| ranked && t < ng);
+    let mut order: Vec<u32> = (0..ng as u32).collect();
+    // The group index ends every key, so unstable sorts give the stable order; with `top`
+    // only the first `top` need an order (the rest all go to "other").
+    fn by_key<K: Ord>(order: &mut [u32], top: Option<usize>, key: impl Fn(&u32) -> K) {
+        match top {
+            Some(t) => {
+                order.select_nth_unstable_by_key(t, &key);
+                order[..t].sort_unstable_by_key(key);
+            }
+            None => order.sort_unstable_by_key(key),
+        }
+    }
+    if ranked {
+        match spec.sort {
+            Sort::Total => by_key(&mut order, top, |&g| {
+                let g = g as usize;
+                (std::cmp::Reverse(totals[g]), ids[g], g)
+            }),
+            Sort::First => by_key(&mut order, top, |&g| {
+                let g = g as usize;
+                (firsts[g], ids[g], g)
+            }),
+            Sort::Id => by_key(&mut order, top, |&g| (ids[g as usize], g)),
+        }
+    }
+    let mut out_row = vec![0u32; ng];
+    for (rank, &g) in order.iter().enumerate() {
+        out_row[g as usize] = rank as u32;
+    }
+    let mut row_ids: Vec<i64> = order.iter().map(|&g| ids[g as usize]).collect();
+    let other = top;
+    if let Some(top) = other {
+        for r in &mut out_row {
+            *r = (*r).min(top as u32);
+        }
+        row_ids.truncate(top);
+        row_ids.push(-1);
+    }
+    (out_row, row_ids, other.is_some())
+}
+
+/// The name string ID of each row's goroutine but "other" ([`By::Goroutine`] only).
+fn goroutine_names(
+    spec: &HeatSpec,
+    row_ids: &[i64],
+    other: bool,
+    name: impl Fn(i64) -> u32,
+) -> Vec<u32> {
+    if spec.by != By::Goroutine {
+        return Vec::new();
+    }
+    let real = &row_ids[..row_ids.len() - other as usize];
+    real.iter().map(|&id| name(id)).collect()
+}
+
+/// Matrices up to this many cells are binned into dense rows × bins arrays, in one pass
+/// over the intervals in their order; larger ones (many rows) are grouped by row first.
+const DENSE_CELLS: usize = 1 << 20;
+
+/// The state intervals of one resource (columns of
+/// [`Intervals`](super::intervals::Intervals)).
+#[derive(Clone, Copy, Debug)]
+pub struct IntervalCols<'a> {
+    pub id: &'a [i64],
+    pub start: &'a [i64],
+    pub end: &'a [i64],
+    pub state: &'a [u8],
+    pub reason: &'a [u32],
+}
+
+/// Goroutine ID -> name string ID, from the goroutine table (IDs increasing).
+#[derive(Clone, Copy, Debug)]
+pub struct NameTable<'a> {
+    pub id: &'a [i64],
+    pub name: &'a [u32],
+}
+
+impl NameTable<'_> {
+    /// The name of goroutine `g`, 0 if it is not in the table.
+    pub fn get(&self, g: i64) -> u32 {
+        let n = self.id.len().min(self.name.len());
+        if n == 0 {
+            return 0;
+        }
+        let pos = self.id[..n].partition_point(|&x| x < g).min(n - 1);
+        if self.id[pos] == g {
+            self.name[pos]
+        } else {
+            0
+        }
+    }
+}
+
+/// The heatmap of a parsed trace's intervals: O(intervals + rows × bins). Rows are chosen
+/// and ordered before binning (per-row totals and first starts are one pass over the
+/// intervals), so with `top` only `top + 1` rows are binned and allocated. Panics if the
+/// columns differ in length or the edges are invalid (see [`binning::BinIndex::new`]).
+pub fn heat_batch(spec: &HeatSpec, iv: &IntervalCols<'_>, names: &NameTable<'_>) -> HeatMatrix {
+    let m = iv.id.len();
+    assert!(
+        [
+            iv.start.len(),
+            iv.end.len(),
+            iv.state.len(),
+            iv.reason.len()
+        ]
+        .iter()
+        .all(|&l| l == m),
+        "interval columns differ in length"
+    );
+    assert!(m < SKIP as usize, "too many intervals");
+    let bins = binning::BinIndex::new(&spec.edges).bins();
+    let (lo, hi) = (spec.edges[0], spec.edges[bins]);
+    let mut state_row = [0u32; 256];
+    for (i, &s) in spec.states.iter().enumerate() {
+        state_row[s as usize] = i as u32 + 1;
+    }
+
+    // The chosen intervals and their row keys.
+    let mut sel: Vec<u32> = Vec::new();
+    let mut keys: Vec<i64> = Vec::new();
+    for k in 0..m {
+        let sr = state_row[iv.state[k] as usize];
+        if sr == 0 {
+            continue;
+        }
+        sel.push(k as u32);
+        keys.push(match spec.by {
+            By::Reason => iv.reason[k] as i64,
+            By::State => (sr - 1) as i64,
+            _ => iv.id[k],
+        });
+    }
+    let (ids, groups) = match spec.by {
+        By::State => (
+            spec.states.iter().map(|&s| s as i64).collect(),
+            keys.iter().map(|&k| k as u32).collect(),
+        ),
+        By::Function => {
+            // Names are looked up once per goroutine, then grouped.
+            let (gids, per_g) = distinct(&keys);
+            let gnames: Vec<i64> = gids.iter().map(|&g| names.get(g) as i64).collect();
+            let (ids, name_of_g) = distinct(&gnames);
+            (ids, per_g.iter().map(|&g| name_of_g[g as usize]).collect())
+        }
+        _ => distinct(&keys),
+    };
+    drop(keys);
+
+    let ng = ids.len();
+    let mut totals = vec![0i64; ng];
+    let mut firsts = vec![i64::MAX; ng];
+    for (&k, &g) in sel.iter().zip(&groups) {
+        let (k, g) = (k as usize, g as usize);
+        let (s, e) = (iv.start[k], iv.end[k]);
+        let t = if spec.value == Value::Count {
+            (lo <= s && s <= hi) as i64
+        } else {
+            (e.min(hi).wrapping_sub(s.max(lo))).max(0)
+        };
+        totals[g] = totals[g].wrapping_add(t);
+        firsts[g] = firsts[g].min(s);
+    }
+    let (out_row, row_ids, other) = rank(spec, &ids, &totals, &firsts);
+    let nout = row_ids.len();
+    let fraction = spec.value == Value::Fraction;
+    let chosen = || {
+        sel.iter()
+            .zip(&groups)
+            .map(|(&k, &g)| (out_row[g as usize], k as usize))
+    };
+    let values = if spec.value == Value::Count {
+        binning::count_f64(chosen().map(|(r, k)| (r, iv.start[k])), nout, &spec.edges)
+    } else if nout.saturating_mul(bins) <= DENSE_CELLS {
+        let items = chosen().map(|(r, k)| (r, iv.start[k], iv.end[k]));
+        binning::overlap_dense_f64(items, nout, &spec.edges, fraction)
+    } else {
+        let mut rows = vec![SKIP; m];
+        for (r, k) in chosen() {
+            rows[k] = r;
+        }
+        drop((sel, groups, out_row));
+        binning::overlap_f64(iv.start, iv.end, &rows, nout, &spec.edges, fraction)
+    };
+    let names = goroutine_names(spec, &row_ids, other, |g| names.get(g));
+    HeatMatrix {
+        values,
+        bins,
+        row_ids,
+        names,
+        other,
     }
 }
