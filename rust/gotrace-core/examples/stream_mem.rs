@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
-use gotrace_core::analysis::heat::{By, HeatSpec, HeatStream, Sort};
+use gotrace_core::analysis::heat::{By, HeatSpec, HeatStream, Sort, Value};
 use gotrace_core::stream::{drain, DRAINED};
 
 struct Counting;
@@ -51,7 +51,7 @@ fn main() {
     let spec = HeatSpec {
         by: By::Goroutine,
         states: vec![gotrace_core::store::gostate::RUNNING],
-        count: false,
+        value: Value::Time,
         edges,
         top: Some(30),
         sort: Sort::Total,
@@ -110,6 +110,6 @@ fn main() {
         big_evs,
         total.get(),
         err,
-        h.row_ids.len()
+        h.matrix.row_ids.len()
     );
 }
