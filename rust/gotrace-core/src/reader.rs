@@ -40,11 +40,47 @@ struct BatchCursor {
 
 /// One M's events of a generation, decoded ahead of ordering (Go decodes each event when
 /// its cursor moves onto it), then the decode error that ends them, which the reader
-/// reports when a cursor reaches it, exactly where Go meets it.
+/// reports when a cursor reaches it, exactly where Go meets it. Decoded either all at
+/// once, or (to bound memory) [`PIECE`] events at a time as the cursor reaches them:
+/// decoding then resumes in batch `next` at byte `off` with the time `last_ts`
+/// ([`MStream::refill`]).
 #[derive(Default)]
 pub(crate) struct MStream {
     evs: Vec<BaseEvent>,
     err: Option<Box<TraceError>>,
+    next: usize,
+    off: usize,
+    last_ts: i64,
+}
+
+/// Most events of one M decoded at a time when decoding lazily.
+const PIECE: usize = 4096;
+
+impl MStream {
+    /// Whether the cursor at `pos` has used up the decoded events and more batches wait.
+    #[inline(always)]
+    fn exhausted(&self, pos: usize, batches: usize) -> bool {
+        pos >= self.evs.len() && self.next < batches && self.err.is_none()
+    }
+
+    /// Replaces the decoded events with the next (up to [`PIECE`]) events of the M's
+    /// batches, or up to the decode error.
+    #[cold]
+    fn refill(&mut self, batches: &[Batch], buf: &[u8], freq: Freq) {
+        self.evs.clear();
+        while self.evs.is_empty() && self.err.is_none() && self.next < batches.len() {
+            let b = &batches[self.next];
+            self.evs.reserve(((b.len - self.off) / 5 + 1).min(PIECE));
+            let (off, last_ts, err) =
+                decode_batch(b, buf, freq, self.off, self.last_ts, &mut self.evs, PIECE);
+            self.err = err;
+            if off >= b.len {
+                (self.next, self.off, self.last_ts) = (self.next + 1, 0, 0);
+            } else {
+                (self.off, self.last_ts) = (off, last_ts);
+            }
+        }
+    }
 }
 
 /// Go's `batchCursor.nextEvent`, run over all of one M's batches at once. `evs` is a
@@ -54,29 +90,57 @@ fn decode_m(batches: &[Batch], buf: &[u8], freq: Freq, mut evs: Vec<BaseEvent>) 
     // Events take 7-8 bytes on the wire: reserve once for all of them.
     evs.reserve(batches.iter().map(|b| b.len).sum::<usize>() / 5 + 1);
     for b in batches {
-        let data = b.data(buf);
-        let mut off = 0;
-        let mut last_ts = 0i64;
-        while off < data.len() {
-            if last_ts == 0 {
-                last_ts = freq.ns(b.time);
+        if let (_, _, Some(err)) = decode_batch(b, buf, freq, 0, 0, &mut evs, usize::MAX) {
+            return MStream {
+                evs,
+                err: Some(err),
+                next: batches.len(),
+                ..MStream::default()
+            };
+        }
+    }
+    MStream {
+        evs,
+        err: None,
+        next: batches.len(),
+        ..MStream::default()
+    }
+}
+
+/// Appends the events of batch `b` from byte `off` on (the time before them `last_ts`,
+/// 0 at the batch's start) to `evs` until it holds `limit` events: where it stopped, the
+/// time there, and the decode error that stopped it, if any.
+#[inline(always)]
+fn decode_batch(
+    b: &Batch,
+    buf: &[u8],
+    freq: Freq,
+    mut off: usize,
+    mut last_ts: i64,
+    evs: &mut Vec<BaseEvent>,
+    limit: usize,
+) -> (usize, i64, Option<Box<TraceError>>) {
+    let data = b.data(buf);
+    while off < data.len() && evs.len() < limit {
+        if last_ts == 0 {
+            last_ts = freq.ns(b.time);
+        }
+        match decode_event(&data[off..], freq, last_ts) {
+            Some((n, ev)) => {
+                last_ts = ev.time;
+                off += n;
+                evs.push(ev);
             }
-            match decode_event(&data[off..], freq, last_ts) {
-                Some((n, ev)) => {
-                    last_ts = ev.time;
-                    off += n;
-                    evs.push(ev);
-                }
-                None => {
-                    return MStream {
-                        evs,
-                        err: Some(decode_error(&data[off..], b.offset + off)),
-                    }
-                }
+            None => {
+                return (
+                    off,
+                    last_ts,
+                    Some(decode_error(&data[off..], b.offset + off)),
+                )
             }
         }
     }
-    MStream { evs, err: None }
+    (off, last_ts, None)
 }
 
 /// Go's `readTimedBaseEvent` plus the cursor's time arithmetic: one event of an event
@@ -349,11 +413,27 @@ pub struct ParseOptions {
     /// generation and the bytes read so far.
     pub max_events: Option<u64>,
     /// True for a sink that empties the event table from its [`Hook`]: the table is then
-    /// not sized for the whole input up front.
+    /// not sized for the whole input up front, the hook is also called whenever the
+    /// table holds [`ParseOptions::chunk_rows`] rows, and each M's events are decoded a
+    /// batch at a time (not a generation ahead), so that memory stays small.
     pub drained: bool,
+    /// Rows between hook calls of a drained parse (0: [`CHUNK_ROWS`]).
+    pub chunk_rows: usize,
 }
 
+/// Default rows between the hook calls of a drained parse.
+pub const CHUNK_ROWS: usize = 1 << 16;
+
 impl ParseOptions {
+    /// Rows between hook calls inside a generation: 0 for a parse that is not drained.
+    fn chunk(&self) -> usize {
+        match (self.drained, self.chunk_rows) {
+            (false, _) => 0,
+            (true, 0) => CHUNK_ROWS,
+            (true, n) => n,
+        }
+    }
+
     pub fn threads(threads: Option<usize>) -> Self {
         ParseOptions {
             threads,
@@ -439,7 +519,16 @@ impl Loaded {
             LoadOut::Spill { gen: Some(p), .. } => p,
             _ => return 1,
         };
-        let evs: usize = p.streams.iter().map(|s| s.evs.len()).sum();
+        let decoded: usize = p.streams.iter().map(|s| s.evs.len()).sum();
+        let bytes: usize = p
+            .gen
+            .batches
+            .iter()
+            .flat_map(|(_, b)| b)
+            .map(|b| b.len)
+            .sum();
+        // Decoded a batch at a time: ~7.5 bytes per event.
+        let evs = decoded.max(bytes * 2 / 15);
         evs + evs / 64 + p.gen.cpu_samples.len() + 1
     }
 }
@@ -454,6 +543,8 @@ struct Loader<S> {
     /// The byte buffer of the last generation, for reuse (fresh memory costs a page
     /// fault per 4 KiB).
     spare_buf: Vec<u8>,
+    /// Leave the decoding to the cursors, a batch at a time (see [`MStream`]).
+    lazy: bool,
 }
 
 impl<S: Source> Loader<S> {
@@ -494,6 +585,22 @@ impl<S: Source> Loader<S> {
     }
 
     fn prepare(&mut self, mut gen: Generation, parallel: bool) -> Prepared {
+        if self.lazy {
+            // The generation keeps its bytes; each M reuses a small buffer.
+            let streams = gen
+                .batches
+                .iter()
+                .map(|_| {
+                    let mut evs = self.spare.pop().unwrap_or_default();
+                    evs.clear();
+                    MStream {
+                        evs,
+                        ..MStream::default()
+                    }
+                })
+                .collect();
+            return Prepared { gen, streams };
+        }
         // The largest spare buffers go to the Ms with the most bytes, so that buffers
         // rarely grow (a reallocation takes the address-space lock the other thread's
         // page faulting also needs).
@@ -530,16 +637,26 @@ impl<S: Source> Loader<S> {
 
 /// Hands the reader its next generation.
 trait Supply {
-    /// The next generation read; `spare` are the event buffers of the finished one.
-    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded;
+    /// The next generation read; `spare` are the event buffers of the finished one, and
+    /// `buf` its bytes if it kept them.
+    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded;
+}
+
+impl<S> Loader<S> {
+    fn recycle(&mut self, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) {
+        self.spare.extend(spare);
+        if buf.capacity() > self.spare_buf.capacity() {
+            self.spare_buf = buf;
+        }
+    }
 }
 
 /// Reads each generation when the reader asks for it.
 struct SeqSupply<S>(Loader<S>);
 
 impl<S: Source> Supply for SeqSupply<S> {
-    fn next(&mut self, _: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded {
-        self.0.spare.extend(spare);
+    fn next(&mut self, _: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded {
+        self.0.recycle(spare, buf);
         self.0.load(false)
     }
 }
@@ -557,7 +674,7 @@ struct ParSupply<'a, 'scope, S> {
 }
 
 impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
-    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>) -> Loaded {
+    fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded {
         let (mut loader, loaded) = if let Some(rx) = self.inflight.take() {
             rx.recv().expect("generation reader thread failed")
         } else {
@@ -567,16 +684,19 @@ impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
             let r = l.load(false);
             (l, r)
         };
-        loader.spare.extend(spare);
+        loader.recycle(spare, buf);
         if loaded.continues() {
-            let prefault = trace.events.prefault_job();
+            // A drained table reuses its rows: nothing to fault in ahead.
+            let prefault = (!loader.lazy).then(|| trace.events.prefault_job());
             let start = trace.events.len() + loaded.rows_estimate();
             let (tx, rx) = mpsc::channel();
             self.scope.spawn(move |_| {
                 let next = loader.load(true);
                 let end = start + next.rows_estimate();
                 let _ = tx.send((loader, next));
-                prefault.run(end);
+                if let Some(p) = prefault {
+                    p.run(end);
+                }
             });
             self.inflight = Some(rx);
         } else {
@@ -629,7 +749,9 @@ struct Reader {
 
 /// What the readers call now and then with the trace built so far and the number of input
 /// bytes consumed: the v2 reader after storing each generation's Sync event (and the
-/// final one), the v1 reader every [`crate::v1::CHECK_EVERY`] events. Returning `true`
+/// final one) and, in a drained parse ([`ParseOptions::drained`]), whenever the table
+/// holds [`ParseOptions::chunk_rows`] rows; the v1 reader every
+/// [`crate::v1::CHECK_EVERY`] events. Returning `true`
 /// stops the parse (the trace then ends with an `ErrorKind::Interrupted` error after the
 /// events read so far). A sink may consume `trace.events` and empty it with
 /// [`Trace::clear_events`]: events stored later (and their side-table references) then
@@ -679,6 +801,7 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
         hook,
         limit,
         threads,
+        opts.chunk(),
     )
 }
 
@@ -731,7 +854,7 @@ pub fn parse_read_with<R: std::io::Read + Send>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run(&mut src, reserve, trace, hook, limit, threads);
+    let trace = run(&mut src, reserve, trace, hook, limit, threads, opts.chunk());
     with_io_error(trace, &mut src)
 }
 
@@ -751,7 +874,7 @@ fn parse_read_seq<R: std::io::Read>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run_seq(&mut src, reserve, trace, hook, limit);
+    let trace = run_seq(&mut src, reserve, trace, hook, limit, opts.chunk());
     with_io_error(trace, &mut src)
 }
 
@@ -846,7 +969,8 @@ fn start(header: Result<(u32, usize), String>) -> Result<(Trace, usize), Box<Tra
     }
 }
 
-/// Runs the v2 reader over `src` (positioned after the header) with `threads` threads.
+/// Runs the v2 reader over `src` (positioned after the header) with `threads` threads;
+/// `chunk` > 0: a drained parse calling the hook every `chunk` rows too.
 fn run<S: Source + Send>(
     src: S,
     size_hint: usize,
@@ -854,9 +978,10 @@ fn run<S: Source + Send>(
     hook: &mut Hook,
     limit: u64,
     threads: usize,
+    chunk: usize,
 ) -> Trace {
     if threads <= 1 {
-        return run_seq(src, size_hint, trace, hook, limit);
+        return run_seq(src, size_hint, trace, hook, limit, chunk);
     }
     // The calling thread orders; the pool reads ahead.
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -865,7 +990,7 @@ fn run<S: Source + Send>(
         .build()
     {
         Ok(p) => p,
-        Err(_) => return run_seq(src, size_hint, trace, hook, limit),
+        Err(_) => return run_seq(src, size_hint, trace, hook, limit, chunk),
     };
     let ver = trace.version;
     let trace = pool.in_place_scope(|s| {
@@ -877,10 +1002,11 @@ fn run<S: Source + Send>(
                 spill: None,
                 spare: Vec::new(),
                 spare_buf: Vec::new(),
+                lazy: chunk > 0,
             }),
             inflight: None,
         };
-        let trace = drive(trace, size_hint, &mut sup, hook, limit);
+        let trace = drive(trace, size_hint, &mut sup, hook, limit, chunk);
         sup.finish();
         trace
     });
@@ -894,6 +1020,7 @@ fn run_seq<S: Source>(
     trace: Trace,
     hook: &mut Hook,
     limit: u64,
+    chunk: usize,
 ) -> Trace {
     let ver = trace.version;
     let mut sup = SeqSupply(Loader {
@@ -902,8 +1029,9 @@ fn run_seq<S: Source>(
         spill: None,
         spare: Vec::new(),
         spare_buf: Vec::new(),
+        lazy: chunk > 0,
     });
-    finalize(drive(trace, size_hint, &mut sup, hook, limit))
+    finalize(drive(trace, size_hint, &mut sup, hook, limit, chunk))
 }
 
 fn finalize(mut trace: Trace) -> Trace {
@@ -920,6 +1048,7 @@ fn drive(
     sup: &mut dyn Supply,
     hook: &mut Hook,
     limit: u64,
+    chunk: usize,
 ) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
@@ -980,6 +1109,10 @@ fn drive(
             }
             r.order.queue = queue;
             r.order.queue.clear();
+        }
+        if chunk > 0 && trace.events.len() >= chunk && hook(&mut trace, r.pos) {
+            trace.error = Some(TraceError::interrupted());
+            break;
         }
         match r.read_event(&mut trace, sup) {
             Ok(Some(Out::Advanced)) => {}
@@ -1111,6 +1244,11 @@ impl Reader {
             return Ok(false);
         }
         bc.pos += 1;
+        let batches = &gen.batches[bc.mi].1;
+        if st.exhausted(bc.pos, batches.len()) {
+            st.refill(batches, &gen.buf, gen.freq);
+            bc.pos = 0;
+        }
         if let Some(ev) = st.evs.get(bc.pos) {
             // Each M's events are read in order but dozens of Ms interleave, too many
             // streams for the hardware prefetcher: fetch a few events ahead.
@@ -1139,12 +1277,17 @@ impl Reader {
             .map(|s| s.evs)
             .filter(|v| v.capacity() > 0)
             .collect();
+        let buf = self
+            .gen
+            .as_mut()
+            .map(|g| std::mem::take(&mut g.buf))
+            .unwrap_or_default();
         let Loaded {
             pending,
             mut out,
             pos,
             ..
-        } = sup.next(trace, spare);
+        } = sup.next(trace, spare, buf);
         self.pos = pos;
         let resolved = pending.merge(&mut Tables {
             strings: &mut trace.strings,
@@ -1207,6 +1350,10 @@ impl Reader {
                 self.order.m_slot(*m)
             };
             let st = &mut self.streams[mi];
+            let batches = &g.batches[mi].1;
+            if st.exhausted(0, batches.len()) {
+                st.refill(batches, &g.buf, g.freq);
+            }
             let Some(first) = st.evs.first() else {
                 if let Some(e) = st.err.take() {
                     return Err(*e);

@@ -1,6 +1,7 @@
-//! Analyses that keep no event table: the reader hands each generation's events to a
-//! consumer ([`drain`]) and drops them, so memory is bounded by one generation plus what
-//! the consumer keeps (v1 traces, which have no generations, are still read whole).
+//! Analyses that keep no event table: the reader hands its events to a consumer
+//! ([`drain`]) a generation or [`crate::reader::CHUNK_ROWS`] rows at a time and drops
+//! them, so memory is bounded by a generation's bytes plus what the consumer keeps (v1
+//! traces, which have no generations, are still read whole).
 
 use crate::reader::{parse_with, Hook, ParseOptions};
 
@@ -9,12 +10,13 @@ pub const DRAINED: ParseOptions = ParseOptions {
     threads: None,
     max_events: None,
     drained: true,
+    chunk_rows: 0,
 };
 use crate::store::Trace;
 use crate::wire::{self, spec, Cursor};
 
 /// Runs `parse` (a reader entry point, given its hook) handing the events to `consume`
-/// in order, one generation at a time, and clearing them after each call; `hook` is then
+/// in order, in chunks (a generation or part of one), and clearing them after each call; `hook` is then
 /// called as the reader's. Returns the trace without events (version, strings, stacks,
 /// generation count, error).
 pub fn drain(
@@ -41,13 +43,21 @@ pub fn drain(
 /// values compare with the full parse's. None for v1 traces, and when either generation
 /// fails to parse alone.
 pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
+    v2_extent_with(data, &mut |_| {})
+}
+
+/// [`v2_extent`], calling `done(n)` now and then while it scans the batch headers with the
+/// number of bytes it no longer reads (the caller may release their pages: the headers
+/// are spread over the whole input, and a memory map would otherwise bring in most of
+/// the file).
+pub fn v2_extent_with(data: &[u8], done: &mut dyn FnMut(usize)) -> Option<(i64, i64)> {
     let (ver, hlen) = wire::parse_header(data).ok()?;
     if ver < 22 {
         return None;
     }
     let first = parse_with(data, &DRAINED, &mut |_, _| true);
     let t0 = *first.events.time.first()?;
-    let last_gen = last_generation_start(data, hlen, ver)?;
+    let last_gen = last_generation_start(data, hlen, ver, done)?;
     let mut alone = Vec::with_capacity(hlen + data.len() - last_gen);
     alone.extend_from_slice(&data[..hlen]);
     alone.extend_from_slice(&data[last_gen..]);
@@ -66,16 +76,27 @@ pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
 }
 
 /// Offset of the first batch of the last generation of a v2 trace, reading only batch
-/// headers. None if the framing is broken.
-fn last_generation_start(data: &[u8], hlen: usize, ver: u32) -> Option<usize> {
+/// headers (`done` as for [`v2_extent_with`]). None if the framing is broken.
+fn last_generation_start(
+    data: &[u8],
+    hlen: usize,
+    ver: u32,
+    done: &mut dyn FnMut(usize),
+) -> Option<usize> {
+    const RELEASE_EVERY: usize = 4 << 20;
     let mut c = Cursor::new(data, hlen);
     let mut last = None;
+    let mut released = 0;
     // v26+: a generation ends with an EndOfGeneration byte; before, a generation is a run
     // of batches with the same generation number.
     let mut new_gen = true;
     let mut cur_gen = None;
     while c.remaining() > 0 {
         let at = c.pos;
+        if at - released >= RELEASE_EVERY {
+            done(at);
+            released = at;
+        }
         let b = c.read_byte()?;
         if ver >= 26 && b == spec::EV_END_OF_GENERATION {
             new_gen = true;

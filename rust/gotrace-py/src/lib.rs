@@ -544,10 +544,10 @@ impl<'a> Input<'a> {
                 let data: &[u8] = map;
                 // v2: pages of generations already decoded are released one generation
                 // late. (v1 traces are read whole, in no particular order.)
-                let mut behind = 0usize;
+                let (mut released, mut behind) = (0usize, 0usize);
                 gotrace_core::parse_with(data, opts, &mut |t, done| {
-                    if t.version >= 22 {
-                        release_mapped(map, behind);
+                    if t.version >= 22 && done as usize != behind {
+                        released = release_mapped(map, released, behind);
                         behind = done as usize;
                     }
                     hook(t, done)
@@ -578,24 +578,24 @@ fn map_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }.ok()
 }
 
-/// Releases the pages of `map` before `upto` (rounded down to a page), which the v2
-/// reader has copied out already (it copies each generation's batches): without this the
-/// file's pages would stay in the process's resident set next to the event table.
-/// A file-backed read-only map re-reads dropped pages from the file, so this is safe
-/// even if something still read them.
-fn release_mapped(map: &memmap2::Mmap, upto: usize) {
-    #[cfg(unix)]
-    {
-        let upto = upto.min(map.len()) & !0xfff;
-        if upto > 0 {
-            // SAFETY: `DontNeed` on a shared read-only file map: later reads see the file's
-            // contents again (the pages are not private copies), so no data is lost.
-            let _ =
-                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, upto) };
-        }
+/// Releases the pages of `map` from `from` (a page boundary: what an earlier call
+/// returned, or 0) to `upto` (rounded down to a page), which the v2 reader has copied out
+/// already (it copies each generation's batches): without this the file's pages would
+/// stay in the process's resident set next to the event table. Returns where the next
+/// call starts. A file-backed read-only map re-reads dropped pages from the file, so this
+/// is safe even if something still read them.
+fn release_mapped(map: &memmap2::Mmap, from: usize, upto: usize) -> usize {
+    let upto = upto.min(map.len()) & !0xfff;
+    if upto <= from {
+        return from;
     }
-    #[cfg(not(unix))]
-    let _ = (map, upto);
+    #[cfg(unix)]
+    // SAFETY: `DontNeed` on a shared read-only file map: later reads see the file's
+    // contents again (the pages are not private copies), so no data is lost.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, upto - from)
+    };
+    upto
 }
 
 fn parse_input(
@@ -610,6 +610,7 @@ fn parse_input(
         threads,
         max_events,
         drained: false,
+        chunk_rows: 0,
     };
     let r = run_detached(
         py,

@@ -1,11 +1,11 @@
-//! Streaming analyses (`gotrace_core::stream`): the reader hands each generation's events
-//! to the analysis and drops them, so no event table is kept.
+//! Streaming analyses (`gotrace_core::stream`): the reader hands its events to the
+//! analysis in chunks and drops them, so no event table is kept.
 
 use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::store::Trace;
-use gotrace_core::stream::{drain, v2_extent, DRAINED};
+use gotrace_core::stream::{drain, v2_extent, v2_extent_with, DRAINED};
 use gotrace_core::ParseOptions;
 use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::heat::{set_matrix, spec};
-use crate::{analysis_dict, guard, raise_error, run_detached, Input, RawTrace};
+use crate::{analysis_dict, guard, raise_error, release_mapped, run_detached, Input, RawTrace};
 
 /// `(first, last)` event times of a v2 trace from its first and last generations alone
 /// (`gotrace_core::stream::v2_extent`); None for v1 traces, streams that cannot be
@@ -22,13 +22,17 @@ use crate::{analysis_dict, guard, raise_error, run_detached, Input, RawTrace};
 #[pyfunction]
 fn stream_extent(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<(i64, i64)>> {
     let (input, _) = Input::open(source)?;
-    let data: &[u8] = match &input {
-        Input::Map(m) => m,
-        Input::Mem(d) => d,
+    let r = match &input {
+        Input::Map(m) => {
+            let mut released = 0;
+            py.detach(|| {
+                guard(|| v2_extent_with(m, &mut |n| released = release_mapped(m, released, n)))
+            })
+        }
+        Input::Mem(d) => py.detach(|| guard(|| v2_extent(d))),
         Input::Stream(_) => return Ok(None),
     };
-    py.detach(|| guard(|| v2_extent(data)))
-        .map_err(|e| raise_error(py, e))
+    r.map_err(|e| raise_error(py, e))
 }
 
 /// Events seen by a streaming analysis.

@@ -149,17 +149,33 @@ impl MMap {
 /// a hash map; the vector only grows to a few times the number of goroutines it holds,
 /// so that a stray large ID (a goroutine older than the trace, or hostile input) goes
 /// to the map instead of allocating.
+///
+/// The vector is a window of IDs `base..base + dense.len()`: goroutines come and go, and
+/// a long trace hands out millions of IDs of which a few thousand are alive at a time.
+/// When the window has to grow while at most an eighth of it is alive, its lower half
+/// slides out (the few goroutines still alive there move to the map), so memory follows
+/// the goroutines alive, not all those ever created. The window stays large (lookups of
+/// the goroutines moved to the map cost a hash probe).
 #[derive(Debug)]
 pub struct GMap<T> {
     dense: Vec<Option<T>>,
+    /// ID of `dense[0]`.
+    base: i64,
+    /// `Some` entries of `dense`.
+    live: usize,
     sparse: FxHashMap<i64, T>,
     inserted: usize,
 }
+
+/// A window this small is never slid.
+const MIN_SLIDE: usize = 1 << 16;
 
 impl<T> Default for GMap<T> {
     fn default() -> Self {
         GMap {
             dense: Vec::new(),
+            base: 0,
+            live: 0,
             sparse: FxHashMap::default(),
             inserted: 0,
         }
@@ -169,8 +185,9 @@ impl<T> Default for GMap<T> {
 impl<T> GMap<T> {
     #[inline]
     fn dense_index(&self, id: i64) -> Option<usize> {
-        if id >= 0 && (id as u64) < self.dense.len() as u64 {
-            Some(id as usize)
+        let i = id.wrapping_sub(self.base);
+        if id >= self.base && (i as u64) < self.dense.len() as u64 {
+            Some(i as usize)
         } else {
             None
         }
@@ -226,22 +243,46 @@ impl<T> GMap<T> {
             *slot = v;
             return;
         }
+        if let Some(i) = self.dense_index(id) {
+            if self.dense[i].is_none() {
+                self.live += 1;
+            }
+            self.dense[i] = Some(v);
+            return;
+        }
         let limit = 4 * self.inserted as u64 + 65536;
-        if id >= 0 && (id as u64) < limit {
-            let i = id as usize;
+        if id >= self.base && (id.wrapping_sub(self.base) as u64) < limit {
+            while self.dense.len() >= MIN_SLIDE && self.live * 8 <= self.dense.len() {
+                self.slide();
+            }
+            let i = (id - self.base) as usize;
             if i >= self.dense.len() {
                 let want = (i + 1).max(self.dense.len() * 2).min(limit as usize);
                 self.dense.resize_with(want.max(i + 1), || None);
             }
             self.dense[i] = Some(v);
+            self.live += 1;
         } else {
             self.sparse.insert(id, v);
         }
     }
 
+    /// Moves the window up by half its length (keeping its allocation).
+    fn slide(&mut self) {
+        let half = self.dense.len() / 2;
+        for (j, v) in self.dense.drain(..half).enumerate() {
+            if let Some(v) = v {
+                self.live -= 1;
+                self.sparse.insert(self.base + j as i64, v);
+            }
+        }
+        self.base += half as i64;
+    }
+
     pub fn remove(&mut self, id: &i64) -> Option<T> {
         if let Some(i) = self.dense_index(*id) {
             if self.dense[i].is_some() {
+                self.live -= 1;
                 return self.dense[i].take();
             }
         }
@@ -283,5 +324,33 @@ mod tests {
         assert_eq!(m.get(&70_000), Some(&1));
         m.insert(70_000, 3);
         assert_eq!(m.get(&70_000), Some(&3));
+    }
+
+    #[test]
+    fn gmap_window_follows_the_live_goroutines() {
+        // Goroutines that live a short while, plus a few that live on: the vector stays
+        // near the count alive, and every state stays reachable.
+        let mut m: GMap<u64> = GMap::default();
+        for id in 0..5_000_000i64 {
+            m.insert(id, id as u64);
+            if id >= 1000 && (id - 1000) % 100_000 != 3 {
+                assert_eq!(m.remove(&(id - 1000)), Some((id - 1000) as u64));
+            }
+        }
+        assert!(m.dense.len() <= 1 << 19, "window {}", m.dense.len());
+        for id in (0..5_000_000i64).filter(|id| id % 100_000 == 3) {
+            assert_eq!(m.get(&id), Some(&(id as u64)), "{id}");
+        }
+        for id in 4_999_000..5_000_000i64 {
+            assert_eq!(m.get(&id), Some(&(id as u64)));
+        }
+        assert_eq!(m.get(&1234), None);
+        assert_eq!(m.remove(&100_003), Some(100_003));
+        assert_eq!(m.get(&100_003), None);
+        // An ID below the window, new: goes to the map.
+        m.insert(7, 70);
+        assert_eq!(m.get(&7), Some(&70));
+        *m.get_mut(&4_999_999).unwrap() = 1;
+        assert_eq!(m.get(&4_999_999), Some(&1));
     }
 }

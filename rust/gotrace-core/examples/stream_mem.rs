@@ -1,0 +1,115 @@
+//! `cargo run --release --example stream_mem -- FILE [THREADS]`: peak heap bytes (a
+//! counting allocator) of a streaming goroutine heatmap over FILE held in memory, the
+//! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
+//! set: the heap in use at each generation and the net growth of the heatmap's state.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Instant;
+
+use gotrace_core::analysis::heat::{By, HeatSpec, HeatStream, Sort, Value};
+use gotrace_core::stream::{drain, DRAINED};
+
+struct Counting;
+static CUR: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let n = CUR.fetch_add(l.size(), Relaxed) + l.size();
+        PEAK.fetch_max(n, Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CUR.fetch_sub(l.size(), Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        if new > l.size() {
+            let n = CUR.fetch_add(new - l.size(), Relaxed) + new - l.size();
+            PEAK.fetch_max(n, Relaxed);
+        } else {
+            CUR.fetch_sub(l.size() - new, Relaxed);
+        }
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: stream_mem FILE [THREADS]");
+    let threads: Option<usize> = args.next().map(|s| s.parse().unwrap());
+    let data = std::fs::read(&path).expect("read");
+    let t = gotrace_core::parse_with(&data[..64.min(data.len())], &DRAINED, &mut |_, _| true);
+    let (t0, t1) = gotrace_core::stream::v2_extent(&data).unwrap_or((0, 1));
+    let edges: Vec<i64> = (0..=1000).map(|i| t0 + (t1 - t0) * i / 1000).collect();
+    let spec = HeatSpec {
+        by: By::Goroutine,
+        states: vec![gotrace_core::store::gostate::RUNNING],
+        value: Value::Time,
+        edges,
+        top: Some(30),
+        sort: Sort::Total,
+    };
+    let base = CUR.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let opts = gotrace_core::ParseOptions { threads, ..DRAINED };
+    let mut heat = HeatStream::new(t.version.max(22), spec);
+    let (mut last, mut big_bytes, mut big_evs) = (0u64, 0u64, 0usize);
+    let evs = std::cell::Cell::new(0usize);
+    let heat_net = std::cell::Cell::new(0isize);
+    let total = std::cell::Cell::new(0usize);
+    let start = Instant::now();
+    let trace = drain(
+        |h| gotrace_core::parse_with(&data, &opts, h),
+        &mut |t| {
+            evs.set(evs.get() + t.events.len());
+            total.set(total.get() + t.events.len());
+            let b = CUR.load(Relaxed) as isize;
+            heat.feed(t);
+            heat_net.set(heat_net.get() + CUR.load(Relaxed) as isize - b);
+        },
+        &mut |_, done| {
+            big_bytes = big_bytes.max(done - last);
+            big_evs = big_evs.max(evs.get());
+            last = done;
+            if std::env::var_os("TRACE_MEM").is_some() {
+                eprintln!(
+                    "{done} cur {:.1} MB heat {:.1} MB",
+                    (CUR.load(Relaxed) - base) as f64 / 1e6,
+                    heat_net.get() as f64 / 1e6
+                );
+            }
+            evs.set(0);
+            false
+        },
+    );
+    let mb = |x: usize| (x - base) as f64 / 1e6;
+    eprintln!("after drain: {:.1} MB", mb(CUR.load(Relaxed)));
+    let h = heat.finish(&trace);
+    eprintln!("after finish: {:.1} MB", mb(CUR.load(Relaxed)));
+    let ev = trace.generations;
+    let err = trace.error.clone();
+    drop(trace);
+    eprintln!(
+        "after dropping the trace: {:.1} MB ({ev} generations)",
+        mb(CUR.load(Relaxed))
+    );
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{path}: {:.2} s, peak heap {:.1} MB over the input ({:.1} MB), largest generation {:.1} MB / {} events, {} events, error {:?}, rows {}",
+        secs,
+        (PEAK.load(Relaxed) - base) as f64 / 1e6,
+        data.len() as f64 / 1e6,
+        big_bytes as f64 / 1e6,
+        big_evs,
+        total.get(),
+        err,
+        h.matrix.row_ids.len()
+    );
+}
