@@ -490,6 +490,14 @@ struct Loaded {
     pos: u64,
 }
 
+/// Frontier entries tried between hook calls inside a generation. Go's search for the
+/// next event (sort the frontier, try each M in turn) is linear in the number of Ms with
+/// events left, so a hostile generation of many Ms that can only go in one order costs
+/// time quadratic in its size (Go's reader alike; the exact order depends on Go's
+/// unstable sort of the whole frontier, so the search cannot be skipped without changing
+/// results). Calling the hook after this much work keeps such a parse interruptible.
+const WORK_CHECK: u64 = 1 << 20;
+
 enum LoadOut {
     /// Go 1.26+: a generation, the clean end of the trace, or an error.
     V26(Result<Option<Prepared>, TraceError>),
@@ -745,12 +753,15 @@ struct Reader {
     last_gen: Option<u64>,
     /// Input bytes consumed up to the end of the generation being ordered.
     pos: u64,
+    /// Frontier entries tried since the hook was last called (see [`WORK_CHECK`]).
+    work: u64,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
 /// bytes consumed: the v2 reader after storing each generation's Sync event (and the
 /// final one) and, in a drained parse ([`ParseOptions::drained`]), whenever the table
-/// holds [`ParseOptions::chunk_rows`] rows; the v1 reader every
+/// holds [`ParseOptions::chunk_rows`] rows, and after a long search for the next event
+/// ([`WORK_CHECK`]); the v1 reader every
 /// [`crate::v1::CHECK_EVERY`] events. Returning `true`
 /// stops the parse (the trace then ends with an `ErrorKind::Interrupted` error after the
 /// events read so far). A sink may consume `trace.events` and empty it with
@@ -1097,6 +1108,7 @@ fn drive(
         limit,
         last_gen: None,
         pos: 0,
+        work: 0,
     };
     'outer: loop {
         if !r.order.queue.is_empty() {
@@ -1113,6 +1125,13 @@ fn drive(
         if chunk > 0 && trace.events.len() >= chunk && hook(&mut trace, r.pos) {
             trace.error = Some(TraceError::interrupted());
             break;
+        }
+        if r.work >= WORK_CHECK {
+            r.work = 0;
+            if hook(&mut trace, r.pos) {
+                trace.error = Some(TraceError::interrupted());
+                break;
+            }
         }
         match r.read_event(&mut trace, sup) {
             Ok(Some(Out::Advanced)) => {}
@@ -1203,6 +1222,7 @@ impl Reader {
         if !self.try_advance(0)? {
             // A sorted min-heap is still a min-heap; try the rest in time order.
             crate::gosort::sort_func(&mut self.frontier, |a, b| a.time < b.time);
+            self.work += self.frontier.len() as u64;
             let mut success = false;
             for i in 1..self.frontier.len() {
                 if self.try_advance(i)? {

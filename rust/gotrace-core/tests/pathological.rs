@@ -208,6 +208,37 @@ fn frontier_search_scales() {
     check_scaling("frontier", frontier, 500, false);
 }
 
+/// The frontier search above stays quadratic, but a long one calls the hook, so that a
+/// parse of such a generation can be interrupted (Ctrl-C, progress) before it ends.
+#[test]
+fn frontier_search_calls_the_hook() {
+    let data = frontier(4000);
+    let full = parse(&data);
+    assert!(full.error.is_none(), "{:?}", full.error);
+    let opts = gotrace_core::ParseOptions::threads(Some(1));
+    let mut calls = 0;
+    let t = gotrace_core::parse_with(&data, &opts, &mut |_, _| {
+        calls += 1;
+        false
+    });
+    assert_eq!(t.events.len(), full.events.len());
+    // Two Syncs (start, end) and at least one call per 2^20 entries tried: ~k^2/2 = 8M.
+    assert!(calls >= 2 + 4, "{calls} hook calls");
+    let mut calls = 0;
+    let t = gotrace_core::parse_with(&data, &opts, &mut |_, _| {
+        calls += 1;
+        calls == 3
+    });
+    let e = t.error.expect("interrupted");
+    assert_eq!(e.kind, gotrace_core::ErrorKind::Interrupted, "{e:?}");
+    assert!(t.events.len() < full.events.len() / 2, "{}", t.events.len());
+    assert_eq!(
+        &t.events.kind[..],
+        &full.events.kind[..t.events.len()],
+        "an interrupted parse is a prefix"
+    );
+}
+
 #[test]
 fn dump_for_tracecheck() {
     if let Some(dir) = std::env::var_os("PATHOLOGICAL_DUMP") {
