@@ -9,21 +9,8 @@ use gotrace_core::export::tsv::event_line;
 use gotrace_core::stream::{drain, DRAINED};
 use gotrace_core::{parse_with, ParseOptions, Trace};
 
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("GOTRACE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.join("oracle/README.md").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "reference data not found at {} (set GOTRACE_SHARED)",
-        dir.display()
-    );
-    eprintln!("skipped: reference data not found at {}", dir.display());
-    None
-}
+mod common;
+use common::shared;
 
 fn v2_traces(shared: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(shared.join("corpus/traces"))

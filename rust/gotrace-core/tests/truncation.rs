@@ -20,21 +20,8 @@ use std::time::{Duration, Instant};
 use gotrace_core::wire::{self, BatchRead, Cursor};
 use gotrace_core::{parse, ErrorKind, EventKind, Trace};
 
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("GOTRACE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.join("oracle/README.md").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "reference data not found at {} (set GOTRACE_SHARED)",
-        dir.display()
-    );
-    eprintln!("skipped: reference data not found at {}", dir.display());
-    None
-}
+mod common;
+use common::shared;
 
 /// Files of the sweep.
 fn small_traces(shared: &std::path::Path) -> Vec<PathBuf> {

@@ -153,3 +153,23 @@ pub fn one_gen_trace(
 
 /// `u64` view of a negative ID (e.g. "no thread" = -1).
 pub const NONE: u64 = u64::MAX;
+
+/// The shared corpus and oracle beside the project (or `$GOTRACE_SHARED`); `None` (the
+/// test skips) when absent, except under CI.
+pub fn shared() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("GOTRACE_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        });
+    if dir.join("oracle/README.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "reference data not found at {} (set GOTRACE_SHARED)",
+        dir.display()
+    );
+    eprintln!("skipped: reference data not found at {}", dir.display());
+    None
+}
