@@ -91,14 +91,36 @@ def exercise(trace: gt.Trace) -> None:
         trace.fairness(bins=8)
 
 
+def streaming(data: bytes, trace: gt.Trace | None) -> None:
+    """The streaming summary and heatmap (no event table): documented errors only, and
+    on a trace that parses whole, the same matrix as the parsed trace's heatmap."""
+    try:
+        gt.summary(data)
+        h = gt.heatmap(data, 16, top=3)
+    except gt.TraceError as e:
+        check_error(e)
+        return
+    except ValueError as e:  # an empty time range needs explicit bins (documented)
+        if "time range" not in str(e):
+            raise
+        return
+    if trace is not None and trace.duration_ns > 0:
+        want = trace.heatmap(16, top=3)
+        assert np.array_equal(h.values, want.values), "streaming heatmap differs"
+        assert list(h.row_ids) == list(want.row_ids), "streaming heatmap rows differ"
+
+
 def test_one(data: bytes) -> None:
     try:
         trace = gt.parse(data)
     except gt.TraceError as e:
         check_error(e)
+        streaming(data, None)
         if e.partial is None:
             return
         trace = e.partial
+    else:
+        streaming(data, trace)
     exercise(trace)
 
 

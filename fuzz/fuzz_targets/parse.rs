@@ -1,14 +1,17 @@
 //! Any input: the in-memory parse and both streamed parses (a reader that fills every
 //! request, and one that hands out a few bytes at a time) must agree event for event, on
 //! the string, stack and side tables and on the error; a parse interrupted after the k-th
-//! Sync must give a prefix of the events; the text dump, and everything the Python layer
+//! Sync must give a prefix of the events; a drained parse (the streaming path: events
+//! handed to a sink every few rows, each M decoded a piece at a time) must list the same
+//! event lines and end with the same error; the text dump, and everything the Python layer
 //! computes from a parsed trace (analysis, MMU, binning, fairness), must not panic.
 #![no_main]
 
 use gotrace_core::analysis::{mmu, sched, summary};
 use gotrace_core::binning;
 use gotrace_core::export::tsv;
-use gotrace_core::{Trace, TraceError};
+use gotrace_core::stream::{drain, DRAINED};
+use gotrace_core::{parse_with, ParseOptions, Trace, TraceError};
 use libfuzzer_sys::fuzz_target;
 
 /// Hands out at most `step` bytes per read, `step` cycling through small sizes, so the
@@ -100,6 +103,34 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     drop(i);
+
+    // Drained: every event line (side tables resolved before the sink clears them) and
+    // the error equal the full parse's, in chunks of 1 to 64 rows.
+    let mut want = Vec::new();
+    for i in 0..t.events.len() {
+        tsv::event_line(&t, i, &mut want);
+        want.push(b'\n');
+    }
+    let opts = ParseOptions {
+        threads: Some(1 + data.len() % 2),
+        chunk_rows: 1 + data.len() % 64,
+        ..DRAINED
+    };
+    let mut got = Vec::new();
+    let d = drain(
+        |h| parse_with(data, &opts, h),
+        &mut |d: &Trace| {
+            for i in 0..d.events.len() {
+                tsv::event_line(d, i, &mut got);
+                got.push(b'\n');
+            }
+        },
+        &mut |_, _| false,
+    );
+    assert_eq!(d.error, t.error, "drained: error");
+    assert_eq!(d.generations, t.generations, "drained: generations");
+    assert!(got == want, "drained: event lines differ");
+    drop(d);
     // The text dump formats every field, strings and stacks: it must not panic either.
     tsv::write_events(&t, &mut std::io::sink(), 0, usize::MAX).unwrap();
 
