@@ -382,11 +382,21 @@ impl Events {
         }
     }
 
+    /// Tells the prefault jobs of these columns that this writer is done with them: a job
+    /// that follows the writer ([`PrefaultJob::run_following`]) would otherwise wait for
+    /// rows that never come (the table's size is only an estimate, and an error ends the
+    /// writing early).
+    pub(crate) fn stop_prefault(&mut self) {
+        if let Some(p) = self.prefaulted.take() {
+            lock(&p).done = usize::MAX;
+        }
+    }
+
     /// Reserves room for `additional` more rows in every column.
     #[cold]
     fn grow(&mut self, additional: usize) {
         // New memory: jobs made for the old columns no longer say anything about it.
-        self.prefaulted = None;
+        self.stop_prefault();
         self.c.time.reserve(additional);
         self.c.kind.reserve(additional);
         self.c.g.reserve(additional);

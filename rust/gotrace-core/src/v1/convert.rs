@@ -294,6 +294,7 @@ pub fn convert_with(
         });
     }
     let r = convert_events(&mut c, events, ver, check, spent.as_ref());
+    c.trace.events.stop_prefault();
     drop(spent);
     if r.is_ok() {
         syncs += 1;

@@ -399,3 +399,46 @@ fn bad_frame_strings_only_matter_for_emitted_events() {
     // Sync, ProcStatus, GoStatus (pre-init), GoStart; the block is not emitted.
     assert_eq!(t.events.len(), 4);
 }
+
+/// A conversion that fails (or ends) far below the table's estimated size must not leave
+/// the helper thread that faults in pages ahead of it waiting for rows that never come:
+/// with two threads this parse used to hang. The parse runs on its own thread here so
+/// that a regression fails the test instead of hanging it.
+#[test]
+fn early_conversion_error_with_a_helper_thread_ends() {
+    let mut parts: Vec<Vec<u8>> = vec![
+        H21.to_vec(),
+        batch(0, 1000),
+        ev(EV_PROC_START, &[0, 7]),
+        ev_long(EV_GO_CREATE, &[1, 1, 0, 0]),
+        ev(EV_GOMAXPROCS, &[2, 4, 1]),
+        ev(EV_GO_START, &[3, 1, 1]),
+        ev(EV_GO_BLOCK_RECV, &[5, 2]),
+    ];
+    // 1.5 M more events the conversion never reaches: the table is sized for them, and
+    // the prefault job may run up to 1 M rows ahead of the writer.
+    parts.extend(std::iter::repeat_n(ev(EV_HEAP_ALLOC, &[1, 5]), 1_500_000));
+    parts.extend([
+        ev(EV_FREQUENCY, &[1_000_000_000]),
+        ev_long(EV_STACK, &[1, 1, 0x1234, 1, 2, 42]),
+        ev_long(EV_STACK, &[2, 1, 0x5678, 99, 2, 43]),
+        string(1, b"main.f"),
+        string(2, b"main.go"),
+    ]);
+    let data = parts.concat();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opts = crate::ParseOptions::threads(Some(2));
+        let t = crate::parse_with(&data, &opts, &mut |_, _| false);
+        let _ = tx.send(t);
+    });
+    let t = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the parse with a helper thread did not end");
+    let e = t.error.expect("bad top frame of an emitted event");
+    assert_eq!(
+        e.message,
+        "panic in trace parser: expected id 99 in string table"
+    );
+    assert_eq!(t.events.len(), 4);
+}
