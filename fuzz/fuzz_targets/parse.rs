@@ -1,10 +1,11 @@
-//! Any input: the in-memory parse and both streamed parses (a reader that fills every
-//! request, and one that hands out a few bytes at a time) must agree event for event, on
-//! the string, stack and side tables and on the error; a parse interrupted after the k-th
-//! Sync must give a prefix of the events; a drained parse (the streaming path: events
-//! handed to a sink every few rows, each M decoded a piece at a time) must list the same
-//! event lines and end with the same error; the text dump, and everything the Python layer
-//! computes from a parsed trace (analysis, MMU, binning, fairness), must not panic.
+//! Any input: the in-memory parse, both streamed parses (a reader that fills every
+//! request, and one that hands out a few bytes at a time) and a parse with two threads
+//! must agree event for event, on the string, stack and side tables and on the error; a
+//! parse interrupted after the k-th Sync must give a prefix of the events; a drained
+//! parse (the streaming path: events handed to a sink every few rows, each M decoded a
+//! piece at a time) must list the same event lines and end with the same error; the text
+//! dump, and everything the Python layer computes from a parsed trace (analysis, MMU,
+//! binning, fairness), must not panic.
 #![no_main]
 
 use gotrace_core::analysis::{mmu, sched, summary};
@@ -69,6 +70,10 @@ fuzz_target!(|data: &[u8]| {
     let t = gotrace_core::parse(data);
     let s = gotrace_core::parse_read(std::io::Cursor::new(data), data.len());
     assert_same(&t, &s, "parse_read(Cursor)");
+    // Small inputs parse on one thread by default: the helper-thread paths (v2's next
+    // generation read ahead, v1's table faulted in ahead) must give the same trace.
+    let s = parse_with(data, &ParseOptions::threads(Some(2)), &mut |_, _| false);
+    assert_same(&t, &s, "parse_with(threads=2)");
     let s = gotrace_core::parse_read(
         Trickle {
             data,
