@@ -493,9 +493,9 @@ struct Loaded {
 /// Frontier entries tried between hook calls inside a generation. Go's search for the
 /// next event (sort the frontier, try each M in turn) is linear in the number of Ms with
 /// events left, so a hostile generation of many Ms that can only go in one order costs
-/// time quadratic in its size (Go's reader alike; the exact order depends on Go's
-/// unstable sort of the whole frontier, so the search cannot be skipped without changing
-/// results). Calling the hook after this much work keeps such a parse interruptible.
+/// time quadratic in its size (Go's reader alike; which M Go picks depends on its
+/// unstable sort of the whole frontier, which a faster search would have to reproduce
+/// exactly). Calling the hook after this much work keeps such a parse interruptible.
 const WORK_CHECK: u64 = 1 << 20;
 
 enum LoadOut {
