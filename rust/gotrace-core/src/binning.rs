@@ -58,6 +58,37 @@ impl<'a> BinIndex<'a> {
         self.edges
     }
 
+    /// The part of `[start, end)` inside `[edges[0], edges[n]]`, by bin: None when it is
+    /// empty. See [`Split`].
+    #[inline]
+    pub fn split(&self, start: i64, end: i64) -> Option<Split> {
+        let n = self.bins();
+        let e = self.edges;
+        let a = start.max(e[0]);
+        let b = end.min(e[n]);
+        if b <= a {
+            return None;
+        }
+        // a in [lo, hi), b - 1 in [lo, hi): both have bins.
+        let i = self.bin_of(a).expect("clipped start in range");
+        let j = self.bin_of(b - 1).expect("clipped end in range");
+        Some(if i == j {
+            Split {
+                i,
+                j,
+                head: b - a,
+                tail: 0,
+            }
+        } else {
+            Split {
+                i,
+                j,
+                head: e[i + 1] - a,
+                tail: b - e[j],
+            }
+        })
+    }
+
     /// The bin `i` with `edges[i] <= t < edges[i+1]` (the last bin also takes
     /// `t == edges[n]`), or None when `t` is outside `[edges[0], edges[n]]`.
     pub fn bin_of(&self, t: i64) -> Option<usize> {
@@ -90,6 +121,16 @@ impl<'a> BinIndex<'a> {
         }
         Some(i)
     }
+}
+
+/// A clipped interval by bin ([`BinIndex::split`]): `head` ns in bin `i`; if `j > i`,
+/// `tail` ns in bin `j` and bins `i + 1..j` wholly covered (else `tail` is 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Split {
+    pub i: usize,
+    pub j: usize,
+    pub head: i64,
+    pub tail: i64,
 }
 
 /// Row given to [`overlap_f64`] for an interval to leave out.
@@ -137,7 +178,6 @@ fn overlap_rows(
     assert!(rows.len() <= u32::MAX as usize, "too many intervals");
     let idx = BinIndex::new(edges);
     let n = idx.bins();
-    let (lo, hi) = (edges[0], edges[n]);
     let (first, by_row) = group_by_row(rows, nrows);
     let mut row = vec![0i64; n];
     // full[i]: +1 where a run of whole covered bins begins, -1 after it ends.
@@ -147,26 +187,17 @@ fn overlap_rows(
         let mut any_full = false;
         for &k in &by_row[first[r]..first[r + 1]] {
             let k = k as usize;
-            let a = starts[k].max(lo);
-            let b = ends[k].min(hi);
-            if b <= a {
+            let Some(Split { i, j, head, tail }) = idx.split(starts[k], ends[k]) else {
                 continue;
-            }
-            // a in [lo, hi), b - 1 in [lo, hi): both have bins.
-            let i = idx.bin_of(a).expect("clipped start in range");
-            let j = idx.bin_of(b - 1).expect("clipped end in range");
+            };
             b0 = b0.min(i);
             b1 = b1.max(j + 1);
-            if i == j {
-                row[i] += b - a;
-            } else {
-                row[i] += edges[i + 1] - a;
-                row[j] += b - edges[j];
-                if j > i + 1 {
-                    full[i + 1] += 1;
-                    full[j] -= 1;
-                    any_full = true;
-                }
+            row[i] += head;
+            row[j] += tail;
+            if j > i + 1 {
+                full[i + 1] += 1;
+                full[j] -= 1;
+                any_full = true;
             }
         }
         if b0 >= b1 {
@@ -277,17 +308,11 @@ pub fn for_each_overlap(edges: &[i64], s: i64, e: i64, mut f: impl FnMut(usize, 
 /// `edges[n]` counts in the last bin.
 pub fn count(times: &[i64], rows: &[u32], nrows: usize, edges: &[i64]) -> Vec<i64> {
     assert_eq!(times.len(), rows.len());
-    let idx = BinIndex::new(edges);
-    let n = idx.bins();
-    let mut out = vec![0i64; nrows * n];
-    for (&t, &r) in times.iter().zip(rows) {
-        let r = r as usize;
-        assert!(r < nrows, "row {r} out of range (nrows {nrows})");
-        if let Some(i) = idx.bin_of(t) {
-            out[r * n + i] += 1;
-        }
-    }
-    out
+    count_items(
+        rows.iter().copied().zip(times.iter().copied()),
+        nrows,
+        edges,
+    )
 }
 
 /// [`count`] as float64 (exact: counts stay far below 2^53), of the instants `(row, t)`.
@@ -296,14 +321,22 @@ pub fn count_f64(
     nrows: usize,
     edges: &[i64],
 ) -> Vec<f64> {
+    count_items(items, nrows, edges)
+}
+
+fn count_items<T: Copy + Default + std::ops::AddAssign + From<u8>>(
+    items: impl IntoIterator<Item = (u32, i64)>,
+    nrows: usize,
+    edges: &[i64],
+) -> Vec<T> {
     let idx = BinIndex::new(edges);
     let n = idx.bins();
-    let mut out = vec![0f64; nrows * n];
+    let mut out = vec![T::default(); nrows * n];
     for (r, t) in items {
         let r = r as usize;
         assert!(r < nrows, "row {r} out of range (nrows {nrows})");
         if let Some(i) = idx.bin_of(t) {
-            out[r * n + i] += 1.0;
+            out[r * n + i] += T::from(1);
         }
     }
     out
@@ -320,29 +353,19 @@ pub fn overlap_dense_f64(
 ) -> Vec<f64> {
     let idx = BinIndex::new(edges);
     let n = idx.bins();
-    let (lo, hi) = (edges[0], edges[n]);
     let mut part = vec![0i64; nrows * n];
     let mut full = vec![0i64; nrows * (n + 1)];
     for (r, s, e) in items {
         let r = r as usize;
         assert!(r < nrows, "row {r} out of range (nrows {nrows})");
-        let a = s.max(lo);
-        let b = e.min(hi);
-        if b <= a {
+        let Some(Split { i, j, head, tail }) = idx.split(s, e) else {
             continue;
-        }
-        let i = idx.bin_of(a).expect("clipped start in range");
-        let j = idx.bin_of(b - 1).expect("clipped end in range");
-        let row = &mut part[r * n..(r + 1) * n];
-        if i == j {
-            row[i] += b - a;
-        } else {
-            row[i] += edges[i + 1] - a;
-            row[j] += b - edges[j];
-            if j > i + 1 {
-                full[r * (n + 1) + i + 1] += 1;
-                full[r * (n + 1) + j] -= 1;
-            }
+        };
+        part[r * n + i] += head;
+        part[r * n + j] += tail;
+        if j > i + 1 {
+            full[r * (n + 1) + i + 1] += 1;
+            full[r * (n + 1) + j] -= 1;
         }
     }
     let mut out = vec![0f64; nrows * n];
@@ -412,25 +435,14 @@ impl Binner {
     pub fn add_interval(&mut self, row: usize, start: i64, end: i64) {
         self.grow(row);
         let n = self.edges.len() - 1;
-        let a = start.max(self.edges[0]);
-        let b = end.min(self.edges[n]);
-        if b <= a {
+        let Some(Split { i, j, head, tail }) = self.index().split(start, end) else {
             return;
-        }
-        let idx = self.index();
-        let i = idx.bin_of(a).expect("clipped start in range");
-        let j = idx.bin_of(b - 1).expect("clipped end in range");
-        let (ei1, ej) = (self.edges[i + 1], self.edges[j]);
-        let t = &mut self.time[row * n..(row + 1) * n];
-        if i == j {
-            t[i] += b - a;
-        } else {
-            t[i] += ei1 - a;
-            t[j] += b - ej;
-            if j > i + 1 {
-                self.full[row * (n + 1) + i + 1] += 1;
-                self.full[row * (n + 1) + j] -= 1;
-            }
+        };
+        self.time[row * n + i] += head;
+        self.time[row * n + j] += tail;
+        if j > i + 1 {
+            self.full[row * (n + 1) + i + 1] += 1;
+            self.full[row * (n + 1) + j] -= 1;
         }
     }
 
@@ -560,25 +572,16 @@ impl SparseBinner {
 
     /// Adds the interval `[start, end)` to `row` (clipped to the edges).
     pub fn add_interval(&mut self, row: u32, start: i64, end: i64) {
-        let n = self.edges.len() - 1;
-        let a = start.max(self.edges[0]);
-        let b = end.min(self.edges[n]);
-        if b <= a {
+        let Some(Split { i, j, head, tail }) = self.index().split(start, end) else {
             return;
-        }
-        let idx = self.index();
-        let i = idx.bin_of(a).expect("clipped start in range");
-        let j = idx.bin_of(b - 1).expect("clipped end in range");
-        let (ei1, ej) = (self.edges[i + 1], self.edges[j]);
-        if i == j {
-            self.put(row, 2 * i as u32, b - a);
-        } else {
-            self.put(row, 2 * i as u32, ei1 - a);
+        };
+        self.put(row, 2 * i as u32, head);
+        if j > i {
             if j > i + 1 {
                 self.put(row, 2 * (i + 1) as u32 + 1, 1);
                 self.put(row, 2 * j as u32 + 1, -1);
             }
-            self.put(row, 2 * j as u32, b - ej);
+            self.put(row, 2 * j as u32, tail);
         }
     }
 
