@@ -556,6 +556,17 @@ struct Loader<S> {
 }
 
 impl<S: Source> Loader<S> {
+    fn new(src: S, ver: u32, lazy: bool) -> Self {
+        Loader {
+            cur: src,
+            ver,
+            spill: None,
+            spare: Vec::new(),
+            spare_buf: Vec::new(),
+            lazy,
+        }
+    }
+
     fn load(&mut self, parallel: bool) -> Loaded {
         let before = self.cur.io_failed();
         let mut pending = Pending::default();
@@ -761,10 +772,9 @@ struct Reader {
 /// bytes consumed: the v2 reader after storing each generation's Sync event (and the
 /// final one) and, in a drained parse ([`ParseOptions::drained`]), whenever the table
 /// holds [`ParseOptions::chunk_rows`] rows, and after a long search for the next event
-/// ([`WORK_CHECK`]); the v1 reader every
-/// [`crate::v1::CHECK_EVERY`] events. Returning `true`
-/// stops the parse (the trace then ends with an `ErrorKind::Interrupted` error after the
-/// events read so far). A sink may consume `trace.events` and empty it with
+/// ([`WORK_CHECK`]); the v1 reader every [`crate::v1::CHECK_EVERY`] events. Returning
+/// `true` stops the parse (the trace then ends with an `ErrorKind::Interrupted` error
+/// after the events read so far). A sink may consume `trace.events` and empty it with
 /// [`Trace::clear_events`]: events stored later (and their side-table references) then
 /// start from zero again.
 pub type Hook<'a> = dyn FnMut(&mut Trace, u64) -> bool + 'a;
@@ -1007,14 +1017,7 @@ fn run<S: Source + Send>(
     let trace = pool.in_place_scope(|s| {
         let mut sup = ParSupply {
             scope: s,
-            loader: Some(Loader {
-                cur: src,
-                ver,
-                spill: None,
-                spare: Vec::new(),
-                spare_buf: Vec::new(),
-                lazy: chunk > 0,
-            }),
+            loader: Some(Loader::new(src, ver, chunk > 0)),
             inflight: None,
         };
         let trace = drive(trace, size_hint, &mut sup, hook, limit, chunk);
@@ -1034,14 +1037,7 @@ fn run_seq<S: Source>(
     chunk: usize,
 ) -> Trace {
     let ver = trace.version;
-    let mut sup = SeqSupply(Loader {
-        cur: src,
-        ver,
-        spill: None,
-        spare: Vec::new(),
-        spare_buf: Vec::new(),
-        lazy: chunk > 0,
-    });
+    let mut sup = SeqSupply(Loader::new(src, ver, chunk > 0));
     finalize(drive(trace, size_hint, &mut sup, hook, limit, chunk))
 }
 

@@ -331,12 +331,16 @@ impl ExecCols {
     }
 }
 
-fn event_ref_cols(r: impl Iterator<Item = EventRef>) -> (Vec<i64>, Vec<i8>) {
-    r.map(|e| match e {
+/// An event reference as (time, kind) columns: (0, -1) for none.
+fn event_ref(e: EventRef) -> (i64, i8) {
+    match e {
         Some((t, k)) => (t, k as i8),
         None => (0, -1),
-    })
-    .unzip()
+    }
+}
+
+fn event_ref_cols(r: impl Iterator<Item = EventRef>) -> (Vec<i64>, Vec<i8>) {
+    r.map(event_ref).unzip()
 }
 
 fn task_cols(tasks: &[TaskSummary]) -> Cols {
@@ -427,10 +431,6 @@ fn region_cols(gs: &[GoroutineSummary]) -> Cols {
     let (mut row, mut task, mut name) = (Vec::new(), Vec::new(), Vec::new());
     let (mut st, mut sk, mut et, mut ek) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut stats = ExecCols::default();
-    let event_ref = |e: EventRef| match e {
-        Some((t, k)) => (t, k as i8),
-        None => (0, -1),
-    };
     for (i, g) in gs.iter().enumerate() {
         for r in &g.regions {
             row.push(i as u64);

@@ -336,9 +336,10 @@ fn distinct(keys: &[i64]) -> (Vec<i64>, Vec<u32>) {
 
 /// Orders the groups (rows `ids`, with their totals and earliest starts) as the spec asks
 /// and keeps the first `top` (the rest summed into a last row with ID -1): each group's
-/// output row, the output's row IDs, and whether there is an "other" row. Ties are broken by the smaller ID, then by the
-/// order given (a stable sort, as numpy's `lexsort` / stable `argsort`). Rows by state
-/// keep the order of [`HeatSpec::states`] unless `top` is given.
+/// output row, the output's row IDs, and whether there is an "other" row. Ties are broken
+/// by the smaller ID, then by the order given (a stable sort, as numpy's `lexsort` /
+/// stable `argsort`). Rows by state keep the order of [`HeatSpec::states`] unless `top`
+/// is given.
 pub fn rank(
     spec: &HeatSpec,
     ids: &[i64],
