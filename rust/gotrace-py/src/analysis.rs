@@ -7,7 +7,7 @@
 use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateIntervals};
 use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
 use gotrace_core::analysis::summarizer::{
-    is_system_goroutine, EventRef, ExecStats, GoroutineSummary, TaskSummary,
+    is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
 };
 use gotrace_core::analysis::summary::{analyze_then, Analysis, Summaries};
 use gotrace_core::store::Trace;
@@ -386,22 +386,27 @@ fn task_cols(tasks: &[TaskSummary]) -> Cols {
     c
 }
 
-fn goroutine_cols(trace: &Trace, gs: &[GoroutineSummary]) -> Cols {
+/// The goroutine and region tables, in one pass over the summaries (large structs, and
+/// 10^5-10^6 of them in a big trace: a second pass costs as much as the first).
+fn goroutine_cols(trace: &Trace, gs: &[GoroutineSummary]) -> (Cols, Cols) {
     let n = gs.len();
-    let (mut id, mut name, mut pc) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
+    macro_rules! cap {
+        ($($v:ident),*) => {$( let mut $v = Vec::with_capacity(n); )*};
+    }
+    cap!(
+        id,
+        name,
+        pc,
+        system,
+        created,
+        started,
+        ended,
+        creator,
+        creation_stack
     );
-    let mut system = Vec::with_capacity(n);
-    let (mut created, mut started, mut ended) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut creator, mut creation_stack) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut stats = ExecCols::with_capacity(n);
-    for g in gs {
+    let mut regions = RegionCols::default();
+    for (i, g) in gs.iter().enumerate() {
         id.push(g.id);
         name.push(g.name);
         pc.push(g.pc);
@@ -412,6 +417,9 @@ fn goroutine_cols(trace: &Trace, gs: &[GoroutineSummary]) -> Cols {
         creator.push(g.creator);
         creation_stack.push(g.creation_stack);
         stats.push(&g.stats);
+        for r in &g.regions {
+            regions.push(i, r);
+        }
     }
     let mut c = Cols::default();
     c.put("id", id);
@@ -424,37 +432,58 @@ fn goroutine_cols(trace: &Trace, gs: &[GoroutineSummary]) -> Cols {
     c.put("creator", creator);
     c.put("creation_stack", creation_stack);
     stats.put(&mut c);
-    c
+    (c, regions.cols())
 }
 
-fn region_cols(gs: &[GoroutineSummary]) -> Cols {
-    let (mut row, mut task, mut name) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut st, mut sk, mut et, mut ek) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut stats = ExecCols::default();
-    for (i, g) in gs.iter().enumerate() {
-        for r in &g.regions {
-            row.push(i as u64);
-            task.push(r.task_id);
-            name.push(r.name);
-            let (t, k) = event_ref(r.start);
-            st.push(t);
-            sk.push(k);
-            let (t, k) = event_ref(r.end);
-            et.push(t);
-            ek.push(k);
-            stats.push(&r.stats);
-        }
+#[derive(Default)]
+struct RegionCols {
+    row: Vec<u64>,
+    task: Vec<u64>,
+    name: Vec<u32>,
+    start: (Vec<i64>, Vec<i8>),
+    end: (Vec<i64>, Vec<i8>),
+    stats: ExecCols,
+}
+
+impl RegionCols {
+    fn push(&mut self, row: usize, r: &RegionSummary) {
+        self.row.push(row as u64);
+        self.task.push(r.task_id);
+        self.name.push(r.name);
+        let (t, k) = event_ref(r.start);
+        self.start.0.push(t);
+        self.start.1.push(k);
+        let (t, k) = event_ref(r.end);
+        self.end.0.push(t);
+        self.end.1.push(k);
+        self.stats.push(&r.stats);
     }
-    let mut c = Cols::default();
-    c.put("goroutine_row", row);
-    c.put("task_id", task);
-    c.put("name", name);
-    c.put("start_ns", st);
-    c.put("start_kind", sk);
-    c.put("end_ns", et);
-    c.put("end_kind", ek);
-    stats.put(&mut c);
-    c
+
+    fn cols(self) -> Cols {
+        let mut c = Cols::default();
+        c.put("goroutine_row", self.row);
+        c.put("task_id", self.task);
+        c.put("name", self.name);
+        c.put("start_ns", self.start.0);
+        c.put("start_kind", self.start.1);
+        c.put("end_ns", self.end.0);
+        c.put("end_kind", self.end.1);
+        self.stats.put(&mut c);
+        c
+    }
+}
+
+/// Frees `v` on a thread of its own when it is big: the summaries of a large trace are
+/// 10^5-10^6 structs, each with a few small allocations, and freeing them takes a tenth of
+/// the analysis, which nobody needs to wait for.
+fn drop_later<T: Send + 'static>(v: Vec<T>) {
+    if v.len() >= 1 << 14 {
+        let spawned = std::thread::Builder::new()
+            .name("gotrace-free".into())
+            .spawn(move || drop(v));
+        // Without a thread (none could be made) `v` was dropped here already.
+        drop(spawned);
+    }
 }
 
 fn summary_cols(trace: &Trace, s: Summaries) -> SummaryCols {
@@ -467,10 +496,12 @@ fn summary_cols(trace: &Trace, s: Summaries) -> SummaryCols {
     range_table.put("end", t.end);
     range_table.put("active_at_start", t.active_at_start);
     range_table.put("open", t.open);
+    let (goroutines, regions) = goroutine_cols(trace, &s.goroutines);
+    drop_later(s.goroutines);
     SummaryCols {
         tasks: task_cols(&s.tasks),
-        goroutines: goroutine_cols(trace, &s.goroutines),
-        regions: region_cols(&s.goroutines),
+        goroutines,
+        regions,
         range_table,
         by_name: s.ranges.by_name,
         gc: s.ranges.gc,
