@@ -2,6 +2,7 @@
 //! counting allocator) of a streaming goroutine heatmap over FILE held in memory, the
 //! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
 //! set: the heap in use at each generation and the net growth of the heatmap's state.
+//! `stream_mem FILE THREADS summary`: the same for the streaming summary (no intervals).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
@@ -45,6 +46,9 @@ fn main() {
     let path = args.next().expect("usage: stream_mem FILE [THREADS]");
     let threads: Option<usize> = args.next().map(|s| s.parse().unwrap());
     let data = std::fs::read(&path).expect("read");
+    if args.next().as_deref() == Some("summary") {
+        return summary(&path, &data, threads);
+    }
     let t = gotrace_core::parse_with(&data[..64.min(data.len())], &DRAINED, &mut |_, _| true);
     let (t0, t1) = gotrace_core::stream::v2_extent(&data).unwrap_or((0, 1));
     let edges: Vec<i64> = (0..=1000).map(|i| t0 + (t1 - t0) * i / 1000).collect();
@@ -111,5 +115,43 @@ fn main() {
         total.get(),
         err,
         h.matrix.row_ids.len()
+    );
+}
+
+fn summary(path: &str, data: &[u8], threads: Option<usize>) {
+    use gotrace_core::analysis::intervals::NoIntervals;
+    use gotrace_core::analysis::summary::Analyzer;
+    let base = CUR.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let mb = |x: usize| (x - base) as f64 / 1e6;
+    let opts = gotrace_core::ParseOptions { threads, ..DRAINED };
+    let start = Instant::now();
+    let mut an: Option<Analyzer<NoIntervals>> = None;
+    let trace = drain(
+        |h| gotrace_core::parse_with(data, &opts, h),
+        &mut |t| {
+            an.get_or_insert_with(|| Analyzer::new(t.version, NoIntervals))
+                .feed(t)
+        },
+        &mut |_, done| {
+            if std::env::var_os("TRACE_MEM").is_some() {
+                eprintln!("{done} cur {:.1} MB", mb(CUR.load(Relaxed)));
+            }
+            false
+        },
+    );
+    eprintln!("after drain: {:.1} MB", mb(CUR.load(Relaxed)));
+    let a = an
+        .unwrap_or_else(|| Analyzer::new(trace.version, NoIntervals))
+        .finish_sink(&trace)
+        .0;
+    eprintln!("after finish: {:.1} MB", mb(CUR.load(Relaxed)));
+    println!(
+        "{path}: {:.2} s, peak heap {:.1} MB over the input ({:.1} MB), {} goroutines, error {:?}",
+        start.elapsed().as_secs_f64(),
+        mb(PEAK.load(Relaxed)),
+        data.len() as f64 / 1e6,
+        a.goroutines.len(),
+        trace.error,
     );
 }
