@@ -255,7 +255,12 @@ impl GoNames {
 struct Goroutines {
     slot: IdMap<u32>,
     v: Vec<GoroutineSummary>,
+    /// Slots of `v` below this have their pages faulted in.
+    populated: usize,
 }
+
+/// Slots of [`Goroutines`] faulted in at a time (about 1 MB).
+const POPULATE_SLOTS: usize = 4096;
 
 impl Goroutines {
     #[inline]
@@ -279,9 +284,11 @@ impl Goroutines {
             self.v[i as usize] = g;
             return;
         }
-        if self.v.len() == self.v.capacity() {
-            self.v.reserve(self.v.len().max(1024));
-            crate::store::prefault(&self.v, self.v.len(), self.v.capacity());
+        let n = self.v.len();
+        if n >= self.populated {
+            self.v.reserve(POPULATE_SLOTS);
+            self.populated = (n + POPULATE_SLOTS).min(self.v.capacity());
+            crate::store::prefault(&self.v, n, self.populated);
         }
         self.slot.insert(id, self.v.len() as u32);
         self.v.push(g);
