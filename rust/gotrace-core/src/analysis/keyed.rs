@@ -7,84 +7,134 @@ use rustc_hash::FxHashMap;
 /// Entries before the index is built (real traces have a handful of keys).
 const INDEX_AFTER: usize = 16;
 
+/// Most goroutines block for one reason and spend range time in at most one range: one
+/// entry is kept inline, and a list is allocated only for a second key. A trace has up
+/// to millions of goroutines with a few of these each, so an allocation per non-empty
+/// list cost more memory than the summaries' own fields.
 #[derive(Clone, Debug, Default)]
-pub struct KeyedNs {
+pub struct KeyedNs(Repr);
+
+#[derive(Clone, Debug, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    One((u32, i64)),
+    Many(Box<Many>),
+}
+
+#[derive(Clone, Debug)]
+struct Many {
     v: Vec<(u32, i64)>,
-    index: Option<Box<FxHashMap<u32, u32>>>,
+    index: Option<FxHashMap<u32, u32>>,
 }
 
 impl KeyedNs {
     pub fn position(&self, key: u32) -> Option<usize> {
-        match &self.index {
-            Some(ix) => ix.get(&key).map(|&i| i as usize),
-            None => self.v.iter().position(|e| e.0 == key),
+        match &self.0 {
+            Repr::Empty => None,
+            Repr::One(e) => (e.0 == key).then_some(0),
+            Repr::Many(m) => match &m.index {
+                Some(ix) => ix.get(&key).map(|&i| i as usize),
+                None => m.v.iter().position(|e| e.0 == key),
+            },
         }
     }
 
     pub fn get(&self, key: u32) -> Option<i64> {
-        self.position(key).map(|i| self.v[i].1)
+        self.position(key).map(|i| self[i].1)
     }
 
     /// Appends a key that is not present.
     pub fn push(&mut self, key: u32, ns: i64) {
-        self.v.push((key, ns));
-        match &mut self.index {
-            Some(ix) => {
-                ix.insert(key, (self.v.len() - 1) as u32);
+        match &mut self.0 {
+            Repr::Empty => self.0 = Repr::One((key, ns)),
+            Repr::One(e) => {
+                let v = vec![*e, (key, ns)];
+                self.0 = Repr::Many(Box::new(Many { v, index: None }));
             }
-            None if self.v.len() > INDEX_AFTER => {
-                let ix = self.v.iter().enumerate().map(|(i, e)| (e.0, i as u32));
-                self.index = Some(Box::new(ix.collect()));
+            Repr::Many(m) => {
+                m.v.push((key, ns));
+                match &mut m.index {
+                    Some(ix) => {
+                        ix.insert(key, (m.v.len() - 1) as u32);
+                    }
+                    None if m.v.len() > INDEX_AFTER => {
+                        let ix = m.v.iter().enumerate().map(|(i, e)| (e.0, i as u32));
+                        m.index = Some(ix.collect());
+                    }
+                    None => {}
+                }
             }
-            None => {}
         }
     }
 
     /// Adds `ns` to `key` (appending it if new).
     pub fn add(&mut self, key: u32, ns: i64) {
         match self.position(key) {
-            Some(i) => self.v[i].1 += ns,
+            Some(i) => *self.value_at(i) += ns,
             None => self.push(key, ns),
+        }
+    }
+
+    fn value_at(&mut self, i: usize) -> &mut i64 {
+        match &mut self.0 {
+            Repr::Empty => panic!("index {i} of an empty KeyedNs"),
+            Repr::One(e) => {
+                assert_eq!(i, 0, "index out of range");
+                &mut e.1
+            }
+            Repr::Many(m) => &mut m.v[i].1,
         }
     }
 
     /// Sets the value of the entry at `i`.
     pub fn set_at(&mut self, i: usize, ns: i64) {
-        self.v[i].1 = ns;
+        *self.value_at(i) = ns;
     }
 
     /// Removes the entry at `i`: in order while the list is short, by swapping in the
     /// last entry once it is indexed.
     pub fn remove_at(&mut self, i: usize) {
-        match &mut self.index {
-            None => {
-                self.v.remove(i);
+        match &mut self.0 {
+            Repr::Empty => panic!("index {i} of an empty KeyedNs"),
+            Repr::One(_) => {
+                assert_eq!(i, 0, "index out of range");
+                self.0 = Repr::Empty;
             }
-            Some(ix) => {
-                let gone = self.v.swap_remove(i);
-                ix.remove(&gone.0);
-                if let Some(moved) = self.v.get(i) {
-                    ix.insert(moved.0, i as u32);
+            Repr::Many(m) => match &mut m.index {
+                None => {
+                    m.v.remove(i);
                 }
-            }
+                Some(ix) => {
+                    let gone = m.v.swap_remove(i);
+                    ix.remove(&gone.0);
+                    if let Some(moved) = m.v.get(i) {
+                        ix.insert(moved.0, i as u32);
+                    }
+                }
+            },
         }
     }
 
     pub fn to_vec(&self) -> Vec<(u32, i64)> {
-        self.v.clone()
+        self[..].to_vec()
     }
 }
 
 impl std::ops::Deref for KeyedNs {
     type Target = [(u32, i64)];
     fn deref(&self) -> &[(u32, i64)] {
-        &self.v
+        match &self.0 {
+            Repr::Empty => &[],
+            Repr::One(e) => std::slice::from_ref(e),
+            Repr::Many(m) => &m.v,
+        }
     }
 }
 
 impl PartialEq for KeyedNs {
     fn eq(&self, o: &KeyedNs) -> bool {
-        self.v == o.v
+        self[..] == o[..]
     }
 }
 
@@ -92,7 +142,7 @@ impl Eq for KeyedNs {}
 
 impl PartialEq<Vec<(u32, i64)>> for KeyedNs {
     fn eq(&self, o: &Vec<(u32, i64)>) -> bool {
-        &self.v == o
+        self[..] == o[..]
     }
 }
 
@@ -123,5 +173,18 @@ mod tests {
         small.add(5, 3);
         small.remove_at(0);
         assert_eq!(small, vec![(4, 2), (5, 3)]);
+        let mut one = KeyedNs::default();
+        assert_eq!((one.len(), one.get(7)), (0, None));
+        one.add(7, 5);
+        one.add(7, 1);
+        assert_eq!((one.position(7), one.position(8)), (Some(0), None));
+        assert_eq!(one, vec![(7, 6)]);
+        one.set_at(0, 9);
+        assert_eq!(one.to_vec(), vec![(7, 9)]);
+        one.remove_at(0);
+        assert_eq!(one, vec![]);
+        one.add(8, 1);
+        one.add(9, 2);
+        assert_eq!(one, vec![(8, 1), (9, 2)]);
     }
 }
