@@ -66,8 +66,12 @@ fn index_error(i: i64, len: usize) -> MmuError {
     ))
 }
 
-/// Refuses a GOMAXPROCS so large that Go would run out of memory building its P table.
-const MAX_GOMAXPROCS: i64 = 1 << 24;
+/// Refuses GOMAXPROCS metrics that would make the P table (and, per proc, the series)
+/// grow by more than this many entries in all: Go builds one entry per P at each increase,
+/// so a few bytes of metric events alternating between 1 and 2^24 would take time and
+/// memory without bound (a fuzzed 4 KB trace asking for 2^22 Ps took 10 s). Real traces
+/// grow it by at most a few thousand.
+const MAX_GOMAXPROCS_GROWTH: i64 = 1 << 20;
 
 const GOMAXPROCS_METRIC: &[u8] = b"/sched/gomaxprocs:threads";
 
@@ -187,6 +191,8 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
     // (time, GOMAXPROCS) at every change of GOMAXPROCS.
     let mut gomaxprocs_at: Vec<(i64, i64)> = Vec::new();
     let mut n_sync: i64 = 0;
+    // Ps added by GOMAXPROCS increases so far.
+    let mut grown: i64 = 0;
 
     const SYNC: u8 = EventKind::Sync as u8;
     const METRIC: u8 = EventKind::Metric as u8;
@@ -233,8 +239,12 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                     }
                     procs.ps.truncate(n);
                 }
-                if n > MAX_GOMAXPROCS {
-                    return Err(MmuError(format!("GOMAXPROCS {n} is too large")));
+                grown = grown.saturating_add(n.saturating_sub(procs.ps.len() as i64).max(0));
+                if grown > MAX_GOMAXPROCS_GROWTH {
+                    return Err(MmuError(format!(
+                        "GOMAXPROCS {n} is too large (increases add up to more than \
+                         {MAX_GOMAXPROCS_GROWTH} Ps)"
+                    )));
                 }
                 while (procs.ps.len() as i64) < n {
                     let mut series = 0;
@@ -1134,6 +1144,42 @@ mod tests {
 
     fn points(u: &[MutatorUtil]) -> Vec<(i64, f64)> {
         u.iter().map(|m| (m.time, m.util)).collect()
+    }
+
+    /// GOMAXPROCS going up and down between 1 and a large count: the Ps Go would add
+    /// are counted over all increases, and past the budget the MMU is an error, before
+    /// the series are built (the alternation below would otherwise make 2^26 series).
+    #[test]
+    fn gomaxprocs_growth_is_bounded() {
+        let mut b = Builder::new();
+        b.sync(0, 1);
+        for i in 0..64 {
+            b.gomaxprocs(10 + 2 * i, 1).gomaxprocs(11 + 2 * i, 1 << 20);
+        }
+        let t = std::time::Instant::now();
+        let e = mutator_utilization(&b.0, UTIL_DEFAULT | UTIL_PER_PROC).unwrap_err();
+        assert!(e.0.contains("is too large"), "{e:?}");
+        assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+        // Up to the budget itself, the series are Go's: one per P ever added.
+        let mut b = Builder::new();
+        b.sync(0, 1)
+            .gomaxprocs(10, 4)
+            .gomaxprocs(11, 1)
+            .gomaxprocs(12, 3);
+        let u = mutator_utilization(&b.0, UTIL_DEFAULT | UTIL_PER_PROC).unwrap();
+        assert_eq!(u.len(), 4 + 2);
+        let mut b = Builder::new();
+        b.sync(0, 1).gomaxprocs(10, MAX_GOMAXPROCS_GROWTH);
+        assert_eq!(
+            mutator_utilization(&b.0, UTIL_DEFAULT).unwrap().len(),
+            1,
+            "the budget itself is allowed"
+        );
+        b.gomaxprocs(11, 1).gomaxprocs(12, 2);
+        assert!(
+            mutator_utilization(&b.0, UTIL_DEFAULT).is_err(),
+            "one P more"
+        );
     }
 
     #[test]
