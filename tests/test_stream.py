@@ -148,6 +148,28 @@ def test_a_wrong_extent_is_corrected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert passes[1][-1] == t.end_ns
 
 
+def test_an_extent_ending_before_it_starts_is_corrected() -> None:
+    """A trace (found by fuzzing, and read the same by Go: tracecheck's events) whose
+    last generation, parsed alone, ends before the first one starts: in the whole trace
+    its times are pushed past the earlier ones. The extent read beforehand says so
+    (end < start); the heatmap must still be the parsed trace's, with or without a given
+    start, and with an end before the trace's start be the same error."""
+    data = (Path(__file__).parent / "data" / "pushed-last-generation.trace").read_bytes()
+    t = gt.parse(data)
+    assert t.start_ns is not None
+    assert t.end_ns is not None
+    first, last = native.stream_extent(data)
+    assert first == t.start_ns
+    assert last < first  # what makes this trace a test
+    _same_heatmap(t.heatmap(16, top=3), gt.heatmap(data, 16, top=3), "pushed")
+    mid = (t.start_ns + t.end_ns) // 2
+    _same_heatmap(t.heatmap(8, start=mid), gt.heatmap(data, 8, start=mid), "pushed, start")
+    with pytest.raises(ValueError, match="is before start"):
+        t.heatmap(8, end=t.start_ns - 1)
+    with pytest.raises(ValueError, match="is before start"):
+        gt.heatmap(data, 8, end=t.start_ns - 1)
+
+
 def test_v1_and_pipes_fall_back_to_a_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     oracle.require_shared()
     path = oracle.CORPUS / "go1.21.13-mixed-small.trace"

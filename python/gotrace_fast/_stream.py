@@ -174,6 +174,10 @@ def heatmap(
                 bins, by=by, state=state, value=value, start=start, end=end, top=top, sort=sort
             )
         extent = ext
+        if ext[1] < ext[0]:
+            # Not the whole trace's end: its last generation's times were pushed forward
+            # (see above). Any valid edges do for the first pass, which finds the end.
+            extent = (ext[0], ext[0] if start is None else max(ext[0], int(start)))
     edges = _edges(bins, start, end, extent)
     raw, h = _native.stream_heatmap(
         src, by, codes, value, edges.tolist(), top, sort, progress, threads
