@@ -307,7 +307,7 @@ impl Goroutines {
             loop {
                 let next = order[cur] as usize;
                 order[cur] = cur as u32;
-                if next == start || next == cur {
+                if next == start {
                     break;
                 }
                 v.swap(cur, next);
