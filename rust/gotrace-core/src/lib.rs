@@ -3,7 +3,8 @@
 //!
 //! Pipeline: [`wire`] (bytes → batches, varints, the event spec table) → [`generation`]
 //! (per-generation string/stack tables, sync data, CPU samples) → [`order`] (Go's
-//! scheduler state machine that puts per-M event streams into one valid order) →
+//! scheduler state machine that puts per-M event streams into one valid order, driven by
+//! the reader over Go's [`frontier`] of per-M cursors) →
 //! [`store`] (interned, columnar events) → [`export`] (text dumps). Go 1.11–1.21 traces take
 //! the [`v1`] path instead: read whole, ordered as Go's old parser does, converted into the
 //! same store.
@@ -12,6 +13,7 @@ pub mod analysis;
 pub mod binning;
 pub mod error;
 pub mod export;
+pub mod frontier;
 pub mod generation;
 pub mod gosort;
 pub mod order;

@@ -20,8 +20,9 @@ use std::sync::mpsc;
 
 use rayon::prelude::*;
 
+use crate::frontier::{self, HeapEnt, Index, Plain};
 use crate::generation::{self, CpuSample, Freq, Generation, Pending, Tables};
-use crate::order::{BaseEvent, Ctx, Ordering, QEvent};
+use crate::order::{BaseEvent, Ctx, Ordering, QEvent, Wait};
 use crate::store::{
     gostate, procstate, resource, ClockSnapshot, EventKind, ExperimentalArgs, Row, Trace,
 };
@@ -306,77 +307,6 @@ static STACK_ARG: [u8; 256] = {
 };
 const NO_STACK: u8 = u8::MAX;
 
-/// A frontier entry: the time of a cursor's next event and the cursor's index. Go's heap
-/// holds cursor pointers; holding (time, index) pairs moves 16 bytes per swap instead of
-/// a whole cursor and keeps the comparisons in one cache line, with identical ordering.
-#[derive(Clone, Copy, Debug)]
-struct HeapEnt {
-    time: i64,
-    c: u32,
-}
-
-// Go's heap over []*batchCursor, keyed by the next event's time.
-fn heap_sift_up(h: &mut [HeapEnt], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].time > h[i].time {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    i
-}
-
-fn heap_sift_down(h: &mut [HeapEnt], mut i: usize) {
-    loop {
-        let m = min3(h, i, 2 * i + 1, 2 * i + 2);
-        if m == i {
-            break;
-        }
-        h.swap(i, m);
-        i = m;
-    }
-}
-
-#[inline]
-fn min3(b: &[HeapEnt], i0: usize, i1: usize, i2: usize) -> usize {
-    let mut min_idx = i0;
-    let mut min_t = i64::MAX;
-    if i0 < b.len() {
-        min_t = b[i0].time;
-    }
-    if i1 < b.len() && b[i1].time < min_t {
-        min_t = b[i1].time;
-        min_idx = i1;
-    }
-    if i2 < b.len() && b[i2].time < min_t {
-        min_idx = i2;
-    }
-    min_idx
-}
-
-fn heap_insert(h: &mut Vec<HeapEnt>, e: HeapEnt) {
-    h.push(e);
-    let n = h.len() - 1;
-    heap_sift_up(h, n);
-}
-
-#[inline]
-fn heap_update(h: &mut [HeapEnt], i: usize) {
-    if heap_sift_up(h, i) != i {
-        return;
-    }
-    heap_sift_down(h, i);
-}
-
-fn heap_remove(h: &mut Vec<HeapEnt>, mut i: usize) {
-    while i > 0 {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    h.pop();
-    heap_sift_down(h, 0);
-}
-
 /// What one `ReadEvent` call yields, before validation and the time fix-up.
 enum Out {
     /// An M advanced; its events are in the ordering's queue.
@@ -490,13 +420,33 @@ struct Loaded {
     pos: u64,
 }
 
-/// Frontier entries tried between hook calls inside a generation. Go's search for the
-/// next event (sort the frontier, try each M in turn) is linear in the number of Ms with
-/// events left, so a hostile generation of many Ms that can only go in one order costs
-/// time quadratic in its size (Go's reader alike; which M Go picks depends on its
-/// unstable sort of the whole frontier, which a faster search would have to reproduce
-/// exactly). Calling the hook after this much work keeps such a parse interruptible.
+/// Frontier entries sorted or tried between hook calls inside a generation. Go's search
+/// for the next event (sort the frontier, try each M in turn) is linear in the number of
+/// Ms with events left; the index of [`crate::frontier`] avoids most of that, but a
+/// hostile generation whose frontier is unsorted at every blocked step still costs a sort
+/// of the frontier per event. Calling the hook after this much work keeps such a parse
+/// interruptible.
 const WORK_CHECK: u64 = 1 << 20;
+
+/// Frontier size from which the reader indexes its search (see [`crate::frontier`]);
+/// 0 = [`crate::frontier::INDEX_MIN`]. Tests set it to 1 to run every search through
+/// the index, or to `usize::MAX` for none.
+static INDEX_FROM: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the frontier size from which searches are indexed, for all parses of this
+/// process (`None`: the default). The output is the same either way; only the time a
+/// hostile trace takes changes. For tests that compare the two searches.
+#[doc(hidden)]
+pub fn set_frontier_index_from(n: Option<usize>) {
+    INDEX_FROM.store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn index_from() -> usize {
+    match INDEX_FROM.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => crate::frontier::INDEX_MIN,
+        n => n,
+    }
+}
 
 enum LoadOut {
     /// Go 1.26+: a generation, the clean end of the trace, or an error.
@@ -766,6 +716,13 @@ struct Reader {
     pos: u64,
     /// Frontier entries tried since the hook was last called (see [`WORK_CHECK`]).
     work: u64,
+    /// The index over a large frontier, made when its top cannot advance (see
+    /// [`crate::frontier`]).
+    index: Option<Box<Index>>,
+    /// Events the index's top advanced since the last search past it.
+    unblocked: usize,
+    /// Scratch for wait keys.
+    waits: Vec<Wait>,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -1105,6 +1062,9 @@ fn drive(
         last_gen: None,
         pos: 0,
         work: 0,
+        index: None,
+        unblocked: 0,
+        waits: Vec::new(),
     };
     'outer: loop {
         if !r.order.queue.is_empty() {
@@ -1215,7 +1175,15 @@ impl Reader {
                 gen.gen
             )));
         }
+        if self.index.is_some() {
+            return self.search_indexed();
+        }
         if !self.try_advance(0)? {
+            if self.frontier.len() >= index_from() {
+                self.index = Some(Box::new(Index::new(&self.frontier, self.cursors.len())));
+                self.order.log_writes(true);
+                return self.search_rest_indexed();
+            }
             // A sorted min-heap is still a min-heap; try the rest in time order.
             crate::gosort::sort_func(&mut self.frontier, |a, b| a.time < b.time);
             self.work += self.frontier.len() as u64;
@@ -1227,36 +1195,93 @@ impl Reader {
                 }
             }
             if !success {
-                let gen = self.gen.as_ref().unwrap();
-                let mut dump = String::new();
-                for e in &self.frontier {
-                    let bc = &self.cursors[e.c as usize];
-                    let ev = &self.streams[bc.mi].evs[bc.pos];
-                    let sp = &SPECS[ev.typ as usize];
-                    dump.push_str(&format!("M {} [{} time={}", bc.m, sp.name, ev.time));
-                    for (i, a) in sp.args.iter().skip(1).enumerate() {
-                        dump.push_str(&format!(" {a}={}", ev.args[i]));
-                    }
-                    dump.push_str("]\n");
-                }
-                return Err(TraceError::validation(format!(
-                    "broken trace: failed to advance: frontier:\n[gen={}]\n\n{dump}",
-                    gen.gen
-                )));
+                return Err(self.failed_to_advance());
             }
         }
         Ok(Some(Out::Advanced))
     }
 
+    /// Go's search for the next event (try the heap's top; else sort the frontier and
+    /// try the others in array order) over an indexed frontier: entries known to be
+    /// blocked are skipped, and a sorted frontier is not sorted again. The index is
+    /// dropped once the top has advanced many times in a row (it costs time on every
+    /// event while it lasts, and pays off only while searches keep coming).
+    fn search_indexed(&mut self) -> Result<Option<Out>, TraceError> {
+        let ix = self
+            .index
+            .as_mut()
+            .expect("indexed search without an index");
+        if ix.maybe(0) && self.try_advance(0)? {
+            self.unblocked += 1;
+            if self.unblocked > 4 * self.frontier.len().max(crate::frontier::INDEX_MIN) {
+                self.index = None;
+                self.order.log_writes(false);
+            }
+            return Ok(Some(Out::Advanced));
+        }
+        self.search_rest_indexed()
+    }
+
+    /// The rest of [`Reader::search_indexed`] once the top could not advance.
+    fn search_rest_indexed(&mut self) -> Result<Option<Out>, TraceError> {
+        self.unblocked = 0;
+        let ix = self.index.as_mut().expect("index");
+        if !ix.sorted() {
+            ix.sort(&mut self.frontier);
+            self.work += self.frontier.len() as u64;
+        }
+        let mut i = 1;
+        while let Some(j) = self.index.as_ref().expect("index").next(i) {
+            self.work += 1;
+            if self.try_advance(j)? {
+                return Ok(Some(Out::Advanced));
+            }
+            i = j + 1;
+        }
+        Err(self.failed_to_advance())
+    }
+
+    /// The error when no M can advance, with Go's dump of the frontier.
+    fn failed_to_advance(&self) -> TraceError {
+        let gen = self.gen.as_ref().expect("a generation");
+        let mut dump = String::new();
+        for e in &self.frontier {
+            let bc = &self.cursors[e.c as usize];
+            let ev = &self.streams[bc.mi].evs[bc.pos];
+            let sp = &SPECS[ev.typ as usize];
+            dump.push_str(&format!("M {} [{} time={}", bc.m, sp.name, ev.time));
+            for (i, a) in sp.args.iter().skip(1).enumerate() {
+                dump.push_str(&format!(" {a}={}", ev.args[i]));
+            }
+            dump.push_str("]\n");
+        }
+        TraceError::validation(format!(
+            "broken trace: failed to advance: frontier:\n[gen={}]\n\n{dump}",
+            gen.gen
+        ))
+    }
+
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
         let gen = self.gen.as_ref().unwrap();
-        let bc = &mut self.cursors[self.frontier[i].c as usize];
+        let c = self.frontier[i].c;
+        let bc = &mut self.cursors[c as usize];
         let st = &mut self.streams[bc.mi];
         let ok = self
             .order
             .advance(&mut st.evs[bc.pos], gen, bc.m, bc.m_slot, gen.gen)
             .map_err(|m| TraceError::validation(m).with_generation(gen.gen))?;
         if !ok {
+            if let Some(ix) = self.index.as_mut() {
+                self.waits.clear();
+                self.order.wait_keys(
+                    &st.evs[bc.pos],
+                    bc.m_slot,
+                    bc.m != crate::order::NO_M,
+                    gen.gen,
+                    &mut self.waits,
+                );
+                ix.block(i, c, &self.waits);
+            }
             return Ok(false);
         }
         bc.pos += 1;
@@ -1265,7 +1290,8 @@ impl Reader {
             st.refill(batches, &gen.buf, gen.freq);
             bc.pos = 0;
         }
-        if let Some(ev) = st.evs.get(bc.pos) {
+        let next = st.evs.get(bc.pos);
+        if let Some(ev) = next {
             // Each M's events are read in order but dozens of Ms interleave, too many
             // streams for the hardware prefetcher: fetch a few events ahead.
             prefetch(st.evs.as_ptr().wrapping_add(bc.pos + 4));
@@ -1275,12 +1301,30 @@ impl Reader {
             if k != NO_STACK {
                 gen.stacks.prefetch(ev.args[k as usize & 3]);
             }
-            self.frontier[i].time = ev.time;
-            heap_update(&mut self.frontier, i);
-        } else if let Some(e) = st.err.take() {
-            return Err(*e);
-        } else {
-            heap_remove(&mut self.frontier, i);
+        }
+        let next = next.map(|ev| ev.time);
+        if next.is_none() {
+            if let Some(e) = st.err.take() {
+                return Err(*e);
+            }
+        }
+        match self.index.as_deref_mut() {
+            None => match next {
+                Some(t) => frontier::update(&mut Plain, &mut self.frontier, i, t),
+                None => frontier::remove(&mut Plain, &mut self.frontier, i),
+            },
+            Some(ix) => {
+                ix.advanced(c);
+                self.waits.clear();
+                self.order.wakes(&mut self.waits);
+                for k in &self.waits {
+                    ix.wake(k);
+                }
+                match next {
+                    Some(t) => frontier::update(ix, &mut self.frontier, i, t),
+                    None => frontier::remove(ix, &mut self.frontier, i),
+                }
+            }
         }
         Ok(true)
     }
@@ -1358,6 +1402,9 @@ impl Reader {
         self.cpu_idx = 0;
         self.frontier.clear();
         self.cursors.clear();
+        if self.index.take().is_some() {
+            self.order.log_writes(false);
+        }
         self.streams = streams;
         for (mi, (m, _)) in g.batches.iter().enumerate() {
             let m_slot = if *m == crate::order::NO_M {
@@ -1386,7 +1433,7 @@ impl Reader {
                 mi,
                 pos: 0,
             });
-            heap_insert(&mut self.frontier, e);
+            frontier::insert(&mut Plain, &mut self.frontier, e);
         }
         let snapshot = g.has_clock_snapshot.then(|| ClockSnapshot {
             trace_ns: g.freq.ns(g.snap_time),

@@ -345,6 +345,25 @@ pub struct Ordering {
     /// The M of the event being advanced: whether there is one, and its slot.
     cur_has_m: bool,
     cur_slot: u32,
+    /// The GC state when the frontier index last looked (see [`Ordering::wakes`]).
+    gc_seen: (u64, GcState),
+}
+
+/// Something a blocked event waits for (see [`Ordering::wait_keys`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Wait {
+    /// Goroutine `0` having sequence number (generation `1`, number `2`).
+    G(i64, u64, u64),
+    /// Any write to goroutine `0`.
+    GAny(i64),
+    /// Proc `0` having sequence number (generation `1`, number `2`).
+    P(i64, u64, u64),
+    /// Any write to proc `0`.
+    PAny(i64),
+    /// Any write to the M in slot `0`.
+    M(u32),
+    /// Any change of the GC sequence number or state.
+    Gc,
 }
 
 type Adv = Result<bool, String>;
@@ -363,6 +382,7 @@ impl Ordering {
             queue: Vec::with_capacity(16),
             cur_has_m: false,
             cur_slot: 0,
+            gc_seen: (0, GcState::Undetermined),
         }
     }
 
@@ -477,6 +497,105 @@ impl Ordering {
             t => Err(format!("bad event type found while ordering: {t}")),
         };
         r
+    }
+
+    /// Starts or stops logging the resources written by `advance` (see [`Ordering::wakes`]).
+    pub fn log_writes(&mut self, on: bool) {
+        self.g_states.log.on = on;
+        self.p_states.log.on = on;
+        self.m_states.log.on = on;
+        self.g_states.log.keys.clear();
+        self.p_states.log.keys.clear();
+        self.m_states.log.keys.clear();
+        self.gc_seen = (self.gc_seq, self.gc_state);
+    }
+
+    /// What `ev`, next on the M in slot `m_slot` (`has_m`: a real M), waits for, given
+    /// that `advance` just answered `Ok(false)` for it: keys that [`Ordering::wakes`]
+    /// yields once a write may have changed that answer. Each key names state the
+    /// handler read before it said "not yet"; a handler that reads nothing else cannot
+    /// change its answer (to `true` or to an error) until one of them is written.
+    /// Sequence-numbered waits name the exact state (resource, generation, sequence
+    /// number) that would let the event through, so that threads queued on one
+    /// goroutine wake one at a time. Empty: no precise key (the caller keeps trying it).
+    pub fn wait_keys(
+        &self,
+        ev: &BaseEvent,
+        m_slot: u32,
+        has_m: bool,
+        gen: u64,
+        out: &mut Vec<Wait>,
+    ) {
+        use spec::*;
+        let pred = |s: u64| (gen, s.wrapping_sub(1));
+        let own = has_m.then_some(Wait::M(m_slot));
+        let ctx = if has_m {
+            self.m_states.peek(m_slot)
+        } else {
+            MState { g: NO_G, p: NO_P }
+        };
+        match ev.typ {
+            // proc_start: the P's (status, seq), and this M holding no P.
+            EV_PROC_START => {
+                let (g, s) = pred(ev.args[1]);
+                out.push(Wait::P(ev.args[0] as i64, g, s));
+                out.extend(own);
+            }
+            // proc_steal: the P's (status, seq).
+            EV_PROC_STEAL => {
+                let (g, s) = pred(ev.args[1]);
+                out.push(Wait::P(ev.args[0] as i64, g, s));
+            }
+            // go_start, go_unblock: the goroutine's (existence, status, seq).
+            EV_GO_START | EV_GO_UNBLOCK => {
+                let (g, s) = pred(ev.args[1]);
+                out.push(Wait::G(ev.args[0] as i64, g, s));
+            }
+            // go_switch: this M's context and running goroutine (checked first), then
+            // the next goroutine's (status, seq).
+            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => {
+                let (g, s) = pred(ev.args[1]);
+                out.push(Wait::G(ev.args[0] as i64, g, s));
+                out.push(Wait::GAny(ctx.g));
+                out.extend(own);
+            }
+            // go_syscall_end_blocked: this M's P and that P's status.
+            EV_GO_SYSCALL_END_BLOCKED => {
+                out.push(Wait::PAny(ctx.p));
+                out.extend(own);
+            }
+            // gc_active, gc_begin, gc_end: the GC sequence number and state.
+            EV_GC_ACTIVE | EV_GC_BEGIN | EV_GC_END => out.push(Wait::Gc),
+            _ => {}
+        }
+    }
+
+    /// The keys of the waits that the writes since the last call (or [`Ordering::log_writes`])
+    /// may have ended, appended to `out`; drains the write logs.
+    pub fn wakes(&mut self, out: &mut Vec<Wait>) {
+        let mut keys = std::mem::take(&mut self.g_states.log.keys);
+        for &gid in &keys {
+            out.push(Wait::GAny(gid));
+            if let Some(s) = self.g_states.get(&gid) {
+                out.push(Wait::G(gid, s.seq.gen, s.seq.seq));
+            }
+        }
+        keys.clear();
+        self.g_states.log.keys = keys;
+        let mut keys = std::mem::take(&mut self.p_states.log.keys);
+        for &pid in &keys {
+            out.push(Wait::PAny(pid));
+            if let Some(s) = self.p_states.get(&pid) {
+                out.push(Wait::P(pid, s.seq.gen, s.seq.seq));
+            }
+        }
+        keys.clear();
+        self.p_states.log.keys = keys;
+        out.extend(self.m_states.log.keys.drain(..).map(Wait::M));
+        if (self.gc_seq, self.gc_state) != self.gc_seen {
+            self.gc_seen = (self.gc_seq, self.gc_state);
+            out.push(Wait::Gc);
+        }
     }
 
     /// A handler's success: the event advanced, and this M's context is now `new`

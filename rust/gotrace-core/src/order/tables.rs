@@ -11,6 +11,35 @@ const DENSE_LIMIT: i64 = 4096;
 pub struct DenseMap<T> {
     dense: Vec<Option<T>>,
     sparse: FxHashMap<i64, T>,
+    /// IDs written since the log was last drained, kept only while `log.on` (see
+    /// [`crate::frontier`]).
+    pub log: Log<i64>,
+}
+
+/// A log of the keys written (`get_mut`, `insert`, `remove`) while `on`: what the
+/// frontier index needs to know which blocked events may have become possible.
+#[derive(Debug)]
+pub struct Log<K> {
+    pub on: bool,
+    pub keys: Vec<K>,
+}
+
+impl<K> Default for Log<K> {
+    fn default() -> Self {
+        Log {
+            on: false,
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl<K> Log<K> {
+    #[inline(always)]
+    fn note(&mut self, k: K) {
+        if self.on {
+            self.keys.push(k);
+        }
+    }
 }
 
 impl<T> Default for DenseMap<T> {
@@ -18,6 +47,7 @@ impl<T> Default for DenseMap<T> {
         DenseMap {
             dense: Vec::new(),
             sparse: FxHashMap::default(),
+            log: Log::default(),
         }
     }
 }
@@ -34,6 +64,7 @@ impl<T> DenseMap<T> {
 
     #[inline]
     pub fn get_mut(&mut self, id: &i64) -> Option<&mut T> {
+        self.log.note(*id);
         if (0..DENSE_LIMIT).contains(id) {
             self.dense.get_mut(*id as usize)?.as_mut()
         } else {
@@ -42,6 +73,7 @@ impl<T> DenseMap<T> {
     }
 
     pub fn insert(&mut self, id: i64, v: T) {
+        self.log.note(id);
         if (0..DENSE_LIMIT).contains(&id) {
             let i = id as usize;
             if i >= self.dense.len() {
@@ -54,6 +86,7 @@ impl<T> DenseMap<T> {
     }
 
     pub fn remove(&mut self, id: &i64) -> Option<T> {
+        self.log.note(*id);
         if (0..DENSE_LIMIT).contains(id) {
             self.dense.get_mut(*id as usize)?.take()
         } else {
@@ -81,6 +114,8 @@ struct Slot {
 pub struct MMap {
     index: FxHashMap<i64, u32>,
     slots: Vec<Slot>,
+    /// Slots written while `log.on` (see [`DenseMap::log`]).
+    pub log: Log<u32>,
 }
 
 impl MMap {
@@ -104,14 +139,26 @@ impl MMap {
     pub fn touch(&mut self, slot: u32) -> MState {
         let s = &mut self.slots[slot as usize];
         if !s.seen {
+            self.log.note(slot);
             s.seen = true;
             s.state = MState { g: -1, p: -1 };
         }
         s.state
     }
 
+    /// The state in `slot` without making it "seen" (an unseen M has none yet).
+    pub fn peek(&self, slot: u32) -> MState {
+        let s = &self.slots[slot as usize];
+        if s.seen {
+            s.state
+        } else {
+            MState { g: -1, p: -1 }
+        }
+    }
+
     #[inline]
     pub fn set(&mut self, slot: u32, st: MState) {
+        self.log.note(slot);
         self.slots[slot as usize].state = st;
     }
 
@@ -121,7 +168,9 @@ impl MMap {
     }
 
     pub fn get_mut(&mut self, m: &i64) -> Option<&mut MState> {
-        let s = &mut self.slots[*self.index.get(m)? as usize];
+        let slot = *self.index.get(m)?;
+        self.log.note(slot);
+        let s = &mut self.slots[slot as usize];
         if s.seen {
             Some(&mut s.state)
         } else {
@@ -131,6 +180,7 @@ impl MMap {
 
     pub fn insert(&mut self, m: i64, st: MState) {
         let slot = self.slot(m);
+        self.log.note(slot);
         let s = &mut self.slots[slot as usize];
         s.seen = true;
         s.state = st;
@@ -165,6 +215,8 @@ pub struct GMap<T> {
     live: usize,
     sparse: FxHashMap<i64, T>,
     inserted: usize,
+    /// IDs written while `log.on` (see [`DenseMap::log`]).
+    pub log: Log<i64>,
 }
 
 /// A window this small is never slid.
@@ -178,6 +230,7 @@ impl<T> Default for GMap<T> {
             live: 0,
             sparse: FxHashMap::default(),
             inserted: 0,
+            log: Log::default(),
         }
     }
 }
@@ -208,6 +261,7 @@ impl<T> GMap<T> {
 
     #[inline]
     pub fn get_mut(&mut self, id: &i64) -> Option<&mut T> {
+        self.log.note(*id);
         match self.dense_index(*id) {
             Some(i) if self.dense[i].is_some() => self.dense[i].as_mut(),
             _ if self.sparse.is_empty() => None,
@@ -238,6 +292,7 @@ impl<T> GMap<T> {
 
     /// Inserts (or replaces) the state of goroutine `id`.
     pub fn insert(&mut self, id: i64, v: T) {
+        self.log.note(id);
         self.inserted += 1;
         if let Some(slot) = self.sparse.get_mut(&id) {
             *slot = v;
@@ -280,6 +335,7 @@ impl<T> GMap<T> {
     }
 
     pub fn remove(&mut self, id: &i64) -> Option<T> {
+        self.log.note(*id);
         if let Some(i) = self.dense_index(*id) {
             if self.dense[i].is_some() {
                 self.live -= 1;

@@ -173,3 +173,168 @@ pub fn shared() -> Option<std::path::PathBuf> {
     eprintln!("skipped: reference data not found at {}", dir.display());
     None
 }
+
+/// A xorshift generator for the generated traces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A valid one-generation trace from a small simulated scheduler (`seed` picks the sizes
+/// and moves): threads take and release procs, run, stop, block and unblock goroutines,
+/// enter and leave syscalls (some of which lose their proc to a steal), and run GC
+/// cycles. Each event is timed by its step divided by a coarse factor (many equal
+/// times) plus a per-thread skew (times out of causal order across threads), so the
+/// reader's frontier search has to find the order through blocked and tied threads.
+pub fn random_sched(seed: u64) -> Vec<u8> {
+    random_sched_with(seed, None)
+}
+
+/// [`random_sched`] with `threads` threads (default: 2 to 15, by seed).
+pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum G {
+        Runnable,
+        Running,
+        Waiting,
+        Syscall,
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Idle,
+        Running,
+        Syscall,
+    }
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let (nm, np, ng) = (
+        threads.unwrap_or(2 + r.below(14) as usize),
+        1 + r.below(5) as usize,
+        1 + r.below(9) as usize,
+    );
+    let coarse = 1 + r.below(4);
+    let skew: Vec<u64> = (0..nm).map(|_| r.below(4 * coarse + 8)).collect();
+    let mut evs: Vec<Vec<Ev>> = vec![Vec::new(); nm];
+    let (mut gs, mut gseq) = (vec![G::Runnable; ng], vec![0u64; ng]);
+    let (mut ps, mut pseq) = (vec![P::Idle; np], vec![0u64; np]);
+    // Per M: its proc and goroutine.
+    let mut mp: Vec<Option<usize>> = vec![None; nm];
+    let mut mg: Vec<Option<usize>> = vec![None; nm];
+    let base = 1000;
+    for g in 0..ng {
+        evs[0].push(ev(base, EV_GO_STATUS, &[g as u64 + 1, NONE, 1]));
+    }
+    for p in 0..np {
+        if p < nm {
+            evs[p].push(ev(base, EV_PROC_STATUS, &[p as u64, 1]));
+            ps[p] = P::Running;
+            mp[p] = Some(p);
+        } else {
+            evs[0].push(ev(base, EV_PROC_STATUS, &[p as u64, 2]));
+        }
+    }
+    let (mut gc_seq, mut gc_on) = (0u64, false);
+    // Many steps pick a thread that cannot move (no free proc): more for more threads.
+    let steps = match threads {
+        Some(n) => 60 * n as u64,
+        None => 100 + r.below(400),
+    };
+    for step in 0..steps {
+        let m = r.below(nm as u64) as usize;
+        let t = base + 1 + step / coarse + skew[m];
+        let t = t.max(evs[m].last().map_or(0, |e| e.time));
+        let mut push = |typ: u8, args: &[u64]| evs[m].push(ev(t, typ, args));
+        match (mp[m], mg[m]) {
+            (None, None) => {
+                let idle: Vec<usize> = (0..np).filter(|&p| ps[p] == P::Idle).collect();
+                let sys: Vec<usize> = (0..np).filter(|&p| ps[p] == P::Syscall).collect();
+                if !sys.is_empty() && r.below(2) == 0 {
+                    let p = sys[r.below(sys.len() as u64) as usize];
+                    let victim = mp.iter().position(|&q| q == Some(p)).unwrap();
+                    pseq[p] += 1;
+                    push(EV_PROC_STEAL, &[p as u64, pseq[p], victim as u64 + 1]);
+                    ps[p] = P::Idle;
+                    mp[victim] = None;
+                } else if !idle.is_empty() {
+                    let p = idle[r.below(idle.len() as u64) as usize];
+                    pseq[p] += 1;
+                    push(EV_PROC_START, &[p as u64, pseq[p]]);
+                    ps[p] = P::Running;
+                    mp[m] = Some(p);
+                }
+            }
+            (Some(p), None) => {
+                let run: Vec<usize> = (0..ng).filter(|&g| gs[g] == G::Runnable).collect();
+                if !run.is_empty() && r.below(4) != 0 {
+                    let g = run[r.below(run.len() as u64) as usize];
+                    gseq[g] += 1;
+                    push(EV_GO_START, &[g as u64 + 1, gseq[g]]);
+                    gs[g] = G::Running;
+                    mg[m] = Some(g);
+                } else {
+                    push(EV_PROC_STOP, &[]);
+                    ps[p] = P::Idle;
+                    mp[m] = None;
+                }
+            }
+            (Some(p), Some(g)) if gs[g] == G::Syscall => {
+                push(EV_GO_SYSCALL_END, &[]);
+                gs[g] = G::Running;
+                ps[p] = P::Running;
+            }
+            (None, Some(g)) => {
+                // In a syscall whose proc was stolen.
+                push(EV_GO_SYSCALL_END_BLOCKED, &[]);
+                gs[g] = G::Runnable;
+                mg[m] = None;
+            }
+            (Some(p), Some(g)) => match r.below(7) {
+                0 => {
+                    push(EV_GO_STOP, &[1, 0]);
+                    gs[g] = G::Runnable;
+                    mg[m] = None;
+                }
+                1 => {
+                    push(EV_GO_BLOCK, &[1, 0]);
+                    gs[g] = G::Waiting;
+                    mg[m] = None;
+                }
+                2 | 3 => {
+                    let w: Vec<usize> = (0..ng).filter(|&h| gs[h] == G::Waiting).collect();
+                    if !w.is_empty() {
+                        let h = w[r.below(w.len() as u64) as usize];
+                        gseq[h] += 1;
+                        push(EV_GO_UNBLOCK, &[h as u64 + 1, gseq[h], 0]);
+                        gs[h] = G::Runnable;
+                    }
+                }
+                4 => {
+                    pseq[p] += 1;
+                    push(EV_GO_SYSCALL_BEGIN, &[pseq[p], 0]);
+                    gs[g] = G::Syscall;
+                    ps[p] = P::Syscall;
+                }
+                _ => {
+                    gc_seq += 1;
+                    if gc_on {
+                        push(EV_GC_END, &[gc_seq]);
+                    } else {
+                        push(EV_GC_BEGIN, &[gc_seq, 0]);
+                    }
+                    gc_on = !gc_on;
+                }
+            },
+        }
+    }
+    let ms: Vec<(u64, Vec<Ev>)> = evs
+        .into_iter()
+        .enumerate()
+        .map(|(m, e)| (m as u64 + 1, e))
+        .collect();
+    one_gen_trace(26, &[(1, b"yield")], &[], &ms)
+}

@@ -1,0 +1,96 @@
+//! The indexed frontier search (`frontier.rs`) must pick exactly the events Go's plain
+//! search picks. Every input here is parsed with every search indexed and with none, and
+//! the results compared column by column: generated schedules full of blocked and tied
+//! threads, the bundled traces, the shared corpus and Go's golden cases (when present),
+//! and damaged copies of them (the same error after the same events).
+//!
+//! One test function: the search switch is process-wide.
+
+mod common;
+
+use common::*;
+use gotrace_core::reader::set_frontier_index_from;
+use gotrace_core::{parse_with, ParseOptions, Trace};
+
+fn parse_both(data: &[u8]) -> (Trace, Trace) {
+    let opts = ParseOptions::threads(Some(1));
+    set_frontier_index_from(Some(1));
+    let indexed = parse_with(data, &opts, &mut |_, _| false);
+    set_frontier_index_from(Some(usize::MAX));
+    let plain = parse_with(data, &opts, &mut |_, _| false);
+    set_frontier_index_from(None);
+    (indexed, plain)
+}
+
+fn assert_same(name: &str, data: &[u8]) -> Trace {
+    let (a, b) = parse_both(data);
+    assert_eq!(a.error, b.error, "{name}: error");
+    let (x, y) = (&a.events, &b.events);
+    assert_eq!(x.len(), y.len(), "{name}: number of events");
+    macro_rules! cols {
+        ($($c:ident),*) => {$( assert!(x.$c == y.$c, "{name}: column {}", stringify!($c)); )*};
+    }
+    cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+    a
+}
+
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.extension().is_some_and(|x| x == "trace"));
+    v.sort();
+    v
+}
+
+/// Cut and one-byte-overwritten copies of `data`.
+fn damaged(data: &[u8], n: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15 ^ data.len() as u64);
+    for k in 1..n {
+        out.push(data[..data.len() * k / n].to_vec());
+        let mut d = data.to_vec();
+        if d.len() > 17 {
+            let at = 16 + r.below(d.len() as u64 - 16) as usize;
+            d[at] = r.below(256) as u8;
+            out.push(d);
+        }
+    }
+    out
+}
+
+#[test]
+fn indexed_search_picks_what_the_plain_search_picks() {
+    // Generated schedules: most parse; their frontiers block and tie all the time.
+    let mut ok = 0;
+    for seed in 1..=400 {
+        let data = random_sched(seed);
+        let t = assert_same(&format!("random_sched({seed})"), &data);
+        ok += t.error.is_none() as usize;
+        if seed <= 40 {
+            for (i, d) in damaged(&data, 8).iter().enumerate() {
+                assert_same(&format!("random_sched({seed}) damaged #{i}"), d);
+            }
+        }
+    }
+    assert!(ok >= 380, "only {ok} of 400 generated schedules parse");
+
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut inputs = files(&here.join("tests/data"));
+    inputs.extend(files(&here.join("tests/data/ties")));
+    if let Some(shared) = shared() {
+        inputs.extend(files(&shared.join("corpus/traces")));
+        inputs.extend(files(&shared.join("oracle/golden")));
+        inputs.extend(files(&shared.join("oracle/golden/malformed")));
+    }
+    for p in &inputs {
+        let name = p.display().to_string();
+        let data = std::fs::read(p).unwrap();
+        assert_same(&name, &data);
+        if data.len() < 200_000 {
+            for (i, d) in damaged(&data, 6).iter().enumerate() {
+                assert_same(&format!("{name} damaged #{i}"), d);
+            }
+        }
+    }
+}
