@@ -1,7 +1,7 @@
 //! Any input: the in-memory parse, both streamed parses (a reader that fills every
 //! request, and one that hands out a few bytes at a time) and a parse with two threads
 //! must agree event for event, on the string, stack and side tables and on the error (so
-//! must a parse whose every frontier search goes through the index of `frontier.rs`); a
+//! must a parse whose every frontier search, v2 or v1, goes through the frontier index); a
 //! parse interrupted after the k-th Sync must give a prefix of the events; a drained
 //! parse (the streaming path: events handed to a sink every few rows, each M decoded a
 //! piece at a time) must list the same event lines and end with the same error; the text
@@ -75,8 +75,8 @@ fuzz_target!(|data: &[u8]| {
     // generation read ahead, v1's table faulted in ahead) must give the same trace.
     let s = parse_with(data, &ParseOptions::threads(Some(2)), &mut |_, _| false);
     assert_same(&t, &s, "parse_with(threads=2)");
-    // Every frontier search through the index (by default only large frontiers are):
-    // the same trace as Go's plain search gives.
+    // Every frontier search (v2) and every v1 merge through the index (by default only
+    // large frontiers are): the same trace as the plain search gives.
     gotrace_core::reader::set_frontier_index_from(Some(1));
     let s = parse_with(data, &ParseOptions::threads(Some(1)), &mut |_, _| false);
     gotrace_core::reader::set_frontier_index_from(None);

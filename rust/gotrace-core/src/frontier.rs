@@ -24,6 +24,9 @@
 //!
 //! A sort of an unsorted frontier still costs O(K); a frontier stays sorted while the
 //! times that enter it are not earlier than those already there at its end.
+//!
+//! The v1 merge (`v1::parse`) has the same problem in another shape (every P without an
+//! event in its heap is tried for every event) and uses [`Bits`] the same way.
 
 use rustc_hash::FxHashMap;
 
@@ -140,12 +143,12 @@ pub(crate) fn remove<T: Track>(t: &mut T, h: &mut Vec<HeapEnt>, mut i: usize) {
 /// A set of positions with "next set position from `i`" in O(log64 n): 64-bit words,
 /// and above them levels of summary words whose bit `w` says word `w` below is not 0.
 #[derive(Debug, Default)]
-struct Bits {
+pub(crate) struct Bits {
     levels: Vec<Vec<u64>>,
 }
 
 impl Bits {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let mut levels = Vec::new();
         let mut len = n.max(1);
         loop {
@@ -159,15 +162,15 @@ impl Bits {
         Bits { levels }
     }
 
-    fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.levels[0].len() * 64
     }
 
-    fn get(&self, i: usize) -> bool {
+    pub(crate) fn get(&self, i: usize) -> bool {
         self.levels[0][i / 64] >> (i % 64) & 1 != 0
     }
 
-    fn set(&mut self, mut i: usize) {
+    pub(crate) fn set(&mut self, mut i: usize) {
         for l in &mut self.levels {
             let w = &mut l[i / 64];
             let was = *w;
@@ -179,7 +182,7 @@ impl Bits {
         }
     }
 
-    fn clear(&mut self, mut i: usize) {
+    pub(crate) fn clear(&mut self, mut i: usize) {
         for l in &mut self.levels {
             let w = &mut l[i / 64];
             *w &= !(1 << (i % 64));
@@ -190,7 +193,7 @@ impl Bits {
         }
     }
 
-    fn put(&mut self, i: usize, on: bool) {
+    pub(crate) fn put(&mut self, i: usize, on: bool) {
         if on {
             self.set(i);
         } else {
@@ -199,7 +202,7 @@ impl Bits {
     }
 
     /// The first set position at or after `from`.
-    fn next(&self, from: usize) -> Option<usize> {
+    pub(crate) fn next(&self, from: usize) -> Option<usize> {
         let mut l = 0;
         let mut i = from;
         loop {
@@ -222,7 +225,7 @@ impl Bits {
     }
 }
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// The index over a frontier of one generation (see the module documentation). Its
 /// invariants, kept by the [`Track`] methods: `pos[h[i].c] == i`; `inv` is the number

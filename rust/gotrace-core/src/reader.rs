@@ -441,7 +441,7 @@ pub fn set_frontier_index_from(n: Option<usize>) {
     INDEX_FROM.store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
 }
 
-fn index_from() -> usize {
+pub(crate) fn index_from() -> usize {
     match INDEX_FROM.load(std::sync::atomic::Ordering::Relaxed) {
         0 => crate::frontier::INDEX_MIN,
         n => n,

@@ -233,6 +233,14 @@ fn frontier_search_scales() {
     check_scaling("frontier", frontier, 2000, false);
 }
 
+/// The v1 merge tries every P without an event in its frontier for every event: Ps
+/// whose next events share one timestamp but must go in one order made it O(Ps) per
+/// event (as in Go's v1 parser) before the merge indexed its waiting Ps.
+#[test]
+fn v1_merge_scales() {
+    check_scaling("v1_pass_along", v1::pass_along, 2000, false);
+}
+
 /// What the index cannot avoid: a frontier left unsorted at every blocked step is sorted
 /// again (Go's unstable sort decides the order among equal times, so it must run), O(K)
 /// per event for K threads. Known to fail; see `frontier.rs`.

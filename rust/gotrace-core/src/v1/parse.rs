@@ -886,6 +886,88 @@ impl Frontier {
     }
 }
 
+/// Which Ps of the merge's `avail` list (those with no event in the frontier) may have a
+/// ready next event, so that the scan over the list skips those known to wait, in the
+/// list's own order (see [`crate::frontier`] for the same idea over the v2 frontier).
+/// Go's merge tries every such P for every event: with thousands of Ps whose next events
+/// share one timestamp but must go in a fixed order, that is O(Ps) per event. A P's next
+/// event waits on its goroutine's (sequence number, status) alone, so a waiting P is
+/// registered under the state it needs and woken when the goroutine's state is set to it.
+/// Invariants: `apos[avail[i]] == i`; bit `i` is clear only if `avail[i]` is registered
+/// under its current `epoch` and its goroutine's state was not set to the key since.
+struct AvailIndex {
+    bits: crate::frontier::Bits,
+    apos: Vec<u32>,
+    epoch: Vec<u32>,
+    waits: FxHashMap<(u64, u64, u8), Vec<(u32, u32)>>,
+}
+
+impl AvailIndex {
+    fn new(avail: &[usize], procs: usize) -> Self {
+        let mut ix = AvailIndex {
+            bits: crate::frontier::Bits::new(procs),
+            apos: vec![crate::frontier::NONE; procs],
+            epoch: vec![0; procs],
+            waits: FxHashMap::default(),
+        };
+        for (i, &pi) in avail.iter().enumerate() {
+            ix.apos[pi] = i as u32;
+            ix.bits.set(i);
+        }
+        ix
+    }
+
+    /// `avail.swap_remove(i)` happened (`len` is the length before it).
+    fn swap_removed(&mut self, avail: &[usize], i: usize, len: usize, removed: usize) {
+        self.apos[removed] = crate::frontier::NONE;
+        self.epoch[removed] = self.epoch[removed].wrapping_add(1);
+        let last = len - 1;
+        if i != last {
+            self.apos[avail[i]] = i as u32;
+            let b = self.bits.get(last);
+            self.bits.put(i, b);
+        }
+        self.bits.clear(last);
+    }
+
+    /// `avail.push(pi)` happened.
+    fn pushed(&mut self, avail: &[usize]) {
+        let i = avail.len() - 1;
+        self.apos[avail[i]] = i as u32;
+        self.bits.set(i);
+    }
+
+    /// `avail[i]` (P `pi`) waits for goroutine `g` to be in `need` (sequence number
+    /// [`NOSEQ`]: any).
+    fn block(&mut self, i: usize, pi: usize, g: u64, need: GState) {
+        self.waits
+            .entry((g, need.seq, need.status))
+            .or_default()
+            .push((pi as u32, self.epoch[pi]));
+        self.bits.clear(i);
+    }
+
+    /// Goroutine `g`'s state was set to `now`.
+    fn set(&mut self, g: u64, now: GState) {
+        if self.waits.is_empty() {
+            return;
+        }
+        for key in [(g, now.seq, now.status), (g, NOSEQ, now.status)] {
+            if let Some(list) = self.waits.remove(&key) {
+                for (pi, ep) in list {
+                    let pi = pi as usize;
+                    if self.epoch[pi] == ep {
+                        self.epoch[pi] = ep.wrapping_add(1);
+                        if self.apos[pi] != crate::frontier::NONE {
+                            self.bits.set(self.apos[pi] as usize);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn verr(msg: impl Into<String>) -> TraceError {
     TraceError::validation(msg)
 }
@@ -930,9 +1012,19 @@ impl<'a> Parser<'a> {
         let mut gs: GMap<GState> = GMap::default();
         let mut frontier = Frontier(Vec::new());
         let mut avail: Vec<usize> = (0..procs.len()).collect();
+        let mut ix = (procs.len() >= crate::reader::index_from())
+            .then(|| AvailIndex::new(&avail, procs.len()));
         loop {
             let mut i = 0;
-            'pid: while i < avail.len() {
+            'pid: loop {
+                match &ix {
+                    Some(ix) => match ix.bits.next(i) {
+                        Some(j) => i = j,
+                        None => break,
+                    },
+                    None if i < avail.len() => {}
+                    None => break,
+                }
                 let pi = avail[i];
                 while procs[pi].pos == procs[pi].events.len() {
                     let mut buf = std::mem::take(&mut procs[pi].events);
@@ -943,7 +1035,11 @@ impl<'a> Parser<'a> {
                     procs[pi].pos = 0;
                     if !more {
                         procs[pi].done = true;
+                        let len = avail.len();
                         avail.swap_remove(i);
+                        if let Some(ix) = &mut ix {
+                            ix.swap_removed(&avail, i, len, pi);
+                        }
                         continue 'pid;
                     }
                 }
@@ -955,11 +1051,18 @@ impl<'a> Parser<'a> {
                     gs.get(&(g as i64)).copied().unwrap_or_default()
                 };
                 if !transition_ready(g, cur, init) {
+                    if let Some(ix) = &mut ix {
+                        ix.block(i, pi, g, init);
+                    }
                     i += 1;
                     continue;
                 }
                 procs[pi].pos += 1;
+                let len = avail.len();
                 avail.swap_remove(i);
+                if let Some(ix) = &mut ix {
+                    ix.swap_removed(&avail, i, len, pi);
+                }
                 frontier.push((ev.ts, pi as u32));
             }
             if frontier.0.is_empty() {
@@ -993,8 +1096,14 @@ impl<'a> Parser<'a> {
                     _ => {}
                 }
                 gs.insert(g as i64, next);
+                if let Some(ix) = &mut ix {
+                    ix.set(g, next);
+                }
             }
             avail.push(pi);
+            if let Some(ix) = &mut ix {
+                ix.pushed(&avail);
+            }
         }
         drop(procs);
         events.release_spare();

@@ -338,3 +338,182 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
         .collect();
     one_gen_trace(26, &[(1, b"yield")], &[], &ms)
 }
+
+/// Go 1.21 (v1 format) trace writing: the header, one batch per P, events with the
+/// inline (up to 3 values) or length-prefixed encoding.
+pub mod v1 {
+    use super::uv;
+    use gotrace_core::v1::parse::*;
+
+    pub fn header() -> Vec<u8> {
+        b"go 1.21 trace\0\0\0".to_vec()
+    }
+
+    /// One event; `args` start with the timestamp delta.
+    pub fn ev(out: &mut Vec<u8>, typ: u8, args: &[u64]) {
+        if args.len() <= 3 {
+            out.push(typ | ((args.len() as u8 - 1) << 6));
+            for &a in args {
+                uv(out, a);
+            }
+        } else {
+            let mut body = Vec::new();
+            for &a in args {
+                uv(&mut body, a);
+            }
+            out.push(typ | (3 << 6));
+            uv(out, body.len() as u64);
+            out.extend_from_slice(&body);
+        }
+    }
+
+    /// A batch of P `p` with events `(time, type, args without the time)`.
+    pub fn batch(out: &mut Vec<u8>, p: u64, evs: &[(u64, u8, Vec<u64>)]) {
+        let Some(first) = evs.first() else { return };
+        ev(out, EV_BATCH, &[p, first.0]);
+        let mut last = first.0;
+        for (t, typ, args) in evs {
+            let mut a = vec![t - last];
+            a.extend_from_slice(args);
+            ev(out, *typ, &a);
+            last = *t;
+        }
+    }
+
+    pub fn frequency(out: &mut Vec<u8>) {
+        ev(out, EV_FREQUENCY, &[1_000_000_000]);
+    }
+
+    /// `k` Ps pass goroutine 1 along (GoStart with its sequence number, then GoSched),
+    /// all at one timestamp (Go's v1 parser wants the merged events in time order, so
+    /// only equal times can disagree with the order the sequence numbers impose), the
+    /// Ps' batches in shuffled order: the merge must find, for every event, the one P
+    /// whose next event is ready.
+    pub fn pass_along(k: u64) -> Vec<u8> {
+        let mut ps: Vec<u64> = (1..=k).collect();
+        let mut r = super::Rng(0x2545_f491_4f6c_dd1d);
+        for i in (1..ps.len()).rev() {
+            ps.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        let mut out = header();
+        batch(
+            &mut out,
+            0,
+            &[
+                (1, EV_PROC_START, vec![1]),
+                (2, EV_GO_CREATE, vec![1, 0, 0]),
+                (3, EV_GOMAXPROCS, vec![k + 1, 0]),
+                (4, EV_PROC_STOP, vec![]),
+            ],
+        );
+        for &p in &ps {
+            batch(
+                &mut out,
+                p,
+                &[
+                    (10, EV_PROC_START, vec![p + 1]),
+                    (10, EV_GO_START, vec![1, p]),
+                    (10, EV_GO_SCHED, vec![0]),
+                    (10, EV_PROC_STOP, vec![]),
+                ],
+            );
+        }
+        frequency(&mut out);
+        out
+    }
+
+    /// A valid v1 trace from a small simulated scheduler: Ps start and run goroutines
+    /// that yield, block, unblock others (with and without sequence numbers: the
+    /// `Local` events, which wait on a state but no sequence number) and create new ones;
+    /// times are steps divided by a coarse factor, so many events of different Ps share
+    /// a timestamp. A GoStartLocal is only made for a goroutine whose last event was on
+    /// the same P (as the runtime does), else two Ps' starts at one timestamp could both
+    /// seem ready.
+    pub fn random_sched(seed: u64) -> Vec<u8> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum G {
+            Runnable,
+            Running,
+            Waiting,
+        }
+        let mut r = super::Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let np = 2 + r.below(20) as usize;
+        let mut ng = 1 + r.below(6) as usize;
+        let coarse = 1 + r.below(5);
+        let mut gs = vec![G::Runnable; ng];
+        let mut gseq = vec![1u64; ng];
+        let mut last_p = vec![0usize; ng];
+        let mut run: Vec<Option<usize>> = vec![None; np];
+        let mut evs: Vec<Vec<(u64, u8, Vec<u64>)>> = vec![Vec::new(); np];
+        for (p, e) in evs.iter_mut().enumerate() {
+            e.push((10, EV_PROC_START, vec![p as u64 + 1]));
+        }
+        for g in 0..ng {
+            evs[0].push((10, EV_GO_CREATE, vec![g as u64 + 1, 0, 0]));
+        }
+        evs[0].push((10, EV_GOMAXPROCS, vec![np as u64, 0]));
+        for step in 0..200 + r.below(300) {
+            let p = r.below(np as u64) as usize;
+            let t = 11 + step / coarse;
+            let local = r.below(3) == 0;
+            match run[p] {
+                None => {
+                    let ready: Vec<usize> = (0..ng).filter(|&g| gs[g] == G::Runnable).collect();
+                    if ready.is_empty() {
+                        continue;
+                    }
+                    let g = ready[r.below(ready.len() as u64) as usize];
+                    if local && last_p[g] == p {
+                        evs[p].push((t, EV_GO_START_LOCAL, vec![g as u64 + 1]));
+                    } else {
+                        evs[p].push((t, EV_GO_START, vec![g as u64 + 1, gseq[g]]));
+                    }
+                    gseq[g] += 1;
+                    gs[g] = G::Running;
+                    last_p[g] = p;
+                    run[p] = Some(g);
+                }
+                Some(g) => match r.below(6) {
+                    0 => {
+                        evs[p].push((t, EV_GO_SCHED, vec![0]));
+                        gs[g] = G::Runnable;
+                        run[p] = None;
+                    }
+                    1 => {
+                        evs[p].push((t, EV_GO_BLOCK, vec![0]));
+                        gs[g] = G::Waiting;
+                        run[p] = None;
+                    }
+                    2 if ng < 40 => {
+                        evs[p].push((t, EV_GO_CREATE, vec![ng as u64 + 1, 0, 0]));
+                        gs.push(G::Runnable);
+                        gseq.push(1);
+                        last_p.push(p);
+                        ng += 1;
+                    }
+                    _ => {
+                        let w: Vec<usize> = (0..ng).filter(|&h| gs[h] == G::Waiting).collect();
+                        if w.is_empty() {
+                            continue;
+                        }
+                        let h = w[r.below(w.len() as u64) as usize];
+                        if local {
+                            evs[p].push((t, EV_GO_UNBLOCK_LOCAL, vec![h as u64 + 1, 0]));
+                        } else {
+                            evs[p].push((t, EV_GO_UNBLOCK, vec![h as u64 + 1, gseq[h], 0]));
+                        }
+                        gseq[h] += 1;
+                        gs[h] = G::Runnable;
+                        last_p[h] = p;
+                    }
+                },
+            }
+        }
+        let mut out = header();
+        for (p, e) in evs.iter().enumerate() {
+            batch(&mut out, p as u64, e);
+        }
+        frequency(&mut out);
+        out
+    }
+}
