@@ -25,13 +25,7 @@ fn parse_both(data: &[u8]) -> (Trace, Trace) {
 
 fn assert_same(name: &str, data: &[u8]) -> Trace {
     let (a, b) = parse_both(data);
-    assert_eq!(a.error, b.error, "{name}: error");
-    let (x, y) = (&a.events, &b.events);
-    assert_eq!(x.len(), y.len(), "{name}: number of events");
-    macro_rules! cols {
-        ($($c:ident),*) => {$( assert!(x.$c == y.$c, "{name}: column {}", stringify!($c)); )*};
-    }
-    cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+    common::assert_same(&a, &b, name);
     a
 }
 
@@ -60,38 +54,34 @@ fn damaged(data: &[u8], n: usize) -> Vec<Vec<u8>> {
     out
 }
 
+/// Compares the two searches on `gen(1..=n)` and on damaged copies of the first few; the
+/// number that parse.
+fn schedules(name: &str, gen: fn(u64) -> Vec<u8>, n: u64) -> usize {
+    let mut ok = 0;
+    for seed in 1..=n {
+        let data = gen(seed);
+        let t = assert_same(&format!("{name}({seed})"), &data);
+        ok += t.error.is_none() as usize;
+        if seed <= n / 10 {
+            for (i, d) in damaged(&data, 8).iter().enumerate() {
+                assert_same(&format!("{name}({seed}) damaged #{i}"), d);
+            }
+        }
+    }
+    ok
+}
+
 #[test]
 fn indexed_search_picks_what_the_plain_search_picks() {
     // Generated schedules: most parse; their frontiers block and tie all the time.
-    let mut ok = 0;
-    for seed in 1..=400 {
-        let data = random_sched(seed);
-        let t = assert_same(&format!("random_sched({seed})"), &data);
-        ok += t.error.is_none() as usize;
-        if seed <= 40 {
-            for (i, d) in damaged(&data, 8).iter().enumerate() {
-                assert_same(&format!("random_sched({seed}) damaged #{i}"), d);
-            }
-        }
-    }
+    let ok = schedules("random_sched", random_sched, 400);
     assert!(ok >= 380, "only {ok} of 400 generated schedules parse");
-    let mut ok = 0;
-    for seed in 1..=300 {
-        let data = v1::random_sched(seed);
-        let t = assert_same(&format!("v1::random_sched({seed})"), &data);
-        ok += t.error.is_none() as usize;
-        if seed <= 30 {
-            for (i, d) in damaged(&data, 8).iter().enumerate() {
-                assert_same(&format!("v1::random_sched({seed}) damaged #{i}"), d);
-            }
-        }
-    }
     // Some do not: two GoUnblockLocal of one goroutine at one timestamp both look ready
     // (Go's v1 parser fails those too).
+    let ok = schedules("v1::random_sched", v1::random_sched, 300);
     assert!(ok >= 260, "only {ok} of 300 generated v1 schedules parse");
-    assert!(assert_same("v1::pass_along(300)", &v1::pass_along(300))
-        .error
-        .is_none());
+    let t = assert_same("v1::pass_along(300)", &v1::pass_along(300));
+    assert!(t.error.is_none());
 
     let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut inputs = files(&here.join("tests/data"));

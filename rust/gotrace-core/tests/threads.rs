@@ -6,42 +6,15 @@
 
 use std::path::PathBuf;
 
+mod common;
+
+use common::assert_same;
 use gotrace_core::{parse_read_with, parse_with, ParseOptions, Trace};
 
 fn parse_threads(data: &[u8], threads: usize) -> Trace {
     parse_with(data, &ParseOptions::threads(Some(threads)), &mut |_, _| {
         false
     })
-}
-
-fn assert_same(a: &Trace, b: &Trace, what: &str) {
-    assert_eq!(a.error, b.error, "{what}: error");
-    assert_eq!(a.version, b.version, "{what}: version");
-    assert_eq!(a.generations, b.generations, "{what}: generations");
-    let (x, y) = (&a.events, &b.events);
-    assert_eq!(x.len(), y.len(), "{what}: number of events");
-    macro_rules! cols {
-        ($($c:ident),*) => {$( assert!(x.$c == y.$c, "{what}: column {}", stringify!($c)); )*};
-    }
-    cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
-    assert_eq!(a.strings.bytes, b.strings.bytes, "{what}: strings");
-    assert_eq!(a.strings.offsets, b.strings.offsets, "{what}: strings");
-    assert_eq!(a.stacks.frames, b.stacks.frames, "{what}: frames");
-    assert_eq!(
-        a.stacks.stack_frames, b.stacks.stack_frames,
-        "{what}: stacks"
-    );
-    assert_eq!(
-        a.stacks.stack_offsets, b.stacks.stack_offsets,
-        "{what}: stacks"
-    );
-    assert_eq!(a.range_attrs, b.range_attrs, "{what}: range_attrs");
-    assert_eq!(a.u64s, b.u64s, "{what}: u64s");
-    assert_eq!(
-        a.clock_snapshots, b.clock_snapshots,
-        "{what}: clock snapshots"
-    );
-    assert_eq!(a.experimental, b.experimental, "{what}: experimental");
 }
 
 fn check(name: &str, data: &[u8]) -> Trace {
