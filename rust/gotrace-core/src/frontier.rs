@@ -22,8 +22,11 @@
 //!   first entry that advances, as Go's loop does, because every skipped entry would
 //!   have answered "not yet" again with no side effect.
 //!
-//! A sort of an unsorted frontier still costs O(K); a frontier stays sorted while the
-//! times that enter it are not earlier than those already there at its end.
+//! The reader makes the index when a frontier of at least [`INDEX_MIN`] entries first
+//! blocks, and drops it after four times the frontier's size events in a row advance
+//! from the top. A sort of an unsorted frontier still costs O(K): a heap operation that
+//! moves an entry past others leaves the array unsorted, and the layout Go's sort makes
+//! of it decides later choices among equal times, so it has to run.
 //!
 //! The v1 merge (`v1::parse`) has the same problem in another shape (every P without an
 //! event in its heap is tried for every event) and uses [`Bits`] the same way.
