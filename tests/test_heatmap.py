@@ -254,7 +254,15 @@ def test_select_and_xarray(trace: gotrace_fast.Trace) -> None:
         h.select(["no such reason"])
     pytest.importorskip("xarray")
     da = h.to_xarray()
-    assert da.shape == h.values.shape
+    assert da.dims == ("reason", "time")
+    np.testing.assert_array_equal(da.values, h.values)
+    assert list(da.coords["row_label"].values) == h.row_labels
+    np.testing.assert_array_equal(da.coords["row_id"].values, h.row_ids)
+    np.testing.assert_array_equal(da.coords["bin_start_ns"].values, h.edges[:-1])
+    np.testing.assert_array_equal(da.coords["bin_end_ns"].values, h.edges[1:])
+    assert da.attrs["value"] == "fraction"
+    i = h.row_labels.index("sync")
+    assert float(da.isel(reason=i).sum()) == pytest.approx(h.values[i].sum())
 
 
 def test_io_vs_gc_recipe(trace: gotrace_fast.Trace) -> None:
