@@ -3,14 +3,17 @@
 //! every search indexed and with none, and the results compared column by column:
 //! generated v2 and v1 schedules full of blocked and tied threads, the bundled traces,
 //! the shared corpus and Go's golden cases (when present), and damaged copies of them
-//! (the same error after the same events).
+//! (the same error after the same events). The streaming path (events drained in small
+//! chunks, each M decoded a piece at a time) is compared with the indexed search too.
 //!
 //! One test function: the search switch is process-wide.
 
 mod common;
 
 use common::*;
+use gotrace_core::export::tsv;
 use gotrace_core::reader::set_frontier_index_from;
+use gotrace_core::stream::{drain, DRAINED};
 use gotrace_core::{parse_with, ParseOptions, Trace};
 
 fn parse_both(data: &[u8]) -> (Trace, Trace) {
@@ -23,9 +26,40 @@ fn parse_both(data: &[u8]) -> (Trace, Trace) {
     (indexed, plain)
 }
 
+/// The event lines of a drained parse with every search indexed, and its error.
+fn drained_indexed(data: &[u8]) -> (Vec<u8>, Option<gotrace_core::TraceError>) {
+    let opts = ParseOptions {
+        threads: Some(1),
+        chunk_rows: 7,
+        ..DRAINED
+    };
+    let mut lines = Vec::new();
+    set_frontier_index_from(Some(1));
+    let t = drain(
+        |h| parse_with(data, &opts, h),
+        &mut |d: &Trace| {
+            for i in 0..d.events.len() {
+                tsv::event_line(d, i, &mut lines);
+                lines.push(b'\n');
+            }
+        },
+        &mut |_, _| false,
+    );
+    set_frontier_index_from(None);
+    (lines, t.error)
+}
+
 fn assert_same(name: &str, data: &[u8]) -> Trace {
     let (a, b) = parse_both(data);
     common::assert_same(&a, &b, name);
+    let mut want = Vec::new();
+    for i in 0..b.events.len() {
+        tsv::event_line(&b, i, &mut want);
+        want.push(b'\n');
+    }
+    let (got, err) = drained_indexed(data);
+    assert_eq!(err, b.error, "{name}: drained, error");
+    assert!(got == want, "{name}: drained event lines differ");
     a
 }
 
