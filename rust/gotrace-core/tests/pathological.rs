@@ -283,17 +283,25 @@ fn frontier_search_calls_the_hook() {
     );
 }
 
+/// Writes the generated traces for other tools: `PATHOLOGICAL_DUMP=DIR cargo test
+/// --release -p gotrace-core --test pathological dump_for_tracecheck`, with
+/// `PATHOLOGICAL_K=k` for `frontier(k)`, `frontier_shuffled(k)` and v1 `pass_along(k/2)`
+/// (default 40; `benches/adversarial.py` uses this).
 #[test]
 fn dump_for_tracecheck() {
     if let Some(dir) = std::env::var_os("PATHOLOGICAL_DUMP") {
+        let k: u64 = std::env::var("PATHOLOGICAL_K").map_or(40, |k| k.parse().unwrap());
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("nested_stw.trace"), nested_stw(50)).unwrap();
         std::fs::write(dir.join("nested_regions.trace"), nested_regions(50)).unwrap();
         std::fs::write(dir.join("many_blocked.trace"), many_blocked(50)).unwrap();
-        std::fs::write(dir.join("frontier.trace"), frontier(40)).unwrap();
-        std::fs::write(dir.join("frontier_shuffled.trace"), frontier_shuffled(40)).unwrap();
         std::fs::write(dir.join("many_reasons.trace"), many_reasons(50)).unwrap();
+        std::fs::write(dir.join(format!("frontier-{k}.trace")), frontier(k)).unwrap();
+        let shuffled = frontier_shuffled(k);
+        std::fs::write(dir.join(format!("frontier_shuffled-{k}.trace")), shuffled).unwrap();
+        let v1 = v1::pass_along(k / 2);
+        std::fs::write(dir.join(format!("v1_pass_along-{}.trace", k / 2)), v1).unwrap();
     }
 }
 
