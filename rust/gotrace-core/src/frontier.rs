@@ -230,19 +230,76 @@ impl Bits {
 
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// The index over a frontier of one generation (see the module documentation). Its
-/// invariants, kept by the [`Track`] methods: `pos[h[i].c] == i`; `inv` is the number
-/// of `i` with `h[i].time < h[i - 1].time`; bit `i` is clear only if the entry at `i`
-/// is registered in `waits` under its cursor's current `epoch` and nothing it waits for
-/// was written since.
-#[derive(Debug, Default)]
-pub(crate) struct Index {
-    pos: Vec<u32>,
-    /// Bumped whenever a cursor's registrations go stale (it advanced, or was woken).
+/// Entries (numbered `0..ids`) at positions of a list, and which of them wait: a bit per
+/// position, clear only if the entry there is registered under wait keys `K` with its
+/// current epoch and none of those keys was woken since. Both the v2 frontier index and
+/// the v1 merge's list of Ps use it; the owner moves positions and bits along with the
+/// list. An entry's epoch is bumped when its registrations go stale (it advanced, or
+/// one of its keys woke it), so the other registrations of that wait are ignored.
+#[derive(Debug)]
+pub(crate) struct Waiting<K> {
+    pub bits: Bits,
+    pub pos: Vec<u32>,
     epoch: Vec<u32>,
-    bits: Bits,
+    waits: FxHashMap<K, Vec<(u32, u32)>>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Waiting<K> {
+    /// `ids` entries, none placed, room for `positions` positions.
+    pub fn new(ids: usize, positions: usize) -> Self {
+        Waiting {
+            bits: Bits::new(positions),
+            pos: vec![NONE; ids],
+            epoch: vec![0; ids],
+            waits: FxHashMap::default(),
+        }
+    }
+
+    /// Entry `id`, at position `i`, waits for `keys` (none: it stays to be tried).
+    pub fn block(&mut self, i: usize, id: usize, keys: &[K]) {
+        if keys.is_empty() {
+            return;
+        }
+        let ep = self.epoch[id];
+        for &k in keys {
+            self.waits.entry(k).or_default().push((id as u32, ep));
+        }
+        self.bits.clear(i);
+    }
+
+    /// Entry `id` moved on (or left the list): its registrations are stale.
+    pub fn advanced(&mut self, id: usize) {
+        self.epoch[id] = self.epoch[id].wrapping_add(1);
+    }
+
+    /// What waited for `k` may go now.
+    pub fn wake(&mut self, k: &K) {
+        if self.waits.is_empty() {
+            return;
+        }
+        let Some(list) = self.waits.remove(k) else {
+            return;
+        };
+        for (id, ep) in list {
+            let id = id as usize;
+            if self.epoch[id] == ep {
+                self.epoch[id] = ep.wrapping_add(1);
+                if self.pos[id] != NONE {
+                    self.bits.set(self.pos[id] as usize);
+                }
+            }
+        }
+    }
+}
+
+/// The index over a frontier of one generation (see the module documentation): entries
+/// are cursors, positions those of the heap array. Its invariants, kept by the [`Track`]
+/// methods: `pos[h[i].c] == i`; `inv` is the number of `i` with `h[i].time <
+/// h[i - 1].time`; the bits as [`Waiting`] says.
+#[derive(Debug)]
+pub(crate) struct Index {
+    w: Waiting<Wait>,
     inv: usize,
-    waits: FxHashMap<Wait, Vec<(u32, u32)>>,
 }
 
 impl Index {
@@ -250,11 +307,8 @@ impl Index {
     /// still to be tried.
     pub fn new(h: &[HeapEnt], cursors: usize) -> Self {
         let mut ix = Index {
-            pos: vec![NONE; cursors],
-            epoch: vec![0; cursors],
-            bits: Bits::new(h.len()),
+            w: Waiting::new(cursors, h.len()),
             inv: 0,
-            waits: FxHashMap::default(),
         };
         ix.rebuild(h, |_| true);
         ix
@@ -263,14 +317,14 @@ impl Index {
     /// Recomputes positions, bits and order after `h` was rearranged (sorted); `on(c)`
     /// says whether cursor `c`'s bit is set.
     fn rebuild(&mut self, h: &[HeapEnt], on: impl Fn(u32) -> bool) {
-        for l in &mut self.bits.levels {
+        for l in &mut self.w.bits.levels {
             l.fill(0);
         }
         self.inv = 0;
         for (i, e) in h.iter().enumerate() {
-            self.pos[e.c as usize] = i as u32;
+            self.w.pos[e.c as usize] = i as u32;
             if on(e.c) {
-                self.bits.set(i);
+                self.w.bits.set(i);
             }
             if i > 0 && e.time < h[i - 1].time {
                 self.inv += 1;
@@ -286,9 +340,9 @@ impl Index {
 
     /// Go's sort of the frontier, the index following it.
     pub fn sort(&mut self, h: &mut [HeapEnt]) {
-        let mut was = vec![false; self.pos.len()];
+        let mut was = vec![false; self.w.pos.len()];
         for (i, e) in h.iter().enumerate() {
-            was[e.c as usize] = self.bits.get(i);
+            was[e.c as usize] = self.w.bits.get(i);
         }
         crate::gosort::sort_func(h, |a, b| a.time < b.time);
         self.rebuild(h, |c| was[c as usize]);
@@ -296,49 +350,28 @@ impl Index {
 
     /// Whether the entry at position `i` may advance (is not known to be blocked).
     pub fn maybe(&self, i: usize) -> bool {
-        self.bits.get(i)
+        self.w.bits.get(i)
     }
 
     /// The first position at or after `i` that may advance.
     pub fn next(&self, i: usize) -> Option<usize> {
-        self.bits.next(i)
+        self.w.bits.next(i)
     }
 
     /// The entry at `i`, cursor `c`, answered "not yet" and waits for `keys` (none: it
     /// stays to be tried).
     pub fn block(&mut self, i: usize, c: u32, keys: &[Wait]) {
-        if keys.is_empty() {
-            return;
-        }
-        let ep = self.epoch[c as usize];
-        for &k in keys {
-            self.waits.entry(k).or_default().push((c, ep));
-        }
-        self.bits.clear(i);
+        self.w.block(i, c as usize, keys);
     }
 
     /// Cursor `c` advanced: its registrations are stale, its next event is untried.
     pub fn advanced(&mut self, c: u32) {
-        self.epoch[c as usize] = self.epoch[c as usize].wrapping_add(1);
+        self.w.advanced(c as usize);
     }
 
     /// What waited for `k` may advance now.
     pub fn wake(&mut self, k: &Wait) {
-        if self.waits.is_empty() {
-            return;
-        }
-        let Some(list) = self.waits.remove(k) else {
-            return;
-        };
-        for (c, ep) in list {
-            let c = c as usize;
-            if self.epoch[c] == ep {
-                self.epoch[c] = ep.wrapping_add(1);
-                if self.pos[c] != NONE {
-                    self.bits.set(self.pos[c] as usize);
-                }
-            }
-        }
+        self.w.wake(k);
     }
 
     /// Counts (`add`) or uncounts the pair ending at position `i` in `inv`.
@@ -379,12 +412,12 @@ impl Track for Index {
         for &p in &ps {
             self.pair(h, p, true);
         }
-        self.pos[h[i].c as usize] = i as u32;
-        self.pos[h[j].c as usize] = j as u32;
-        let (bi, bj) = (self.bits.get(i), self.bits.get(j));
+        self.w.pos[h[i].c as usize] = i as u32;
+        self.w.pos[h[j].c as usize] = j as u32;
+        let (bi, bj) = (self.w.bits.get(i), self.w.bits.get(j));
         if bi != bj {
-            self.bits.put(i, bj);
-            self.bits.put(j, bi);
+            self.w.bits.put(i, bj);
+            self.w.bits.put(j, bi);
         }
     }
 
@@ -401,29 +434,29 @@ impl Track for Index {
         let i = h.len() - 1;
         self.pair(h, i, true);
         let c = e.c as usize;
-        if c >= self.pos.len() {
-            self.pos.resize(c + 1, NONE);
-            self.epoch.resize(c + 1, 0);
+        if c >= self.w.pos.len() {
+            self.w.pos.resize(c + 1, NONE);
+            self.w.epoch.resize(c + 1, 0);
         }
-        self.pos[c] = i as u32;
-        if i >= self.bits.capacity() {
+        self.w.pos[c] = i as u32;
+        if i >= self.w.bits.capacity() {
             let mut b = Bits::new(2 * i + 1);
             for j in 0..i {
-                if self.bits.get(j) {
+                if self.w.bits.get(j) {
                     b.set(j);
                 }
             }
-            self.bits = b;
+            self.w.bits = b;
         }
-        self.bits.set(i);
+        self.w.bits.set(i);
     }
 
     fn pop(&mut self, h: &mut Vec<HeapEnt>) {
         let i = h.len() - 1;
         self.pair(h, i, false);
-        self.bits.clear(i);
+        self.w.bits.clear(i);
         let e = h.pop().expect("pop of an empty frontier");
-        self.pos[e.c as usize] = NONE;
+        self.w.pos[e.c as usize] = NONE;
     }
 }
 
@@ -496,7 +529,7 @@ mod tests {
                     let want: Vec<(i64, u32)> = a.iter().map(|e| (e.time, e.c)).collect();
                     assert_eq!(got, want);
                     for (p, e) in b.iter().enumerate() {
-                        assert_eq!(ix.pos[e.c as usize], p as u32);
+                        assert_eq!(ix.w.pos[e.c as usize], p as u32);
                     }
                     let inv = b.windows(2).filter(|w| w[1].time < w[0].time).count();
                     assert_eq!(ix.inv, inv);

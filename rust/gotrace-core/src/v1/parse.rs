@@ -893,78 +893,50 @@ impl Frontier {
 /// share one timestamp but must go in a fixed order, that is O(Ps) per event. A P's next
 /// event waits on its goroutine's (sequence number, status) alone, so a waiting P is
 /// registered under the state it needs and woken when the goroutine's state is set to it.
-/// Invariants: `apos[avail[i]] == i`; bit `i` is clear only if `avail[i]` is registered
-/// under its current `epoch` and its goroutine's state was not set to the key since.
-struct AvailIndex {
-    bits: crate::frontier::Bits,
-    apos: Vec<u32>,
-    epoch: Vec<u32>,
-    waits: FxHashMap<(u64, u64, u8), Vec<(u32, u32)>>,
-}
+/// Entries are P indices, positions those of `avail` (`pos[avail[i]] == i`).
+struct AvailIndex(crate::frontier::Waiting<(u64, u64, u8)>);
 
 impl AvailIndex {
     fn new(avail: &[usize], procs: usize) -> Self {
-        let mut ix = AvailIndex {
-            bits: crate::frontier::Bits::new(procs),
-            apos: vec![crate::frontier::NONE; procs],
-            epoch: vec![0; procs],
-            waits: FxHashMap::default(),
-        };
+        let mut w = crate::frontier::Waiting::new(procs, procs);
         for (i, &pi) in avail.iter().enumerate() {
-            ix.apos[pi] = i as u32;
-            ix.bits.set(i);
+            w.pos[pi] = i as u32;
+            w.bits.set(i);
         }
-        ix
+        AvailIndex(w)
     }
 
-    /// `avail.swap_remove(i)` happened (`len` is the length before it).
-    fn swap_removed(&mut self, avail: &[usize], i: usize, len: usize, removed: usize) {
-        self.apos[removed] = crate::frontier::NONE;
-        self.epoch[removed] = self.epoch[removed].wrapping_add(1);
-        let last = len - 1;
+    /// `avail.swap_remove(i)` took P `removed` out of the list.
+    fn swap_removed(&mut self, avail: &[usize], i: usize, removed: usize) {
+        let w = &mut self.0;
+        w.pos[removed] = crate::frontier::NONE;
+        w.advanced(removed);
+        let last = avail.len();
         if i != last {
-            self.apos[avail[i]] = i as u32;
-            let b = self.bits.get(last);
-            self.bits.put(i, b);
+            w.pos[avail[i]] = i as u32;
+            let b = w.bits.get(last);
+            w.bits.put(i, b);
         }
-        self.bits.clear(last);
+        w.bits.clear(last);
     }
 
     /// `avail.push(pi)` happened.
     fn pushed(&mut self, avail: &[usize]) {
         let i = avail.len() - 1;
-        self.apos[avail[i]] = i as u32;
-        self.bits.set(i);
+        self.0.pos[avail[i]] = i as u32;
+        self.0.bits.set(i);
     }
 
     /// `avail[i]` (P `pi`) waits for goroutine `g` to be in `need` (sequence number
     /// [`NOSEQ`]: any).
     fn block(&mut self, i: usize, pi: usize, g: u64, need: GState) {
-        self.waits
-            .entry((g, need.seq, need.status))
-            .or_default()
-            .push((pi as u32, self.epoch[pi]));
-        self.bits.clear(i);
+        self.0.block(i, pi, &[(g, need.seq, need.status)]);
     }
 
     /// Goroutine `g`'s state was set to `now`.
     fn set(&mut self, g: u64, now: GState) {
-        if self.waits.is_empty() {
-            return;
-        }
-        for key in [(g, now.seq, now.status), (g, NOSEQ, now.status)] {
-            if let Some(list) = self.waits.remove(&key) {
-                for (pi, ep) in list {
-                    let pi = pi as usize;
-                    if self.epoch[pi] == ep {
-                        self.epoch[pi] = ep.wrapping_add(1);
-                        if self.apos[pi] != crate::frontier::NONE {
-                            self.bits.set(self.apos[pi] as usize);
-                        }
-                    }
-                }
-            }
-        }
+        self.0.wake(&(g, now.seq, now.status));
+        self.0.wake(&(g, NOSEQ, now.status));
     }
 }
 
@@ -1018,7 +990,7 @@ impl<'a> Parser<'a> {
             let mut i = 0;
             'pid: loop {
                 match &ix {
-                    Some(ix) => match ix.bits.next(i) {
+                    Some(ix) => match ix.0.bits.next(i) {
                         Some(j) => i = j,
                         None => break,
                     },
@@ -1035,10 +1007,9 @@ impl<'a> Parser<'a> {
                     procs[pi].pos = 0;
                     if !more {
                         procs[pi].done = true;
-                        let len = avail.len();
                         avail.swap_remove(i);
                         if let Some(ix) = &mut ix {
-                            ix.swap_removed(&avail, i, len, pi);
+                            ix.swap_removed(&avail, i, pi);
                         }
                         continue 'pid;
                     }
@@ -1058,10 +1029,9 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 procs[pi].pos += 1;
-                let len = avail.len();
                 avail.swap_remove(i);
                 if let Some(ix) = &mut ix {
-                    ix.swap_removed(&avail, i, len, pi);
+                    ix.swap_removed(&avail, i, pi);
                 }
                 frontier.push((ev.ts, pi as u32));
             }
