@@ -37,9 +37,12 @@ def _same_table(a: Any, b: Any, what: str) -> None:
         np.testing.assert_array_equal(a[col], b[col], err_msg=f"{what}.{col}")
 
 
-def test_summary_equals_batch(case: tuple[Path, gt.Trace]) -> None:
+@pytest.mark.parametrize("threads", [None, 2])
+def test_summary_equals_batch(case: tuple[Path, gt.Trace], threads: int | None) -> None:
+    """threads=2: the analysis runs beside the reader, on a replica of its tables (by
+    default traces under 1 MB are read on one thread)."""
     path, t = case
-    s = gt.summary(path)
+    s = gt.summary(path, threads=threads)
     a, b = t.analysis, s.analysis
     _same_table(t.goroutines, s.goroutines, "goroutines")
     _same_table(t.procs, s.procs, "procs")
@@ -89,7 +92,10 @@ def _same_heatmap(a: gt.Heatmap, b: gt.Heatmap, what: str) -> None:
 @pytest.mark.parametrize(("bins", "kw"), HEATMAPS, ids=[str(i) for i in range(len(HEATMAPS))])
 def test_heatmap_equals_batch(case: tuple[Path, gt.Trace], bins: int, kw: dict[str, Any]) -> None:
     path, t = case
-    _same_heatmap(t.heatmap(bins, **kw), gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
+    want = t.heatmap(bins, **kw)
+    _same_heatmap(want, gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
+    # The binning on a thread of its own, beside the reader.
+    _same_heatmap(want, gt.heatmap(path, bins, threads=2, **kw), f"{path.name} {kw} threads=2")
 
 
 def test_heatmap_explicit_edges_and_window(case: tuple[Path, gt.Trace]) -> None:

@@ -2,6 +2,7 @@
 //! counting allocator) of a streaming goroutine heatmap over FILE held in memory, the
 //! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
 //! set: the heap in use at each generation and the net growth of the heatmap's state.
+//! With PIPELINED set: the heatmap's analysis on a thread of its own (`drain_pipelined`).
 //! `stream_mem FILE THREADS summary`: the same for the streaming summary (no intervals).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -69,30 +70,44 @@ fn main() {
     let heat_net = std::cell::Cell::new(0isize);
     let total = std::cell::Cell::new(0usize);
     let start = Instant::now();
-    let trace = drain(
-        |h| gotrace_core::parse_with(&data, &opts, h),
-        &mut |t| {
-            evs.set(evs.get() + t.events.len());
-            total.set(total.get() + t.events.len());
-            let b = CUR.load(Relaxed) as isize;
-            heat.feed(t);
-            heat_net.set(heat_net.get() + CUR.load(Relaxed) as isize - b);
-        },
-        &mut |_, done| {
-            big_bytes = big_bytes.max(done - last);
-            big_evs = big_evs.max(evs.get());
-            last = done;
-            if std::env::var_os("TRACE_MEM").is_some() {
-                eprintln!(
-                    "{done} cur {:.1} MB heat {:.1} MB",
-                    (CUR.load(Relaxed) - base) as f64 / 1e6,
-                    heat_net.get() as f64 / 1e6
-                );
-            }
-            evs.set(0);
-            false
-        },
-    );
+    let trace = if std::env::var_os("PIPELINED").is_some() {
+        let mut n = 0usize;
+        let t = gotrace_core::stream::drain_pipelined(
+            |h| gotrace_core::parse_with(&data, &opts, h),
+            &mut |t| {
+                n += t.events.len();
+                heat.feed(t);
+            },
+            &mut |_, _| false,
+        );
+        total.set(n);
+        t
+    } else {
+        drain(
+            |h| gotrace_core::parse_with(&data, &opts, h),
+            &mut |t| {
+                evs.set(evs.get() + t.events.len());
+                total.set(total.get() + t.events.len());
+                let b = CUR.load(Relaxed) as isize;
+                heat.feed(t);
+                heat_net.set(heat_net.get() + CUR.load(Relaxed) as isize - b);
+            },
+            &mut |_, done| {
+                big_bytes = big_bytes.max(done - last);
+                big_evs = big_evs.max(evs.get());
+                last = done;
+                if std::env::var_os("TRACE_MEM").is_some() {
+                    eprintln!(
+                        "{done} cur {:.1} MB heat {:.1} MB",
+                        (CUR.load(Relaxed) - base) as f64 / 1e6,
+                        heat_net.get() as f64 / 1e6
+                    );
+                }
+                evs.set(0);
+                false
+            },
+        )
+    };
     let mb = |x: usize| (x - base) as f64 / 1e6;
     eprintln!("after drain: {:.1} MB", mb(CUR.load(Relaxed)));
     let h = heat.finish(&trace);

@@ -383,7 +383,7 @@ impl ParseOptions {
     /// Threads for an input of `size` bytes: by default, small inputs (a generation or
     /// two) are parsed on the calling thread, where starting helper threads would cost
     /// more than they save; a count given here or in `RAYON_NUM_THREADS` always holds.
-    fn thread_count_for(&self, size: usize) -> usize {
+    pub(crate) fn thread_count_for(&self, size: usize) -> usize {
         let given = matches!(self.threads, Some(n) if n > 0) || env_threads().is_some();
         if !given && size < SMALL_INPUT {
             1

@@ -12,7 +12,7 @@ pub const DRAINED: ParseOptions = ParseOptions {
     drained: true,
     chunk_rows: 0,
 };
-use crate::store::Trace;
+use crate::store::{ClockSnapshot, Events, ExperimentalArgs, StackTail, Trace};
 use crate::wire::{self, spec, Cursor};
 
 /// Runs `parse` (a reader entry point, given its hook) handing the events to `consume`
@@ -33,6 +33,159 @@ pub fn drain(
     consume(&trace);
     trace.clear_events();
     trace
+}
+
+/// One chunk on its way from the reader to a [`drain_pipelined`] consumer: the events
+/// and the side tables they index, moved out of the reader's trace, and the strings and
+/// stacks interned since the previous chunk.
+struct Chunk {
+    version: u32,
+    events: Events,
+    range_attrs: Vec<[u64; 2]>,
+    u64s: Vec<u64>,
+    clock_snapshots: Vec<ClockSnapshot>,
+    experimental: Vec<ExperimentalArgs>,
+    strings: (Vec<u8>, Vec<u64>),
+    stacks: StackTail,
+}
+
+/// What the consumer's replica of the tables holds: (strings, frames, stacks).
+struct Sent(usize, usize, usize);
+
+impl Sent {
+    /// What a new (default) trace holds: the empty string and the empty stack.
+    fn new() -> Self {
+        let t = Trace::default();
+        Sent(t.strings.len(), t.stacks.frames.len(), t.stacks.len())
+    }
+}
+
+impl Chunk {
+    /// Takes `t`'s events (leaving `spare`, emptied, in their place) and copies the
+    /// strings and stacks the consumer has not seen yet.
+    fn take(t: &mut Trace, sent: &mut Sent, spare: Option<Events>) -> Chunk {
+        let n = t.events.len();
+        // A new table sized for a chunk like this one (growing by doubling would leave
+        // up to twice the memory in each of the tables in flight).
+        let mut spare = spare.unwrap_or_else(|| Events::with_capacity(n + n / 16 + 16));
+        spare.clear();
+        let c = Chunk {
+            version: t.version,
+            events: std::mem::replace(&mut t.events, spare),
+            range_attrs: std::mem::take(&mut t.range_attrs),
+            u64s: std::mem::take(&mut t.u64s),
+            clock_snapshots: std::mem::take(&mut t.clock_snapshots),
+            experimental: std::mem::take(&mut t.experimental),
+            strings: t.strings.tail(sent.0),
+            stacks: t.stacks.tail(sent.1, sent.2),
+        };
+        t.cleared += c.events.len() as u64;
+        *sent = Sent(t.strings.len(), t.stacks.frames.len(), t.stacks.len());
+        c
+    }
+
+    /// Makes `r`, the consumer's replica, the trace as the reader had it when the
+    /// chunk was taken. Returns the events the replica held before (to be reused).
+    fn install(self, r: &mut Trace) -> Events {
+        r.version = self.version;
+        r.cleared += r.events.len() as u64;
+        r.strings.append(self.strings);
+        r.stacks.append(self.stacks);
+        r.range_attrs = self.range_attrs;
+        r.u64s = self.u64s;
+        r.clock_snapshots = self.clock_snapshots;
+        r.experimental = self.experimental;
+        std::mem::replace(&mut r.events, self.events)
+    }
+}
+
+/// [`drain`] with `consume` on a thread of its own: the analysis of one chunk runs while
+/// the reader orders the next. `consume` sees a replica of the reader's trace (version,
+/// strings and stacks up to the chunk, the chunk's events and side tables), in the same
+/// chunks and order as [`drain`] would give them, except that chunks without events are
+/// not passed on. At most one chunk waits between the threads. The returned trace is
+/// the reader's, as from [`drain`].
+pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
+    parse: impl FnOnce(&mut Hook) -> Trace,
+    consume: &mut C,
+    hook: &mut Hook,
+) -> Trace {
+    use std::sync::mpsc;
+    // Lent to the worker (or, if no thread can be made, kept for a plain drain).
+    let lent = std::sync::Mutex::new(consume);
+    let lent = &lent;
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Chunk>(1);
+        let (back_tx, back_rx) = mpsc::channel::<Events>();
+        let worker = std::thread::Builder::new()
+            .name("gotrace-consume".into())
+            .spawn_scoped(s, move || {
+                let mut consume = lent.lock().unwrap_or_else(|e| e.into_inner());
+                let mut replica = Trace::default();
+                for c in rx {
+                    let spent = c.install(&mut replica);
+                    consume(&replica);
+                    // The reader may be gone (done or failed): then nobody reuses it.
+                    let _ = back_tx.send(spent);
+                }
+            });
+        let Ok(worker) = worker else {
+            // No thread to be had: consume on this one.
+            let mut consume = lent.lock().unwrap_or_else(|e| e.into_inner());
+            return drain(parse, &mut **consume, hook);
+        };
+        let mut sent = Sent::new();
+        let mut gone = false;
+        let mut pass = |t: &mut Trace, sent: &mut Sent| {
+            if t.events.is_empty() || gone {
+                return;
+            }
+            // Reuse one returned table, free any others (the consumer returns one per
+            // chunk; tables made while it was behind would otherwise pile up).
+            let spare = back_rx.try_iter().reduce(|a, _| a);
+            let c = Chunk::take(t, sent, spare);
+            // Fails only if the consumer panicked; the panic is re-raised below.
+            gone = tx.send(c).is_err();
+        };
+        let mut trace = parse(&mut |t, done| {
+            pass(t, &mut sent);
+            hook(t, done)
+        });
+        pass(&mut trace, &mut sent);
+        drop(tx);
+        if let Err(p) = worker.join() {
+            std::panic::resume_unwind(p);
+        }
+        trace.clear_events();
+        trace
+    })
+}
+
+/// [`drain`] or [`drain_pipelined`], as `opts` ask for an input of `size` bytes that
+/// starts with `head` (None: unknown): with two or more threads (see
+/// [`ParseOptions::thread_count`]; small inputs get one unless told otherwise) and a v2
+/// trace, `consume` gets one of them and `parse` is given options for the rest. A v1
+/// trace is read whole before its events can be consumed, so it keeps all its threads.
+pub fn drain_threads<C: FnMut(&Trace) + Send>(
+    opts: &ParseOptions,
+    size: usize,
+    head: Option<&[u8]>,
+    parse: impl FnOnce(&ParseOptions, &mut Hook) -> Trace,
+    consume: &mut C,
+    hook: &mut Hook,
+) -> Trace {
+    let n = opts.thread_count_for(size);
+    let v1 = head
+        .and_then(|h| wire::parse_header(h).ok())
+        .is_some_and(|(ver, _)| ver < 22);
+    if n < 2 || v1 {
+        return drain(|h| parse(opts, h), consume, hook);
+    }
+    let rest = ParseOptions {
+        threads: Some(n - 1),
+        ..*opts
+    };
+    drain_pipelined(|h| parse(&rest, h), consume, hook)
 }
 
 /// The times of the first and the last event of the v2 trace `data`, as a full parse

@@ -1,12 +1,14 @@
 //! A drained parse (the streaming analyses' reader: events handed out in chunks, each
 //! M decoded a piece at a time) yields exactly the events, side-table values and error
 //! of the full parse: every v2 corpus trace with several chunk sizes and thread counts,
-//! and truncated and bit-flipped copies of a few (errors met mid-generation).
+//! and truncated and bit-flipped copies of a few (errors met mid-generation). The same
+//! with the consumer on a thread of its own (`drain_pipelined`), which sees a replica
+//! of the reader's string and stack tables: every event's whole stack is compared too.
 
 use std::path::{Path, PathBuf};
 
 use gotrace_core::export::tsv::event_line;
-use gotrace_core::stream::{drain, DRAINED};
+use gotrace_core::stream::{drain, drain_pipelined, DRAINED};
 use gotrace_core::{parse_with, ParseOptions, Trace};
 
 mod common;
@@ -26,10 +28,19 @@ fn v2_traces(shared: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Every event line (side tables resolved) and the error.
+/// Every event line (side tables resolved), each followed by all frames of its stack.
 fn lines_of(t: &Trace, out: &mut Vec<u8>) {
     for i in 0..t.events.len() {
         event_line(t, i, out);
+        for &f in t.stacks.frames_of(t.events.stack[i]) {
+            let f = &t.stacks.frames[f as usize];
+            out.push(b' ');
+            out.extend_from_slice(t.strings.get(f.func));
+            out.push(b'@');
+            out.extend_from_slice(t.strings.get(f.file));
+            out.extend_from_slice(&f.line.to_le_bytes());
+            out.extend_from_slice(&f.pc.to_le_bytes());
+        }
         out.push(b'\n');
     }
 }
@@ -41,29 +52,45 @@ fn full(data: &[u8]) -> (Vec<u8>, String, u64) {
     (out, format!("{:?}", t.error), t.generations)
 }
 
-fn drained(data: &[u8], threads: usize, chunk_rows: usize) -> (Vec<u8>, String, u64) {
+fn drained(
+    data: &[u8],
+    threads: usize,
+    chunk_rows: usize,
+    pipelined: bool,
+) -> (Vec<u8>, String, u64) {
     let opts = ParseOptions {
         threads: Some(threads),
         chunk_rows,
         ..DRAINED
     };
     let mut out = Vec::new();
-    let t = drain(
-        |h| parse_with(data, &opts, h),
-        &mut |t| {
-            assert!(chunk_rows == 0 || t.events.len() <= chunk_rows + 64);
-            lines_of(t, &mut out)
-        },
-        &mut |_, _| false,
-    );
+    let mut consume = |t: &Trace| {
+        assert!(chunk_rows == 0 || t.events.len() <= chunk_rows + 64);
+        lines_of(t, &mut out)
+    };
+    let parse = |h: &mut gotrace_core::Hook| parse_with(data, &opts, h);
+    let t = if pipelined {
+        drain_pipelined(parse, &mut consume, &mut |_, _| false)
+    } else {
+        drain(parse, &mut consume, &mut |_, _| false)
+    };
+    assert!(t.events.is_empty());
     (out, format!("{:?}", t.error), t.generations)
 }
 
-/// `runs`: (chunk rows, threads) pairs.
-fn check(name: &str, data: &[u8], runs: &[(usize, usize)]) {
+/// `runs`: (chunk rows, threads, also pipelined) triples: each drained on the reader's
+/// thread and, if asked, on a thread of its own (a thread handoff per chunk: slow for
+/// chunks of a few rows on big traces).
+fn check(name: &str, data: &[u8], runs: &[(usize, usize, bool)]) {
     let want = full(data);
-    for &(n, th) in runs {
-        let got = drained(data, th, n);
+    let runs = runs.iter().flat_map(|&(n, th, p)| {
+        [(n, th, false), (n, th, true)]
+            .into_iter()
+            .take(1 + p as usize)
+    });
+    for (n, th, pipelined) in runs {
+        let got = drained(data, th, n, pipelined);
+        let name = format!("{name} (pipelined: {pipelined})");
         assert!(
             got.1 == want.1 && got.2 == want.2,
             "{name} chunk {n} threads {th}: error {} / {} generations, want {} / {}",
@@ -91,7 +118,11 @@ fn drained_parse_equals_full_parse_on_the_corpus() {
     for p in &traces {
         let data = std::fs::read(p).unwrap();
         let name = p.file_name().unwrap().to_string_lossy();
-        check(&name, &data, &[(1, 1), (1000, 2), (0, 1), (0, 2)]);
+        check(
+            &name,
+            &data,
+            &[(1, 1, false), (1000, 2, true), (0, 1, true), (0, 2, true)],
+        );
     }
 }
 
@@ -122,7 +153,7 @@ fn drained_parse_equals_full_parse_on_damaged_traces() {
             check(
                 &format!("{name} cut at {cut}"),
                 &data[..cut],
-                &[(7, 1), (0, 2)],
+                &[(7, 1, false), (0, 2, true)],
             );
             let mut flipped = data.clone();
             let at = 64 + next(data.len() - 64);
@@ -130,8 +161,20 @@ fn drained_parse_equals_full_parse_on_damaged_traces() {
             check(
                 &format!("{name} bit flip at {at}"),
                 &flipped,
-                &[(7, 2), (0, 1)],
+                &[(7, 2, false), (0, 1, true)],
             );
         }
+    }
+}
+
+#[test]
+fn pipelined_drain_in_chunks_of_a_few_rows() {
+    for name in [
+        "go1.22.10-testprog-annotations.trace",
+        "go1.25.5-mixed-small.trace",
+    ] {
+        let data =
+            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        check(name, &data, &[(1, 1, true), (7, 2, true), (3, 3, true)]);
     }
 }

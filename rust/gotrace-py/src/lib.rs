@@ -537,6 +537,15 @@ impl<'a> Input<'a> {
         Ok((Input::Mem(data), Some(n)))
     }
 
+    /// The input's bytes, when they are at hand (not for streams).
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Input::Map(m) => Some(m),
+            Input::Mem(d) => Some(d),
+            Input::Stream(_) => None,
+        }
+    }
+
     /// Parses the input with `opts`, calling `hook` (see `gotrace_core::Hook`).
     fn parse(&self, opts: &ParseOptions, hook: &mut Hook) -> Trace {
         match self {

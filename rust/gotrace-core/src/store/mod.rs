@@ -16,7 +16,7 @@ mod tables;
 
 use std::sync::{Arc, Mutex};
 
-pub use tables::{Frame, StackTable, StringTable};
+pub use tables::{Frame, StackTable, StackTail, StringTable};
 
 /// Rows faulted in ahead of the writer by [`prefault`] callers.
 pub(crate) const PREFAULT_ROWS: usize = 1 << 16;

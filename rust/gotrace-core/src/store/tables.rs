@@ -51,6 +51,21 @@ impl StringTable {
         id
     }
 
+    /// The strings after the first `have` (a copy, for [`StringTable::append`] on a
+    /// replica that has those `have`).
+    pub fn tail(&self, have: usize) -> (Vec<u8>, Vec<u64>) {
+        let have = have.min(self.len());
+        let from = self.offsets[have + 1..].to_vec();
+        (self.bytes[self.offsets[have] as usize..].to_vec(), from)
+    }
+
+    /// Appends a [`StringTable::tail`] of the table this one replicates (IDs stay
+    /// equal; the replica has no lookup index and must not intern).
+    pub fn append(&mut self, (bytes, offsets): (Vec<u8>, Vec<u64>)) {
+        self.bytes.extend_from_slice(&bytes);
+        self.offsets.extend_from_slice(&offsets);
+    }
+
     /// Drops the lookup index once parsing is done (it is only needed while interning).
     pub fn freeze(&mut self) {
         self.index = HashMap::default();
@@ -78,6 +93,14 @@ pub struct StackTable {
     pub stack_offsets: Vec<u32>,
     frame_index: HashMap<Frame, u32>,
     stack_index: HashMap<Box<[u32]>, u32>,
+}
+
+/// What [`StackTable::tail`] copies.
+#[derive(Debug, Default)]
+pub struct StackTail {
+    frames: Vec<Frame>,
+    stack_frames: Vec<u32>,
+    stack_offsets: Vec<u32>,
 }
 
 impl Default for StackTable {
@@ -132,6 +155,24 @@ impl StackTable {
         self.stack_offsets.push(self.stack_frames.len() as u32);
         self.stack_index.insert(frames.into(), id);
         id
+    }
+
+    /// The frames after the first `frames` and the stacks after the first `stacks` (a
+    /// copy, for [`StackTable::append`] on a replica that has those).
+    pub fn tail(&self, frames: usize, stacks: usize) -> StackTail {
+        let stacks = stacks.min(self.len());
+        StackTail {
+            frames: self.frames[frames.min(self.frames.len())..].to_vec(),
+            stack_frames: self.stack_frames[self.stack_offsets[stacks] as usize..].to_vec(),
+            stack_offsets: self.stack_offsets[stacks + 1..].to_vec(),
+        }
+    }
+
+    /// Appends a [`StackTable::tail`] of the table this one replicates.
+    pub fn append(&mut self, t: StackTail) {
+        self.frames.extend_from_slice(&t.frames);
+        self.stack_frames.extend_from_slice(&t.stack_frames);
+        self.stack_offsets.extend_from_slice(&t.stack_offsets);
     }
 
     pub fn freeze(&mut self) {
