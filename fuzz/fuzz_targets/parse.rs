@@ -12,7 +12,7 @@
 use gotrace_core::analysis::{mmu, sched, summary};
 use gotrace_core::binning;
 use gotrace_core::export::tsv;
-use gotrace_core::stream::{drain, DRAINED};
+use gotrace_core::stream::{drain, drain_pipelined, DRAINED};
 use gotrace_core::{parse_with, ParseOptions, Trace, TraceError};
 use libfuzzer_sys::fuzz_target;
 
@@ -116,29 +116,25 @@ fuzz_target!(|data: &[u8]| {
     }
     drop(i);
 
-    // Drained: every event line (side tables resolved before the sink clears them) and
-    // the error equal the full parse's, in chunks of 1 to 64 rows.
+    // Drained: every event line (side tables resolved before the sink clears them, and
+    // each event's whole stack) and the error equal the full parse's, in chunks of 1 to
+    // 64 rows; for a third of the inputs, consumed on a thread of its own (the consumer
+    // then reads a replica of the reader's strings and stacks).
     let mut want = Vec::new();
-    for i in 0..t.events.len() {
-        tsv::event_line(&t, i, &mut want);
-        want.push(b'\n');
-    }
+    lines(&t, &mut want);
     let opts = ParseOptions {
         threads: Some(1 + data.len() % 2),
         chunk_rows: 1 + data.len() % 64,
         ..DRAINED
     };
     let mut got = Vec::new();
-    let d = drain(
-        |h| parse_with(data, &opts, h),
-        &mut |d: &Trace| {
-            for i in 0..d.events.len() {
-                tsv::event_line(d, i, &mut got);
-                got.push(b'\n');
-            }
-        },
-        &mut |_, _| false,
-    );
+    let parse = |h: &mut gotrace_core::Hook| parse_with(data, &opts, h);
+    let mut consume = |d: &Trace| lines(d, &mut got);
+    let d = if data.len().is_multiple_of(3) {
+        drain_pipelined(parse, &mut consume, &mut |_, _| false)
+    } else {
+        drain(parse, &mut consume, &mut |_, _| false)
+    };
     assert_eq!(d.error, t.error, "drained: error");
     assert_eq!(d.generations, t.generations, "drained: generations");
     assert!(got == want, "drained: event lines differ");
@@ -199,3 +195,18 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// Every event's line and the frames of its stack.
+fn lines(t: &Trace, out: &mut Vec<u8>) {
+    for i in 0..t.events.len() {
+        tsv::event_line(t, i, out);
+        for &f in t.stacks.frames_of(t.events.stack[i]) {
+            let f = &t.stacks.frames[f as usize];
+            out.extend_from_slice(t.strings.get(f.func));
+            out.extend_from_slice(t.strings.get(f.file));
+            out.extend_from_slice(&f.line.to_le_bytes());
+            out.extend_from_slice(&f.pc.to_le_bytes());
+        }
+        out.push(b'\n');
+    }
+}
