@@ -99,6 +99,9 @@ struct HeatSink {
     /// Row key (ID, reason, state code) -> row.
     rows: IdMap<u32>,
     keys: Vec<i64>,
+    /// Per row, the earliest interval start: kept only for [`Sort::First`] (8 bytes a
+    /// goroutine, and a streaming heatmap may see millions).
+    firsts: bool,
     first: Vec<i64>,
     bins: SparseBinner,
 }
@@ -123,12 +126,15 @@ impl IntervalSink for HeatSink {
                 let r = self.keys.len() as u32;
                 self.rows.insert(key, r);
                 self.keys.push(key);
-                self.first.push(iv.start);
+                if self.firsts {
+                    self.first.push(iv.start);
+                }
                 r
             }
         };
-        let f = &mut self.first[row as usize];
-        *f = (*f).min(iv.start);
+        if let Some(f) = self.first.get_mut(row as usize) {
+            *f = (*f).min(iv.start);
+        }
         if self.count {
             self.bins.add_instant(row, iv.start);
         } else {
@@ -173,6 +179,7 @@ impl HeatStream {
             count: spec.value == Value::Count,
             rows: IdMap::default(),
             keys: Vec::new(),
+            firsts: spec.sort == Sort::First,
             first: Vec::new(),
             bins: SparseBinner::new(spec.edges.clone()),
         };
@@ -248,7 +255,9 @@ impl HeatStream {
         let mut firsts = vec![i64::MAX; ng];
         for (r, &g) in groups.iter().enumerate() {
             totals[g as usize] = totals[g as usize].wrapping_add(cells.total(r));
-            firsts[g as usize] = firsts[g as usize].min(sink.first[r]);
+            if let Some(&f) = sink.first.get(r) {
+                firsts[g as usize] = firsts[g as usize].min(f);
+            }
         }
         let (out_row, row_ids, other) = rank(spec, &ids, &totals, &firsts);
         let names = goroutine_names(spec, &row_ids, other, |id| self.names.get(id));
