@@ -546,6 +546,23 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// Parses the input handing its events to `consume` in chunks
+    /// (`gotrace_core::stream::drain_threads`: with two or more threads, `consume` runs
+    /// on one of its own).
+    fn drain<C: FnMut(&Trace) + Send>(
+        &self,
+        opts: &ParseOptions,
+        consume: &mut C,
+        hook: &mut Hook,
+    ) -> Trace {
+        let size = match self {
+            Input::Stream(file) => file.metadata().map_or(0, |m| m.len() as usize),
+            _ => self.bytes().map_or(0, <[u8]>::len),
+        };
+        let parse = |o: &ParseOptions, h: &mut Hook| self.parse(o, h);
+        gotrace_core::stream::drain_threads(opts, size, self.bytes(), parse, consume, hook)
+    }
+
     /// Parses the input with `opts`, calling `hook` (see `gotrace_core::Hook`).
     fn parse(&self, opts: &ParseOptions, hook: &mut Hook) -> Trace {
         match self {

@@ -5,7 +5,7 @@ use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::store::Trace;
-use gotrace_core::stream::{drain_threads, v2_extent, v2_extent_with, DRAINED};
+use gotrace_core::stream::{v2_extent, v2_extent_with, DRAINED};
 use gotrace_core::ParseOptions;
 use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
@@ -90,12 +90,8 @@ fn stream_summary<'py>(
         |hook| {
             let mut an: Option<Analyzer<NoIntervals>> = None;
             let mut seen = Seen::default();
-            let size = total.unwrap_or(0) as usize;
-            let trace = drain_threads(
+            let trace = input.drain(
                 &opts,
-                size,
-                input.bytes(),
-                |o, h| input.parse(o, h),
                 &mut |t| {
                     an.get_or_insert_with(|| Analyzer::new(t.version, NoIntervals))
                         .feed(t);
@@ -167,12 +163,8 @@ fn stream_heatmap<'py>(
         total,
         |hook| {
             let mut heat: Option<HeatStream> = None;
-            let size = total.unwrap_or(0) as usize;
-            let trace = drain_threads(
+            let trace = input.drain(
                 &opts,
-                size,
-                input.bytes(),
-                |o, h| input.parse(o, h),
                 &mut |t| {
                     heat.get_or_insert_with(|| HeatStream::new(t.version, spec.clone()))
                         .feed(t)
