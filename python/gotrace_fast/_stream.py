@@ -122,8 +122,9 @@ def summary(
 
     Memory: one generation of events plus the results (the summaries grow with the number
     of goroutines). v1 traces (Go <= 1.21) have no generations and are read whole.
-    ``source``, ``progress`` and ``threads`` as for :func:`parse`. Errors as for
-    :func:`parse`, without ``partial`` (None).
+    ``source``, ``progress`` and ``threads`` as for :func:`parse`; with two or more threads
+    the analysis of a v2 trace runs on one of them, beside the reader (the result is the
+    same). Errors as for :func:`parse`, without ``partial`` (None).
     """
     _check_threads(threads)
     raw, analysis, seen = _native.stream_summary(_input(source), progress, threads)
@@ -159,8 +160,9 @@ def heatmap(
     the trace is read a second time with the right edges. A v1 trace (Go <= 1.21, no
     generations) or a pipe is then parsed whole instead (``parse(source).heatmap(...)``).
 
-    ``source``, ``progress`` and ``threads`` as for :func:`parse`; errors as for
-    :func:`parse`, without ``partial``.
+    ``source``, ``progress`` and ``threads`` as for :func:`parse` (as for :func:`summary`,
+    two or more threads put the binning beside the reader); errors as for :func:`parse`,
+    without ``partial``.
     """
     states, codes = _check(by, state, value, top, sort)
     _check_threads(threads)
