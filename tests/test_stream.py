@@ -203,7 +203,13 @@ def test_broken_trace_raises_as_parse(tmp_path: Path) -> None:
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(gt.TraceError) as want:
         gt.parse(cut)
-    for f in (gt.summary, lambda p: gt.heatmap(p, 10, start=0, end=10**18)):
+    for f in (
+        gt.summary,
+        lambda p: gt.heatmap(p, 10, start=0, end=10**18),
+        # The analysis beside the reader: the reader's error, once the analysis is done.
+        lambda p: gt.summary(p, threads=2),
+        lambda p: gt.heatmap(p, 10, start=0, end=10**18, threads=3),
+    ):
         with pytest.raises(type(want.value)) as got:
             f(cut)
         assert str(got.value) == str(want.value)
@@ -275,15 +281,23 @@ def test_golden_and_malformed_as_parse(path: Path | None) -> None:
     else:
         err = None
     if err is not None:
-        for f in (gt.summary, lambda p: gt.heatmap(p, 20), lambda p: gt.heatmap(p, [0, 1])):
+        for f in (
+            gt.summary,
+            lambda p: gt.heatmap(p, 20),
+            lambda p: gt.heatmap(p, [0, 1]),
+            lambda p: gt.summary(p, threads=2),
+            lambda p: gt.heatmap(p, [0, 1], threads=2),
+        ):
             with pytest.raises(type(err)) as got:
                 f(path)
             assert str(got.value) == str(err)
         return
-    s = gt.summary(path)
-    _same_table(t.goroutines, s.goroutines, "goroutines")
-    _same_table(t.procs, s.procs, "procs")
-    _same_table(t.ranges, s.ranges, "ranges")
-    assert t.analysis.task_summaries_json() == s.analysis.task_summaries_json()
-    for kw in ({}, {"by": "function", "top": 2}, {"by": "proc", "value": "count"}):
-        _same_heatmap(t.heatmap(40, **kw), gt.heatmap(path, 40, **kw), f"{path.name} {kw}")
+    for threads in (None, 2):  # 2: the analysis beside the reader
+        s = gt.summary(path, threads=threads)
+        _same_table(t.goroutines, s.goroutines, "goroutines")
+        _same_table(t.procs, s.procs, "procs")
+        _same_table(t.ranges, s.ranges, "ranges")
+        assert t.analysis.task_summaries_json() == s.analysis.task_summaries_json()
+        for kw in ({}, {"by": "function", "top": 2}, {"by": "proc", "value": "count"}):
+            what = f"{path.name} {kw} threads={threads}"
+            _same_heatmap(t.heatmap(40, **kw), gt.heatmap(path, 40, threads=threads, **kw), what)
