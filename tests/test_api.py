@@ -203,17 +203,18 @@ def test_columns_numpy_one_length_read_only(example: gt.Trace) -> None:
 
 def test_column_dtypes(example: gt.Trace) -> None:
     ev = example.events
+    # g, p, m, arg: int32 while every value fits (test_wide_ids.py: int64 otherwise).
     expected = {
         "time": np.int64,
         "kind": np.uint8,
-        "g": np.int64,
-        "p": np.int64,
-        "m": np.int64,
+        "g": np.int32,
+        "p": np.int32,
+        "m": np.int32,
         "stack": np.uint32,
         "res_kind": np.uint8,
         "from_state": np.uint8,
         "to_state": np.uint8,
-        "arg": np.int64,
+        "arg": np.int32,
         "name": np.uint32,
         "aux": np.uint32,
     }

@@ -109,8 +109,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(n <= t.events.len(), "interrupted: more events");
         let (x, y) = (&t.events, &i.events);
         assert_eq!(
-            (&x.time[..n], &x.kind[..n], &x.g[..n], &x.arg[..n]),
-            (&y.time[..], &y.kind[..], &y.g[..], &y.arg[..]),
+            (
+                &x.time[..n],
+                &x.kind[..n],
+                &x.g.to_vec()[..n],
+                &x.arg.to_vec()[..n]
+            ),
+            (
+                &y.time[..],
+                &y.kind[..],
+                &y.g.to_vec()[..],
+                &y.arg.to_vec()[..]
+            ),
             "interrupted: not a prefix"
         );
     }

@@ -68,11 +68,17 @@ class EventTable:
     ============  ======  ===============================================================
     ``time``      int64   ``Event.Time()`` in ns (trace clock, not rebased)
     ``kind``      uint8   :class:`EventKind`
-    ``g``         int64   goroutine of the execution context (-1 = none)
-    ``p``         int64   proc of the execution context (-1 = none)
-    ``m``         int64   thread of the execution context (-1 = none)
+    ``g``         int32*  goroutine of the execution context (-1 = none)
+    ``p``         int32*  proc of the execution context (-1 = none)
+    ``m``         int32*  thread of the execution context (-1 = none)
     ``stack``     uint32  stack ID (:meth:`Trace.stack`), 0 = no stack
     ============  ======  ===============================================================
+
+    (*) ``g``, ``p``, ``m`` and ``arg`` are int32 when every value of the column fits in 32
+    bits, which IDs written by the Go runtime do in practice, and int64 otherwise (e.g.
+    goroutine IDs past 2**31 in a long-lived service, large metric values): the narrow
+    type halves the memory of these columns, and the values are the same either way.
+    Mix them with other integers as usual; numpy widens where needed.
 
     Kind-specific columns ``res_kind``, ``arg``, ``name`` (a string ID, see
     :meth:`Trace.string`) and ``aux`` mean, per kind:
@@ -147,8 +153,9 @@ class EventTable:
 
     @property
     def arg_u64(self) -> np.ndarray:
-        """``arg`` viewed as uint64: Metric values, task IDs (NoTask = 2**64-1). No copy."""
-        return self.arg.view(np.uint64)
+        """``arg`` as uint64: Metric values, task IDs (NoTask = 2**64-1). No copy when
+        ``arg`` is int64; an int32 ``arg`` is sign-extended first (a new array)."""
+        return self.arg.astype(np.int64, copy=False).view(np.uint64)
 
     @property
     def reason(self) -> np.ndarray:
@@ -342,7 +349,8 @@ class Trace:
         ev = self.events
         in_ctx = column[column != -1]
         is_res = (ev.res_kind == resource) & np.isin(ev.kind, [int(k) for k in _RESOURCE_KINDS])
-        return np.unique(np.concatenate([in_ctx, ev.arg[is_res]]))
+        ids = np.concatenate([in_ctx.astype(np.int64), ev.arg[is_res].astype(np.int64)])
+        return np.unique(ids)
 
     def goroutine_ids(self) -> np.ndarray:
         """Sorted distinct goroutine IDs: execution contexts (``g`` != -1) plus goroutines

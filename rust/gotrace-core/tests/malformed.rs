@@ -209,8 +209,8 @@ fn minimal_valid_trace() {
     );
     // Sync at the smallest batch time (1 ns); events at 10 and 15 ns; final Sync at last+1.
     assert_eq!(e.time, vec![1, 10, 15, 16]);
-    assert_eq!(e.m, vec![-1, 7, 7, -1]);
-    assert_eq!(e.p, vec![-1, -1, 0, -1]);
+    assert_eq!(e.m.to_vec(), [-1, 7, 7, -1]);
+    assert_eq!(e.p.to_vec(), [-1, -1, 0, -1]);
     // ProcStatus in the first generation: Undetermined -> Running; ProcStop: Running -> Idle.
     use gotrace_core::store::procstate as P;
     assert_eq!((e.from[1], e.to[1]), (P::UNDETERMINED, P::RUNNING));

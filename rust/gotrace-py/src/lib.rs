@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gotrace_core::store::{Trace, EVENT_KIND_NAMES};
+use gotrace_core::store::{IdCol, Trace, EVENT_KIND_NAMES};
 use gotrace_core::{ErrorKind, Hook, ParseOptions, TraceError};
 use numpy::ndarray::{Array2, ArrayView1};
 use numpy::{Element, IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
@@ -244,6 +244,14 @@ fn column<'py, T: Element>(owner: &Bound<'py, RawTrace>, col: &[T]) -> Bound<'py
     arr
 }
 
+/// [`column`] for a column stored as `i32` or `i64` (see `IdCol`).
+fn id_column<'py>(owner: &Bound<'py, RawTrace>, col: &IdCol) -> Bound<'py, PyAny> {
+    match col {
+        IdCol::Narrow(v) => column(owner, v).into_any(),
+        IdCol::Wide(v) => column(owner, v).into_any(),
+    }
+}
+
 fn check_index(i: isize, len: usize, what: &str) -> PyResult<usize> {
     let n = len as isize;
     let j = if i < 0 { i + n } else { i };
@@ -287,14 +295,14 @@ impl RawTrace {
         let d = PyDict::new(py);
         d.set_item("time", column(slf, &ev.time))?;
         d.set_item("kind", column(slf, &ev.kind))?;
-        d.set_item("g", column(slf, &ev.g))?;
-        d.set_item("p", column(slf, &ev.p))?;
-        d.set_item("m", column(slf, &ev.m))?;
+        d.set_item("g", id_column(slf, &ev.g))?;
+        d.set_item("p", id_column(slf, &ev.p))?;
+        d.set_item("m", id_column(slf, &ev.m))?;
         d.set_item("stack", column(slf, &ev.stack))?;
         d.set_item("res_kind", column(slf, &ev.res_kind))?;
         d.set_item("from", column(slf, &ev.from))?;
         d.set_item("to", column(slf, &ev.to))?;
-        d.set_item("arg", column(slf, &ev.arg))?;
+        d.set_item("arg", id_column(slf, &ev.arg))?;
         d.set_item("name", column(slf, &ev.name))?;
         d.set_item("aux", column(slf, &ev.aux))?;
         Ok(d)

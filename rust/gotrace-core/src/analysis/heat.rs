@@ -204,7 +204,7 @@ impl HeatStream {
             if kind == EventKind::StateTransition as u8 {
                 if want_names && ev.res_kind[i] == resource::GOROUTINE {
                     self.names
-                        .transition(ev.arg[i], ev.from[i], ev.to[i], ev.aux[i], trace);
+                        .transition(ev.arg.get(i), ev.from[i], ev.to[i], ev.aux[i], trace);
                 }
             } else if (EventKind::RangeBegin as u8..=EventKind::RangeEnd as u8).contains(&kind) {
                 let name = ev.name[i];
@@ -214,8 +214,15 @@ impl HeatStream {
                 });
                 if keep {
                     let s = trace.strings.get(name);
-                    self.ranges
-                        .event(kind, ev.time[i], name, s, ev.res_kind[i], ev.arg[i], None);
+                    self.ranges.event(
+                        kind,
+                        ev.time[i],
+                        name,
+                        s,
+                        ev.res_kind[i],
+                        ev.arg.get(i),
+                        None,
+                    );
                 }
             }
         }

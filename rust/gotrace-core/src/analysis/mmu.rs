@@ -211,17 +211,17 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                 "attempted to get GoID from {kind} resource ID"
             )));
         }
-        Ok(ev.arg[i])
+        Ok(ev.arg.get(i))
     };
 
     for i in 0..ev.len() {
         let kind = ev.kind[i];
         let time = ev.time[i];
         match kind {
-            SYNC => n_sync = ev.arg[i],
+            SYNC => n_sync = ev.arg.get(i),
             METRIC if strings.get(ev.name[i]) == GOMAXPROCS_METRIC => {
                 // Go converts the uint64 value with int(): same bits.
-                let n = ev.arg[i];
+                let n = ev.arg.get(i);
                 if procs.ps.len() as i64 > n {
                     if n < 0 {
                         return Err(MmuError(format!(
@@ -278,7 +278,7 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                     // function so far does not show: take this P's share off everything
                     // recorded until now (a trace cannot start inside a STW).
                     let missed = if handle_assist(name) {
-                        executing(gs.get(ev.g[i]).state)
+                        executing(gs.get(ev.g.get(i)).state)
                     } else {
                         handle_sweep(name)
                     };
@@ -302,9 +302,9 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                 if handle_stw(name) {
                     stw += 1;
                 } else if handle_sweep(name) {
-                    procs.add_gc(ev.p[i], 1)?;
+                    procs.add_gc(ev.p.get(i), 1)?;
                 } else if handle_assist(name) {
-                    procs.add_gc(ev.p[i], 1)?;
+                    procs.add_gc(ev.p.get(i), 1)?;
                     let g = scope_goroutine(i)?;
                     if g != -1 {
                         gs.get_mut(g).in_gc = true;
@@ -316,9 +316,9 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                 if handle_stw(name) {
                     stw -= 1;
                 } else if handle_sweep(name) {
-                    procs.add_gc(ev.p[i], -1)?;
+                    procs.add_gc(ev.p.get(i), -1)?;
                 } else if handle_assist(name) {
-                    procs.add_gc(ev.p[i], -1)?;
+                    procs.add_gc(ev.p.get(i), -1)?;
                     let g = scope_goroutine(i)?;
                     if g != -1 {
                         gs.get_mut(g).in_gc = false;
@@ -326,16 +326,16 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                 }
             }
             TRANSITION if ev.res_kind[i] == resource::GOROUTINE => {
-                let g = ev.arg[i];
+                let g = ev.arg.get(i);
                 let (old, new) = (ev.from[i], ev.to[i]);
                 let info = gs.get_mut(g);
                 let gc_goroutine = info.in_gc || info.bg_mark;
                 info.state = new;
                 if gc_goroutine {
                     if !executing(old) && executing(new) {
-                        procs.add_gc(ev.p[i], 1)?;
+                        procs.add_gc(ev.p.get(i), 1)?;
                     } else if executing(old) && !executing(new) {
-                        procs.add_gc(ev.p[i], -1)?;
+                        procs.add_gc(ev.p.get(i), -1)?;
                     }
                 }
             }
@@ -347,8 +347,8 @@ pub fn mutator_utilization(trace: &Trace, flags: u32) -> Result<Vec<Vec<MutatorU
                     && label != b"GC (idle)"
                     && !(per_proc && label == b"GC (dedicated)")
                 {
-                    gs.get_mut(ev.g[i]).bg_mark = true;
-                    procs.add_gc(ev.p[i], 1)?;
+                    gs.get_mut(ev.g.get(i)).bg_mark = true;
+                    procs.add_gc(ev.p.get(i), 1)?;
                 }
             }
             _ => {}

@@ -166,19 +166,19 @@ pub(crate) fn track<S: IntervalSink>(tracker: &mut Tracker<S>, ev: &Columns, i: 
             let res = ev.res_kind[i];
             if res == resource::GOROUTINE {
                 tracker.go_transition(&GoTransition {
-                    id: ev.arg[i],
+                    id: ev.arg.get(i),
                     from: ev.from[i],
                     to: ev.to[i],
                     time: t,
                     reason: ev.name[i],
                     stack: ev.aux[i],
-                    ctx_g: ev.g[i],
-                    ctx_p: ev.p[i],
-                    ctx_m: ev.m[i],
+                    ctx_g: ev.g.get(i),
+                    ctx_p: ev.p.get(i),
+                    ctx_m: ev.m.get(i),
                     ctx_stack: ev.stack[i],
                 });
             } else if res == resource::PROC {
-                tracker.proc_transition(ev.arg[i], ev.from[i], ev.to[i], t, ev.m[i]);
+                tracker.proc_transition(ev.arg.get(i), ev.from[i], ev.to[i], t, ev.m.get(i));
             }
         }
         _ => {}
@@ -203,13 +203,13 @@ fn summarize(summ: &mut Summarizer, ranges: &mut RangeTracker, trace: &Trace) {
         let e = Ev {
             time: t,
             kind,
-            g: ev.g[i],
-            p: ev.p[i],
+            g: ev.g.get(i),
+            p: ev.p.get(i),
             stack: ev.stack[i],
             res_kind: ev.res_kind[i],
             from: ev.from[i],
             to: ev.to[i],
-            arg: ev.arg[i],
+            arg: ev.arg.get(i),
             name: ev.name[i],
             aux: ev.aux[i],
         };

@@ -94,12 +94,12 @@ pub fn event_line(trace: &Trace, i: usize, out: &mut Vec<u8>) {
     let mut buf = itoa_buf();
     out.extend_from_slice(fmt_i64(&mut buf, ev.time[i]));
     field(out, EVENT_KIND_NAMES[kind as usize].as_bytes());
-    int(out, ev.g[i]);
-    int(out, ev.p[i]);
-    int(out, ev.m[i]);
+    int(out, ev.g.get(i));
+    int(out, ev.p.get(i));
+    int(out, ev.m.get(i));
     stack_top(trace, out, ev.stack[i]);
     let s = |id: u32| trace.strings.get(id);
-    let arg = ev.arg[i];
+    let arg = ev.arg.get(i);
     let name = ev.name[i];
     let aux = ev.aux[i];
     match kind {

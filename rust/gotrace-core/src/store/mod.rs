@@ -12,10 +12,12 @@
 //! Strings and stacks are interned across generations: the wire format's IDs are only
 //! valid inside one generation, ours are global. Index 0 is the empty string / no stack.
 
+mod idcol;
 mod tables;
 
 use std::sync::{Arc, Mutex};
 
+pub use idcol::IdCol;
 pub use tables::{Frame, StackTable, StackTail, StringTable};
 
 /// Rows faulted in ahead of the writer by [`prefault`] callers.
@@ -242,14 +244,14 @@ pub struct ExperimentalArgs {
 pub struct Columns {
     pub time: Vec<i64>,
     pub kind: Vec<u8>,
-    pub g: Vec<i64>,
-    pub p: Vec<i64>,
-    pub m: Vec<i64>,
+    pub g: IdCol,
+    pub p: IdCol,
+    pub m: IdCol,
     pub stack: Vec<u32>,
     pub res_kind: Vec<u8>,
     pub from: Vec<u8>,
     pub to: Vec<u8>,
-    pub arg: Vec<i64>,
+    pub arg: IdCol,
     pub name: Vec<u32>,
     pub aux: Vec<u32>,
 }
@@ -298,14 +300,14 @@ impl Events {
         let c = Columns {
             time: Vec::with_capacity(n),
             kind: Vec::with_capacity(n),
-            g: Vec::with_capacity(n),
-            p: Vec::with_capacity(n),
-            m: Vec::with_capacity(n),
+            g: IdCol::with_capacity(n),
+            p: IdCol::with_capacity(n),
+            m: IdCol::with_capacity(n),
             stack: Vec::with_capacity(n),
             res_kind: Vec::with_capacity(n),
             from: Vec::with_capacity(n),
             to: Vec::with_capacity(n),
-            arg: Vec::with_capacity(n),
+            arg: IdCol::with_capacity(n),
             name: Vec::with_capacity(n),
             aux: Vec::with_capacity(n),
         };
@@ -355,7 +357,10 @@ impl Events {
         macro_rules! all {
             ($($col:ident),*) => {$( prefault(&self.c.$col, from, to); )*};
         }
-        all!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+        all!(time, kind, stack, res_kind, from, to, name, aux);
+        for c in [&self.c.g, &self.c.p, &self.c.m, &self.c.arg] {
+            c.prefault(from, to);
+        }
     }
 
     /// A job that faults in the pages of rows ahead of this writer, from another thread.
@@ -375,8 +380,22 @@ impl Events {
                 (self.c.$col.as_ptr() as usize, elem_size(&self.c.$col)),
             )*]};
         }
+        let [a, b, c, d, e, f, g, h] = cols!(time, kind, stack, res_kind, from, to, name, aux);
         PrefaultJob {
-            cols: cols!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux),
+            cols: [
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                h,
+                self.c.g.layout(),
+                self.c.p.layout(),
+                self.c.m.layout(),
+                self.c.arg.layout(),
+            ],
             cap: self.cap,
             progress,
         }
@@ -443,17 +462,66 @@ impl Events {
         if n >= self.populated {
             self.populate(n);
         }
+        let c = &mut self.c;
+        let (IdCol::Narrow(g), IdCol::Narrow(p), IdCol::Narrow(m), IdCol::Narrow(arg)) =
+            (&mut c.g, &mut c.p, &mut c.m, &mut c.arg)
+        else {
+            return self.push_wide(r);
+        };
+        if !(idcol::fits(r.g) & idcol::fits(r.p) & idcol::fits(r.m) & idcol::fits(r.arg)) {
+            return self.push_wide(r);
+        }
         // SAFETY: every column has length `n` (they only grow together, here) and capacity
         // >= `cap` > `n` after the check above; each write initialises slot `n` before `set_len`.
         unsafe {
             macro_rules! put {
                 ($($col:ident),*) => {$(
-                    self.c.$col.as_mut_ptr().add(n).write(r.$col);
-                    self.c.$col.set_len(n + 1);
+                    c.$col.as_mut_ptr().add(n).write(r.$col);
+                    c.$col.set_len(n + 1);
                 )*};
             }
-            put!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+            put!(time, kind, stack, res_kind, from, to, name, aux);
+            macro_rules! put_narrow {
+                ($($col:ident),*) => {$(
+                    $col.as_mut_ptr().add(n).write(r.$col as i32);
+                    $col.set_len(n + 1);
+                )*};
+            }
+            put_narrow!(g, p, m, arg);
         }
+    }
+
+    /// [`Events::push`] when a narrow column is wide or must become wide (capacity is
+    /// checked by the caller; widening keeps it).
+    #[cold]
+    #[inline(never)]
+    fn push_wide(&mut self, r: &Row) {
+        let n = self.len();
+        let c = &mut self.c;
+        for (col, x) in [
+            (&mut c.g, r.g),
+            (&mut c.p, r.p),
+            (&mut c.m, r.m),
+            (&mut c.arg, r.arg),
+        ] {
+            if col.is_narrow() && !idcol::fits(x) {
+                col.widen();
+                // New memory, not faulted in: the writer does that from here on.
+                self.populated = self.populated.min(n);
+                if let Some(p) = self.prefaulted.take() {
+                    lock(&p).done = usize::MAX;
+                }
+            }
+            col.push(x);
+        }
+        c.time.push(r.time);
+        c.kind.push(r.kind);
+        c.stack.push(r.stack);
+        c.res_kind.push(r.res_kind);
+        c.from.push(r.from);
+        c.to.push(r.to);
+        c.name.push(r.name);
+        c.aux.push(r.aux);
     }
 
     /// Keeps the first `n` rows.

@@ -198,6 +198,15 @@ pub fn random_sched(seed: u64) -> Vec<u8> {
 
 /// [`random_sched`] with `threads` threads (default: 2 to 15, by seed).
 pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
+    random_sched_ids(seed, threads, [0; 3])
+}
+
+/// [`random_sched_with`] with `offset` = [goroutine, proc, thread] added to every
+/// goroutine, proc and thread ID (the same trace with other IDs).
+pub fn random_sched_ids(seed: u64, threads: Option<usize>, offset: [u64; 3]) -> Vec<u8> {
+    let gid = |g: usize| offset[0] + g as u64 + 1;
+    let pid = |p: usize| offset[1] + p as u64;
+    let mid = |m: usize| offset[2] + m as u64 + 1;
     #[derive(Clone, Copy, PartialEq)]
     enum G {
         Runnable,
@@ -227,15 +236,15 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
     let mut mg: Vec<Option<usize>> = vec![None; nm];
     let base = 1000;
     for g in 0..ng {
-        evs[0].push(ev(base, EV_GO_STATUS, &[g as u64 + 1, NONE, 1]));
+        evs[0].push(ev(base, EV_GO_STATUS, &[gid(g), NONE, 1]));
     }
     for p in 0..np {
         if p < nm {
-            evs[p].push(ev(base, EV_PROC_STATUS, &[p as u64, 1]));
+            evs[p].push(ev(base, EV_PROC_STATUS, &[pid(p), 1]));
             ps[p] = P::Running;
             mp[p] = Some(p);
         } else {
-            evs[0].push(ev(base, EV_PROC_STATUS, &[p as u64, 2]));
+            evs[0].push(ev(base, EV_PROC_STATUS, &[pid(p), 2]));
         }
     }
     let (mut gc_seq, mut gc_on) = (0u64, false);
@@ -257,13 +266,13 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
                     let p = sys[r.below(sys.len() as u64) as usize];
                     let victim = mp.iter().position(|&q| q == Some(p)).unwrap();
                     pseq[p] += 1;
-                    push(EV_PROC_STEAL, &[p as u64, pseq[p], victim as u64 + 1]);
+                    push(EV_PROC_STEAL, &[pid(p), pseq[p], mid(victim)]);
                     ps[p] = P::Idle;
                     mp[victim] = None;
                 } else if !idle.is_empty() {
                     let p = idle[r.below(idle.len() as u64) as usize];
                     pseq[p] += 1;
-                    push(EV_PROC_START, &[p as u64, pseq[p]]);
+                    push(EV_PROC_START, &[pid(p), pseq[p]]);
                     ps[p] = P::Running;
                     mp[m] = Some(p);
                 }
@@ -273,7 +282,7 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
                 if !run.is_empty() && r.below(4) != 0 {
                     let g = run[r.below(run.len() as u64) as usize];
                     gseq[g] += 1;
-                    push(EV_GO_START, &[g as u64 + 1, gseq[g]]);
+                    push(EV_GO_START, &[gid(g), gseq[g]]);
                     gs[g] = G::Running;
                     mg[m] = Some(g);
                 } else {
@@ -309,7 +318,7 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
                     if !w.is_empty() {
                         let h = w[r.below(w.len() as u64) as usize];
                         gseq[h] += 1;
-                        push(EV_GO_UNBLOCK, &[h as u64 + 1, gseq[h], 0]);
+                        push(EV_GO_UNBLOCK, &[gid(h), gseq[h], 0]);
                         gs[h] = G::Runnable;
                     }
                 }
@@ -334,7 +343,7 @@ pub fn random_sched_with(seed: u64, threads: Option<usize>) -> Vec<u8> {
     let ms: Vec<(u64, Vec<Ev>)> = evs
         .into_iter()
         .enumerate()
-        .map(|(m, e)| (m as u64 + 1, e))
+        .map(|(m, e)| (mid(m), e))
         .collect();
     one_gen_trace(26, &[(1, b"yield")], &[], &ms)
 }
