@@ -4,6 +4,7 @@ test_summary.py), on every corpus trace."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,49 @@ def test_heatmap_equals_batch(case: tuple[Path, gt.Trace], bins: int, kw: dict[s
     _same_heatmap(want, gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
     # The binning on a thread of its own, beside the reader.
     _same_heatmap(want, gt.heatmap(path, bins, threads=2, **kw), f"{path.name} {kw} threads=2")
+
+
+# Goroutine heatmaps with `top`: the streaming path drops the rows of ended goroutines
+# that can no longer reach the top, a pass every 32,768 ended goroutines; here after every
+# one, so that the corpus traces prune too.
+PRUNED: list[tuple[int, dict[str, Any]]] = [
+    (300, {"top": 10}),
+    (90, {"top": 1, "value": "fraction"}),
+    (64, {"state": "waiting", "value": "count", "top": 7, "sort": "first"}),
+    (77, {"state": ["running", "syscall"], "top": 4, "sort": "id"}),
+    (33, {"state": "runnable", "top": 2, "sort": "first"}),
+]
+
+
+@pytest.fixture
+def prune_often() -> Iterator[None]:
+    native._set_prune_min(1)
+    try:
+        yield
+    finally:
+        native._set_prune_min(None)
+
+
+@pytest.mark.parametrize(("bins", "kw"), PRUNED, ids=[str(i) for i in range(len(PRUNED))])
+def test_pruned_heatmap_equals_batch(
+    case: tuple[Path, gt.Trace], bins: int, kw: dict[str, Any], prune_often: None
+) -> None:
+    path, t = case
+    want = t.heatmap(bins, **kw)
+    _same_heatmap(want, gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
+    _same_heatmap(want, gt.heatmap(path, bins, threads=2, **kw), f"{path.name} {kw} threads=2")
+
+
+def test_pruned_goroutine_coming_back(prune_often: None) -> None:
+    # Goroutine 5 ends early and is dropped behind goroutine 1, then its ID is used again
+    # and runs longest (rust/gotrace-core/tests/heat_prune.rs): the streaming heatmap
+    # sees that and streams again keeping every row.
+    path = Path(__file__).parent / "data" / "reused-goroutine-id.trace"
+    want = gt.parse(path).heatmap(20, top=1)
+    assert list(want.row_ids) == [5, -1]
+    assert want.values.sum(axis=1).tolist() == [685.0, 180.0]
+    _same_heatmap(want, gt.heatmap(path, 20, top=1), "path")
+    _same_heatmap(want, gt.heatmap(path.read_bytes(), 20, top=1), "bytes")
 
 
 def test_heatmap_explicit_edges_and_window(case: tuple[Path, gt.Trace]) -> None:

@@ -152,6 +152,13 @@ def heatmap(
     plus the bins. Equal to ``parse(source).heatmap(bins, by=..., ...)`` (same values,
     edges, rows, labels, GC/STW ranges).
 
+    With ``by="goroutine"`` and ``top``, a goroutine that has ended behind at least
+    ``top`` others can never reach the top (the others only gain): its bins go to the
+    "other" row at once and its memory is freed, so millions of short-lived goroutines
+    cost little more than a few bytes each. (If a broken trace brings such a goroutine's
+    ID back, the trace is read a second time keeping every row; a pipe keeps every row
+    from the start.)
+
     ``bins``, ``by``, ``state``, ``value``, ``start``, ``end``, ``top``, ``sort`` as for
     :meth:`Trace.heatmap`. With an int ``bins`` and no ``start``/``end``, the bins span the
     first to the last event as for a parsed trace: those times are read beforehand by

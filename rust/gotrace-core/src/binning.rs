@@ -497,7 +497,15 @@ pub struct SparseBinner {
     compact_at: usize,
     /// Per row: index in `log` of its latest overlap/instant entry.
     last: Vec<u32>,
+    /// Per bin: the sum of the rows removed by [`SparseBinner::remove_rows`] (empty
+    /// until a row is removed).
+    removed: Vec<i64>,
+    /// `log[..sorted]` is sorted and merged (what the last compaction left).
+    sorted: usize,
 }
+
+/// A row's new number in [`SparseBinner::remove_rows`]: removed.
+pub const REMOVED: u32 = u32::MAX;
 
 /// Entries kept before the first compaction.
 const SPARSE_MIN_LOG: usize = 1 << 16;
@@ -513,6 +521,8 @@ impl SparseBinner {
             log: Vec::new(),
             compact_at: SPARSE_MIN_LOG,
             last: Vec::new(),
+            removed: Vec::new(),
+            sorted: 0,
         }
     }
 
@@ -549,7 +559,28 @@ impl SparseBinner {
 
     /// Sorts the log by (row, code) and merges equal keys, dropping zero sums.
     fn compact(&mut self) {
-        self.log.sort_unstable_by_key(|c| (c.row, c.code));
+        let s = self.sorted;
+        if s == self.log.len() {
+            return;
+        }
+        let key = |c: &Cell| (c.row, c.code);
+        // Sort what came since the last compaction and merge it into the sorted rest
+        // (from the back, with a copy of the new part only).
+        self.log[s..].sort_unstable_by_key(key);
+        if s > 0 {
+            let tail = self.log[s..].to_vec();
+            let (mut i, mut j, mut w) = (s, tail.len(), self.log.len());
+            while j > 0 {
+                w -= 1;
+                if i > 0 && key(&self.log[i - 1]) > key(&tail[j - 1]) {
+                    self.log[w] = self.log[i - 1];
+                    i -= 1;
+                } else {
+                    self.log[w] = tail[j - 1];
+                    j -= 1;
+                }
+            }
+        }
         let mut w = 0usize;
         for i in 0..self.log.len() {
             let c = self.log[i];
@@ -564,6 +595,7 @@ impl SparseBinner {
             }
         }
         self.log.truncate(w);
+        self.sorted = w;
         assert!(
             self.log.len() < u32::MAX as usize,
             "sparse binner log too long"
@@ -592,6 +624,61 @@ impl SparseBinner {
         }
     }
 
+    /// Each of rows `0..rows`'s sum over the bins so far (as [`SparseRows::total`]).
+    pub fn totals(&mut self, rows: usize) -> Vec<i64> {
+        self.compact();
+        let mut out = vec![0i64; rows];
+        for run in self.log.chunk_by(|a, b| a.row == b.row) {
+            if let Some(t) = out.get_mut(run[0].row as usize) {
+                *t = row_total(&self.edges, run);
+            }
+        }
+        out
+    }
+
+    /// Renumbers row `r` to `new[r]` (rows past `new` keep their number), except the
+    /// rows with `new[r] == REMOVED`: their cells are added to the removed rows' sum
+    /// ([`SparseRows::removed`]) and forgotten. Frees the memory they took, so that a
+    /// stream over millions of short-lived rows keeps only the ones still wanted.
+    pub fn remove_rows(&mut self, new: &[u32]) {
+        self.compact();
+        let bins = self.edges.len() - 1;
+        let mut w = 0usize;
+        let mut i = 0usize;
+        while i < self.log.len() {
+            let row = self.log[i].row;
+            let mut j = i + 1;
+            while j < self.log.len() && self.log[j].row == row {
+                j += 1;
+            }
+            match new.get(row as usize) {
+                Some(&REMOVED) => {
+                    if self.removed.is_empty() {
+                        self.removed = vec![0; bins];
+                    }
+                    add_cells(&self.edges, &self.log[i..j], &mut self.removed);
+                }
+                to => {
+                    let to = to.copied().unwrap_or(row);
+                    for k in i..j {
+                        let mut c = self.log[k];
+                        c.row = to;
+                        self.log[w] = c;
+                        w += 1;
+                    }
+                }
+            }
+            i = j;
+        }
+        self.log.truncate(w);
+        self.sorted = w;
+        // Renumbering keeps rows in order (`new` increases over the rows kept), so the
+        // log stays sorted; the merge hints are simply dropped.
+        self.log.shrink_to(2 * w.max(SPARSE_MIN_LOG / 2));
+        self.compact_at = (2 * w).max(SPARSE_MIN_LOG);
+        self.last.clear();
+    }
+
     /// The merged cells, by row.
     pub fn finish(mut self) -> SparseRows {
         self.compact();
@@ -607,6 +694,47 @@ impl SparseBinner {
             edges: self.edges,
             cells: self.log,
             first,
+            removed: self.removed,
+        }
+    }
+}
+
+/// The sum over the bins of one row's (merged, bin-ordered) cells.
+fn row_total(edges: &[i64], cells: &[Cell]) -> i64 {
+    let mut sum = 0i64;
+    let mut runs = 0i64;
+    let mut since = 0usize;
+    for c in cells {
+        let bin = (c.code / 2) as usize;
+        if c.code & 1 == 0 {
+            sum += c.v;
+        } else {
+            if runs != 0 {
+                sum += runs * (edges[bin] - edges[since]);
+            }
+            runs += c.v;
+            since = bin;
+        }
+    }
+    sum
+}
+
+/// Adds one row's (merged, bin-ordered) cells to `out` (one value per bin).
+fn add_cells(edges: &[i64], cells: &[Cell], out: &mut [i64]) {
+    let mut runs = 0i64;
+    let mut since = 0usize;
+    for c in cells {
+        let bin = (c.code / 2) as usize;
+        if c.code & 1 == 0 {
+            out[bin] += c.v;
+        } else {
+            if runs != 0 {
+                for (k, o) in out.iter_mut().enumerate().take(bin).skip(since) {
+                    *o += runs * (edges[k + 1] - edges[k]);
+                }
+            }
+            runs += c.v;
+            since = bin;
         }
     }
 }
@@ -618,6 +746,8 @@ pub struct SparseRows {
     edges: Vec<i64>,
     cells: Vec<Cell>,
     first: Vec<usize>,
+    /// Per bin, the sum of the rows removed while binning (empty: none were).
+    pub removed: Vec<i64>,
 }
 
 impl SparseRows {
@@ -631,42 +761,12 @@ impl SparseRows {
 
     /// Sum over the bins of `row`: its clipped overlap (ns) or its instants in range.
     pub fn total(&self, row: usize) -> i64 {
-        let mut sum = 0i64;
-        let mut runs = 0i64;
-        let mut since = 0usize;
-        for c in self.cells(row) {
-            let bin = (c.code / 2) as usize;
-            if c.code & 1 == 0 {
-                sum += c.v;
-            } else {
-                if runs != 0 {
-                    sum += runs * (self.edges[bin] - self.edges[since]);
-                }
-                runs += c.v;
-                since = bin;
-            }
-        }
-        sum
+        row_total(&self.edges, self.cells(row))
     }
 
     /// Adds row `row` to `out` (one value per bin).
     pub fn add_to(&self, row: usize, out: &mut [i64]) {
-        let mut runs = 0i64;
-        let mut since = 0usize;
-        for c in self.cells(row) {
-            let bin = (c.code / 2) as usize;
-            if c.code & 1 == 0 {
-                out[bin] += c.v;
-            } else {
-                if runs != 0 {
-                    for (k, o) in out.iter_mut().enumerate().take(bin).skip(since) {
-                        *o += runs * (self.edges[k + 1] - self.edges[k]);
-                    }
-                }
-                runs += c.v;
-                since = bin;
-            }
-        }
+        add_cells(&self.edges, self.cells(row), out)
     }
 }
 

@@ -701,6 +701,14 @@ fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
         .map_err(|e| raise_error(py, e))
 }
 
+/// Test hook: ended goroutines that trigger a row-pruning pass of the streaming
+/// heatmaps (`None`: the default), so that small traces prune too.
+#[pyfunction]
+#[pyo3(signature = (n=None))]
+fn _set_prune_min(n: Option<usize>) {
+    gotrace_core::analysis::heat::set_prune_min(n);
+}
+
 // -- heatmap binning (gotrace_core::binning) ---------------------------------------------
 
 fn matrix<'py>(
@@ -777,6 +785,7 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(parse_path, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_prune_min, m)?)?;
     m.add_function(wrap_pyfunction!(bin_overlap, m)?)?;
     m.add_function(wrap_pyfunction!(bin_count, m)?)?;
     m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;

@@ -162,18 +162,33 @@ fn stream_heatmap<'py>(
         progress,
         total,
         |hook| {
-            let mut heat: Option<HeatStream> = None;
-            let trace = input.drain(
-                &opts,
-                &mut |t| {
-                    heat.get_or_insert_with(|| HeatStream::new(t.version, spec.clone()))
-                        .feed(t)
-                },
-                hook,
-            );
-            let h = heat
-                .unwrap_or_else(|| HeatStream::new(trace.version, spec.clone()))
-                .finish(&trace);
+            // Rows that can no longer reach the top are dropped while streaming, unless
+            // the input cannot be read a second time (a stream): a broken trace that
+            // brings a dropped goroutine back is then streamed again keeping every row.
+            let again = input.bytes().is_some();
+            let new = |version: u32, prune: bool| {
+                let h = HeatStream::new(version, spec.clone());
+                if prune {
+                    h
+                } else {
+                    h.without_pruning()
+                }
+            };
+            let run = |prune: bool, hook: &mut gotrace_core::Hook| {
+                let mut heat: Option<HeatStream> = None;
+                let trace = input.drain(
+                    &opts,
+                    &mut |t| heat.get_or_insert_with(|| new(t.version, prune)).feed(t),
+                    hook,
+                );
+                let heat = heat.unwrap_or_else(|| new(trace.version, prune));
+                (trace, heat)
+            };
+            let (mut trace, mut heat) = run(again, hook);
+            if heat.conflicted() {
+                (trace, heat) = run(false, hook);
+            }
+            let h = heat.finish(&trace);
             (trace, h)
         },
         |r: &(Trace, HeatResult)| r.0.error.is_none(),

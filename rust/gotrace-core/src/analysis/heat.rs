@@ -10,7 +10,7 @@ use super::intervals::{Interval, IntervalSink, Resource, Tracker};
 use super::ranges::RangeTracker;
 use super::summarizer::GoNames;
 use super::summary::track;
-use crate::binning::{self, SparseBinner, SKIP};
+use crate::binning::{self, SparseBinner, REMOVED, SKIP};
 use crate::store::{resource, EventKind, Trace};
 
 /// What a row is.
@@ -93,6 +93,7 @@ pub struct HeatResult {
 struct HeatSink {
     res: Resource,
     by: By,
+    sort: Sort,
     /// Per state code: its row for [`By::State`] plus one, 0 = not binned.
     state_row: [u32; 256],
     count: bool,
@@ -104,6 +105,132 @@ struct HeatSink {
     firsts: bool,
     first: Vec<i64>,
     bins: SparseBinner,
+    /// Dropping the rows that can no longer be among the `top` (see [`Prune`]).
+    prune: Option<Prune>,
+}
+
+/// Row pruning of a streaming goroutine heatmap with `top`: a goroutine that has ended
+/// (see [`IntervalSink::ended`]) and has at least `top` rows ranked before it can never
+/// rise into the top, since the rows before it only ever gain (a larger total, an
+/// earlier first interval); its cells go to the "other" row at once and its memory is
+/// freed. Millions of short-lived goroutines then cost one map slot each instead of
+/// their cells, keys and indices. If a pruned goroutine's ID comes back (only a broken
+/// trace does that), the result could differ from the batch heatmap's: `conflict` says
+/// so, and the caller computes it again without pruning.
+struct Prune {
+    top: usize,
+    /// Per row: the goroutine ended.
+    ended: Vec<bool>,
+    n_ended: usize,
+    /// Ended rows that trigger the next pass.
+    next_at: usize,
+    /// Some row was pruned: the heatmap has an "other" row.
+    any: bool,
+    conflict: bool,
+}
+
+/// The row of a pruned goroutine in [`HeatSink::rows`].
+const PRUNED: u32 = u32::MAX;
+
+/// Ended rows before the first pruning pass (0: [`PRUNE_MIN_DEFAULT`]).
+static PRUNE_MIN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+const PRUNE_MIN_DEFAULT: usize = 1 << 15;
+
+/// Sets the number of ended rows that triggers a pruning pass (see [`Prune`]) for all
+/// streaming heatmaps of this process (`None`: the default, 32,768). The result is the
+/// same whatever it is; tests set it to 1 so that small traces prune too.
+#[doc(hidden)]
+pub fn set_prune_min(n: Option<usize>) {
+    PRUNE_MIN.store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn prune_min() -> usize {
+    match PRUNE_MIN.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => PRUNE_MIN_DEFAULT,
+        n => n,
+    }
+}
+
+impl HeatSink {
+    /// Drops the ended rows that can no longer reach the top (see [`Prune`]).
+    fn prune_pass(&mut self, sort: Sort) {
+        let Some(pr) = &mut self.prune else { return };
+        let n = self.keys.len();
+        let totals = self.bins.totals(n);
+        let keys = &self.keys;
+        let first = &self.first;
+        // Rows ranked as `rank` ranks them (the IDs are distinct here).
+        let before = |a: usize, b: usize| match sort {
+            Sort::Total => {
+                (std::cmp::Reverse(totals[a]), keys[a]) < (std::cmp::Reverse(totals[b]), keys[b])
+            }
+            Sort::First => (first[a], keys[a]) < (first[b], keys[b]),
+            Sort::Id => keys[a] < keys[b],
+        };
+        // The `top`-th best row; every ended row after it is out for good.
+        let kth = if pr.top == 0 {
+            None
+        } else if n > pr.top {
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            order.select_nth_unstable_by(pr.top - 1, |&a, &b| {
+                if before(a as usize, b as usize) {
+                    std::cmp::Ordering::Less
+                } else if before(b as usize, a as usize) {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            });
+            Some(order[pr.top - 1] as usize)
+        } else {
+            pr.next_at = pr.n_ended + prune_min().max(n / 2);
+            return;
+        };
+        let mut new = vec![0u32; n];
+        let mut kept = 0u32;
+        for (r, slot) in new.iter_mut().enumerate() {
+            if pr.ended[r] && kth.is_none_or(|k| before(k, r)) {
+                *slot = REMOVED;
+            } else {
+                *slot = kept;
+                kept += 1;
+            }
+        }
+        // A pass costs O(rows + cells): the next one waits for as many newly ended rows
+        // as half the rows kept, so passes cost O(1) per row in all.
+        if kept as usize == n {
+            pr.next_at = pr.n_ended + prune_min().max(n / 2);
+            return;
+        }
+        pr.any = true;
+        self.bins.remove_rows(&new);
+        let mut w = 0usize;
+        for (r, &to) in new.iter().enumerate() {
+            let key = self.keys[r];
+            if to == REMOVED {
+                self.rows.insert(key, PRUNED);
+                continue;
+            }
+            self.rows.insert(key, to);
+            self.keys[w] = key;
+            pr.ended[w] = pr.ended[r];
+            if self.firsts {
+                self.first[w] = self.first[r];
+            }
+            w += 1;
+        }
+        self.keys.truncate(w);
+        self.keys.shrink_to(2 * w);
+        pr.ended.truncate(w);
+        pr.ended.shrink_to(2 * w);
+        if self.firsts {
+            self.first.truncate(w);
+            self.first.shrink_to(2 * w);
+        }
+        pr.n_ended = pr.ended.iter().filter(|&&e| e).count();
+        pr.next_at = pr.n_ended + prune_min().max(w / 2);
+    }
 }
 
 impl IntervalSink for HeatSink {
@@ -121,6 +248,12 @@ impl IntervalSink for HeatSink {
             _ => iv.id,
         };
         let row = match self.rows.get(key) {
+            Some(&PRUNED) => {
+                if let Some(pr) = &mut self.prune {
+                    pr.conflict = true;
+                }
+                return;
+            }
             Some(&r) => r,
             None => {
                 let r = self.keys.len() as u32;
@@ -128,6 +261,9 @@ impl IntervalSink for HeatSink {
                 self.keys.push(key);
                 if self.firsts {
                     self.first.push(iv.start);
+                }
+                if let Some(pr) = &mut self.prune {
+                    pr.ended.push(false);
                 }
                 r
             }
@@ -139,6 +275,20 @@ impl IntervalSink for HeatSink {
             self.bins.add_instant(row, iv.start);
         } else {
             self.bins.add_interval(row, iv.start, iv.end);
+        }
+    }
+
+    fn ended(&mut self, id: i64) {
+        let Some(pr) = &mut self.prune else { return };
+        let Some(&r) = self.rows.get(id) else { return };
+        if r == PRUNED || pr.ended[r as usize] {
+            return;
+        }
+        pr.ended[r as usize] = true;
+        pr.n_ended += 1;
+        if pr.n_ended >= pr.next_at {
+            let sort = self.sort;
+            self.prune_pass(sort);
         }
     }
 }
@@ -172,9 +322,22 @@ impl HeatStream {
         for (i, &s) in spec.states.iter().enumerate() {
             state_row[s as usize] = i as u32 + 1;
         }
+        let prune = (spec.by == By::Goroutine)
+            .then_some(spec.top)
+            .flatten()
+            .map(|top| Prune {
+                top,
+                ended: Vec::new(),
+                n_ended: 0,
+                next_at: prune_min(),
+                any: false,
+                conflict: false,
+            });
         let sink = HeatSink {
             res,
             by: spec.by,
+            sort: spec.sort,
+            prune,
             state_row,
             count: spec.value == Value::Count,
             rows: IdMap::default(),
@@ -232,11 +395,25 @@ impl HeatStream {
         }
     }
 
+    /// Whether a goroutine dropped from the rows (see [`Prune`]) came back: then the
+    /// result may differ from the batch heatmap's, and the trace must be streamed again
+    /// with [`HeatStream::without_pruning`].
+    pub fn conflicted(&self) -> bool {
+        self.tracker.sink.prune.as_ref().is_some_and(|p| p.conflict)
+    }
+
+    /// Keeps every row until the end (for a trace in which [`HeatStream::conflicted`]).
+    pub fn without_pruning(mut self) -> Self {
+        self.tracker.sink.prune = None;
+        self
+    }
+
     /// Closes the intervals still open at the last event, picks and orders the rows.
     /// `trace` gives the string table.
     pub fn finish(self, trace: &Trace) -> HeatResult {
         let end = self.end.unwrap_or(0);
         let (_, _, sink) = self.tracker.finish_sink(end);
+        let pruned = sink.prune.as_ref().is_some_and(|p| p.any);
         let spec = &self.spec;
         let bins = spec.edges.len() - 1;
         let cells = sink.bins.finish();
@@ -266,7 +443,7 @@ impl HeatStream {
                 firsts[g as usize] = firsts[g as usize].min(f);
             }
         }
-        let (out_row, row_ids, other) = rank(spec, &ids, &totals, &firsts);
+        let (out_row, row_ids, other) = rank_with(spec, &ids, &totals, &firsts, pruned);
         let names = goroutine_names(spec, &row_ids, other, |id| self.names.get(id));
 
         let nout = row_ids.len();
@@ -279,14 +456,26 @@ impl HeatStream {
             .collect();
         members.sort_unstable();
         let mut row = vec![0i64; bins];
-        for run in members.chunk_by(|a, b| a.0 == b.0) {
-            let o = run[0].0 as usize;
+        let mut store = |o: usize, run: &[(u32, u32)], row: &mut [i64]| {
             row.fill(0);
+            if other && o == nout - 1 && !cells.removed.is_empty() {
+                row.copy_from_slice(&cells.removed);
+            }
             for &(_, r) in run {
-                cells.add_to(r as usize, &mut row);
+                cells.add_to(r as usize, row);
             }
             let dst = &mut values[o * bins..(o + 1) * bins];
-            binning::store_f64(&row, 0, &spec.edges, fraction, dst);
+            binning::store_f64(row, 0, &spec.edges, fraction, dst);
+        };
+        let mut other_done = false;
+        for run in members.chunk_by(|a, b| a.0 == b.0) {
+            let o = run[0].0 as usize;
+            other_done |= other && o == nout - 1;
+            store(o, run, &mut row);
+        }
+        if other && !other_done {
+            // Every row of "other" was pruned while streaming.
+            store(nout - 1, &[], &mut row);
         }
 
         let summary = self.ranges.finish(end, |id| trace.strings.get(id).to_vec());
@@ -362,19 +551,31 @@ pub fn rank(
     totals: &[i64],
     firsts: &[i64],
 ) -> (Vec<u32>, Vec<i64>, bool) {
+    rank_with(spec, ids, totals, firsts, false)
+}
+
+/// [`rank`]; `pruned`: rows beyond these were dropped while streaming, so there is an
+/// "other" row even if there are no more rows than `top` here.
+fn rank_with(
+    spec: &HeatSpec,
+    ids: &[i64],
+    totals: &[i64],
+    firsts: &[i64],
+    pruned: bool,
+) -> (Vec<u32>, Vec<i64>, bool) {
     let ng = ids.len();
     let ranked = spec.by != By::State || spec.top.is_some();
-    let top = spec.top.filter(|&t| ranked && t < ng);
+    let top = spec.top.filter(|&t| ranked && (t < ng || pruned));
     let mut order: Vec<u32> = (0..ng as u32).collect();
     // The group index ends every key, so unstable sorts give the stable order; with `top`
     // only the first `top` need an order (the rest all go to "other").
     fn by_key<K: Ord>(order: &mut [u32], top: Option<usize>, key: impl Fn(&u32) -> K) {
         match top {
-            Some(t) => {
+            Some(t) if t < order.len() => {
                 order.select_nth_unstable_by_key(t, &key);
                 order[..t].sort_unstable_by_key(key);
             }
-            None => order.sort_unstable_by_key(key),
+            _ => order.sort_unstable_by_key(key),
         }
     }
     if ranked {

@@ -234,6 +234,10 @@ pub trait IntervalSink {
     /// Whether the tracker also keeps the per-resource sums ([`GoStateStat`], [`ProcStat`]).
     const STATS: bool = true;
     fn interval(&mut self, res: Resource, iv: &Interval);
+    /// Goroutine `id` ended (`->NotExist`) other than from a syscall, after its last
+    /// interval. Only a broken trace brings such an ID back: the runtime never reuses
+    /// goroutine IDs, except those of cgo callbacks, which end from a syscall.
+    fn ended(&mut self, _id: i64) {}
 }
 
 /// Keeps every interval (the batch analysis).
@@ -602,8 +606,13 @@ impl<S: IntervalSink> Tracker<S> {
                 unblocker_stack: if unblock { tr.ctx_stack } else { 0 },
             })
         } else {
-            if S::STATS && tr.to == gostate::NOT_EXIST {
-                self.go_stats[si as usize].end_ns = Some(tr.time);
+            if tr.to == gostate::NOT_EXIST {
+                if S::STATS {
+                    self.go_stats[si as usize].end_ns = Some(tr.time);
+                }
+                if tr.from != gostate::SYSCALL && tr.from != tr.to {
+                    self.sink.ended(id);
+                }
             }
             None
         };
