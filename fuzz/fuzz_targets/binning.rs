@@ -245,8 +245,9 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Rows removed half-way (as the streaming heatmap drops rows that cannot reach its
-    // top): the totals before, then the kept rows renumbered, fed once more, and the
-    // removed rows' sum.
+    // top): the totals before, then the kept rows renumbered, fed once more (when the
+    // edges leave room for two rounds in the cells: `reps` >= 2), and the removed rows'
+    // sum.
     let mask = data.last().copied().unwrap_or(0);
     let mut sp = SparseBinner::new(edges.clone());
     for k in 0..m {
@@ -271,8 +272,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     sp.remove_rows(&new);
+    let rounds = if reps >= 2 { 2 } else { 1 };
     for k in 0..m {
-        if new[r[k] as usize] != REMOVED {
+        if rounds == 2 && new[r[k] as usize] != REMOVED {
             sp.add_interval(new[r[k] as usize], s[k], e[k]);
         }
     }
@@ -290,7 +292,7 @@ fuzz_target!(|data: &[u8]| {
         sp.add_to(new[row] as usize, &mut out);
         assert_eq!(
             out,
-            t.iter().map(|&v| 2 * v).collect::<Vec<_>>(),
+            t.iter().map(|&v| rounds * v).collect::<Vec<_>>(),
             "kept row"
         );
     }

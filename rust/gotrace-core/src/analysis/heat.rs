@@ -97,8 +97,8 @@ struct HeatSink {
     /// Per state code: its row for [`By::State`] plus one, 0 = not binned.
     state_row: [u32; 256],
     count: bool,
-    /// Row key (ID, reason, state code) -> row.
-    rows: IdMap<u32>,
+    /// Row key (ID, reason, state code) -> row, stored plus one (see [`RowIx`]).
+    rows: IdMap<RowIx>,
     keys: Vec<i64>,
     /// Per row, the earliest interval start: kept only for [`Sort::First`] (8 bytes a
     /// goroutine, and a streaming heatmap may see millions).
@@ -129,8 +129,17 @@ struct Prune {
     conflict: bool,
 }
 
-/// The row of a pruned goroutine in [`HeatSink::rows`].
-const PRUNED: u32 = u32::MAX;
+/// A row number plus one, so that `Option` of it is four bytes in [`IdMap`]'s vector (a
+/// streaming heatmap keeps one per goroutine ID, millions of them).
+type RowIx = std::num::NonZeroU32;
+
+/// The row of a pruned goroutine in [`HeatSink::rows`] (rows are fewer: each is a
+/// goroutine with a stored cell or key).
+const PRUNED: u32 = u32::MAX - 1;
+
+fn row_ix(r: u32) -> RowIx {
+    RowIx::new(r.wrapping_add(1)).unwrap_or(RowIx::MAX)
+}
 
 /// Ended rows before the first pruning pass (0: [`PRUNE_MIN_DEFAULT`]).
 static PRUNE_MIN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -209,10 +218,10 @@ impl HeatSink {
         for (r, &to) in new.iter().enumerate() {
             let key = self.keys[r];
             if to == REMOVED {
-                self.rows.insert(key, PRUNED);
+                self.rows.insert(key, row_ix(PRUNED));
                 continue;
             }
-            self.rows.insert(key, to);
+            self.rows.insert(key, row_ix(to));
             self.keys[w] = key;
             pr.ended[w] = pr.ended[r];
             if self.firsts {
@@ -247,17 +256,17 @@ impl IntervalSink for HeatSink {
             By::State => (sr - 1) as i64,
             _ => iv.id,
         };
-        let row = match self.rows.get(key) {
-            Some(&PRUNED) => {
+        let row = match self.rows.get(key).map(|r| r.get() - 1) {
+            Some(PRUNED) => {
                 if let Some(pr) = &mut self.prune {
                     pr.conflict = true;
                 }
                 return;
             }
-            Some(&r) => r,
+            Some(r) => r,
             None => {
                 let r = self.keys.len() as u32;
-                self.rows.insert(key, r);
+                self.rows.insert(key, row_ix(r));
                 self.keys.push(key);
                 if self.firsts {
                     self.first.push(iv.start);
@@ -280,7 +289,9 @@ impl IntervalSink for HeatSink {
 
     fn ended(&mut self, id: i64) {
         let Some(pr) = &mut self.prune else { return };
-        let Some(&r) = self.rows.get(id) else { return };
+        let Some(r) = self.rows.get(id).map(|r| r.get() - 1) else {
+            return;
+        };
         if r == PRUNED || pr.ended[r as usize] {
             return;
         }

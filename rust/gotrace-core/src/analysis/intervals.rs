@@ -340,12 +340,26 @@ impl Cur {
 }
 
 /// Per resource: its stats row and its entry in [`Live`] ([`NONE`]: not in a tracked
-/// state). Eight bytes: a long trace has hundreds of thousands of goroutine IDs, most of
-/// them ended.
+/// state). Eight bytes, also as an `Option` in [`IdMap`]'s vector (the stats row is
+/// stored plus one, so zero is free for `None`): a long trace has millions of goroutine
+/// IDs, most of them ended.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    stat: u32,
+    stat1: std::num::NonZeroU32,
     cur: u32,
+}
+
+impl Slot {
+    fn new(stat: u32) -> Self {
+        // Stats rows are fewer than resources seen, which fit in memory: never u32::MAX.
+        let stat1 =
+            std::num::NonZeroU32::new(stat.wrapping_add(1)).unwrap_or(std::num::NonZeroU32::MAX);
+        Slot { stat1, cur: NONE }
+    }
+
+    fn stat(&self) -> u32 {
+        self.stat1.get() - 1
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -562,12 +576,12 @@ impl<S: IntervalSink> Tracker<S> {
                         ..Default::default()
                     });
                 }
-                let s = Slot { stat, cur: NONE };
+                let s = Slot::new(stat);
                 self.gs.insert(id, s);
                 s
             }
         };
-        let si = slot.stat;
+        let si = slot.stat();
         if S::STATS
             && tr.from != tr.to
             && (tr.from == gostate::NOT_EXIST || tr.from == gostate::UNDETERMINED)
@@ -635,12 +649,12 @@ impl<S: IntervalSink> Tracker<S> {
                         ..Default::default()
                     });
                 }
-                let s = Slot { stat, cur: NONE };
+                let s = Slot::new(stat);
                 self.ps.insert(id, s);
                 s
             }
         };
-        let si = slot.stat;
+        let si = slot.stat();
         if S::STATS {
             self.proc_stats[si as usize].transitions += 1;
         }
@@ -683,15 +697,15 @@ impl<S: IntervalSink> Tracker<S> {
     pub fn finish_sink(mut self, end: i64) -> (Vec<GoStateStat>, Vec<ProcStat>, S) {
         for (id, s) in std::mem::take(&mut self.gs).into_sorted() {
             if let Some(c) = self.live.get(s.cur) {
-                self.close_go(id, s.stat, &c, end, true);
+                self.close_go(id, s.stat(), &c, end, true);
             }
         }
         for (id, s) in std::mem::take(&mut self.ps).into_sorted() {
             if let Some(c) = self.live.get(s.cur) {
                 if S::STATS && c.state == procstate::RUNNING {
-                    self.proc_stats[s.stat as usize].running_at_end = true;
+                    self.proc_stats[s.stat() as usize].running_at_end = true;
                 }
-                self.close_proc(id, s.stat, &c, end, true);
+                self.close_proc(id, s.stat(), &c, end, true);
             }
         }
         self.go_stats.sort_unstable_by_key(|g| g.id);

@@ -217,7 +217,17 @@ pub trait Names {
 /// alone: 8 bytes per goroutine ID instead of a whole summary.
 #[derive(Default, Debug)]
 pub struct GoNames {
-    names: IdMap<u32>,
+    /// Name string ID plus one (so that `Option` of it is four bytes in [`IdMap`]'s
+    /// vector: a streaming heatmap keeps one per goroutine ID).
+    names: IdMap<std::num::NonZeroU32>,
+}
+
+const NO_NAME: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
+
+/// String ID `s` plus one (string IDs never reach u32::MAX: each is a distinct string of
+/// the input).
+fn name1(s: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(s.wrapping_add(1)).unwrap_or(NO_NAME)
 }
 
 impl GoNames {
@@ -230,12 +240,12 @@ impl GoNames {
             return;
         }
         if from == gostate::UNDETERMINED || from == gostate::NOT_EXIST {
-            self.names.insert(id, 0);
+            self.names.insert(id, NO_NAME);
         }
         if let Some(n) = self.names.get_mut(id) {
-            if *n == 0 {
+            if *n == NO_NAME {
                 if let Some((func, _)) = names.root_frame(stack) {
-                    *n = func;
+                    *n = name1(func);
                 }
             }
         }
@@ -243,7 +253,7 @@ impl GoNames {
 
     /// The name of goroutine `id` (0 = none, or never seen).
     pub fn get(&self, id: i64) -> u32 {
-        self.names.get(id).copied().unwrap_or(0)
+        self.names.get(id).map_or(0, |n| n.get() - 1)
     }
 }
 
