@@ -497,31 +497,21 @@ impl Events {
     #[inline(never)]
     fn push_wide(&mut self, r: &Row) {
         let n = self.len();
-        let c = &mut self.c;
-        for (col, x) in [
-            (&mut c.g, r.g),
-            (&mut c.p, r.p),
-            (&mut c.m, r.m),
-            (&mut c.arg, r.arg),
-        ] {
-            if col.is_narrow() && !idcol::fits(x) {
-                col.widen();
-                // New memory, not faulted in: the writer does that from here on.
-                self.populated = self.populated.min(n);
-                if let Some(p) = self.prefaulted.take() {
-                    lock(&p).done = usize::MAX;
-                }
-            }
-            col.push(x);
+        let c = &self.c;
+        let widens = [(&c.g, r.g), (&c.p, r.p), (&c.m, r.m), (&c.arg, r.arg)];
+        if widens
+            .iter()
+            .any(|(col, x)| col.is_narrow() && !idcol::fits(*x))
+        {
+            // New memory, not faulted in: the writer does that from here on.
+            self.stop_prefault();
+            self.populated = self.populated.min(n);
         }
-        c.time.push(r.time);
-        c.kind.push(r.kind);
-        c.stack.push(r.stack);
-        c.res_kind.push(r.res_kind);
-        c.from.push(r.from);
-        c.to.push(r.to);
-        c.name.push(r.name);
-        c.aux.push(r.aux);
+        let c = &mut self.c;
+        macro_rules! push {
+            ($($col:ident),*) => {$( c.$col.push(r.$col); )*};
+        }
+        push!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
     }
 
     /// Keeps the first `n` rows.
