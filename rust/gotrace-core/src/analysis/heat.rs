@@ -163,34 +163,26 @@ fn prune_min() -> usize {
 
 impl HeatSink {
     /// Drops the ended rows that can no longer reach the top (see [`Prune`]).
-    fn prune_pass(&mut self, sort: Sort) {
+    fn prune_pass(&mut self) {
+        let sort = self.sort;
         let Some(pr) = &mut self.prune else { return };
         let n = self.keys.len();
         let totals = self.bins.totals(n);
         let keys = &self.keys;
         let first = &self.first;
         // Rows ranked as `rank` ranks them (the IDs are distinct here).
-        let before = |a: usize, b: usize| match sort {
-            Sort::Total => {
-                (std::cmp::Reverse(totals[a]), keys[a]) < (std::cmp::Reverse(totals[b]), keys[b])
-            }
-            Sort::First => (first[a], keys[a]) < (first[b], keys[b]),
-            Sort::Id => keys[a] < keys[b],
+        let cmp = |a: usize, b: usize| match sort {
+            Sort::Total => (std::cmp::Reverse(totals[a]), keys[a])
+                .cmp(&(std::cmp::Reverse(totals[b]), keys[b])),
+            Sort::First => (first[a], keys[a]).cmp(&(first[b], keys[b])),
+            Sort::Id => keys[a].cmp(&keys[b]),
         };
         // The `top`-th best row; every ended row after it is out for good.
         let kth = if pr.top == 0 {
             None
         } else if n > pr.top {
             let mut order: Vec<u32> = (0..n as u32).collect();
-            order.select_nth_unstable_by(pr.top - 1, |&a, &b| {
-                if before(a as usize, b as usize) {
-                    std::cmp::Ordering::Less
-                } else if before(b as usize, a as usize) {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            });
+            order.select_nth_unstable_by(pr.top - 1, |&a, &b| cmp(a as usize, b as usize));
             Some(order[pr.top - 1] as usize)
         } else {
             pr.next_at = pr.n_ended + prune_min().max(n / 2);
@@ -199,7 +191,7 @@ impl HeatSink {
         let mut new = vec![0u32; n];
         let mut kept = 0u32;
         for (r, slot) in new.iter_mut().enumerate() {
-            if pr.ended[r] && kth.is_none_or(|k| before(k, r)) {
+            if pr.ended[r] && kth.is_none_or(|k| cmp(k, r).is_lt()) {
                 *slot = REMOVED;
             } else {
                 *slot = kept;
@@ -298,8 +290,7 @@ impl IntervalSink for HeatSink {
         pr.ended[r as usize] = true;
         pr.n_ended += 1;
         if pr.n_ended >= pr.next_at {
-            let sort = self.sort;
-            self.prune_pass(sort);
+            self.prune_pass();
         }
     }
 }

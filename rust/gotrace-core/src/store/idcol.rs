@@ -85,11 +85,6 @@ impl IdCol {
         }
     }
 
-    pub(crate) fn prefault(&self, from: usize, to: usize) {
-        let (base, size) = self.layout();
-        super::populate_rows(base, size, from, to.min(self.capacity()));
-    }
-
     pub(crate) fn reserve(&mut self, n: usize) {
         match self {
             IdCol::Narrow(v) => v.reserve(n),

@@ -81,8 +81,9 @@ pub(crate) struct Progress {
     writer: usize,
 }
 
-fn elem_size<T>(_: &Vec<T>) -> usize {
-    std::mem::size_of::<T>()
+/// Address of row 0 and bytes per row of a `Vec` column.
+fn layout<T>(v: &[T]) -> (usize, usize) {
+    (v.as_ptr() as usize, std::mem::size_of::<T>())
 }
 
 fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
@@ -354,13 +355,28 @@ impl Events {
             d.done = to;
         }
         self.populated = to;
-        macro_rules! all {
-            ($($col:ident),*) => {$( prefault(&self.c.$col, from, to); )*};
+        for (base, size) in self.layouts() {
+            populate_rows(base, size, from, to);
         }
-        all!(time, kind, stack, res_kind, from, to, name, aux);
-        for c in [&self.c.g, &self.c.p, &self.c.m, &self.c.arg] {
-            c.prefault(from, to);
-        }
+    }
+
+    /// Per column: address of row 0 and bytes per row.
+    fn layouts(&self) -> [(usize, usize); 12] {
+        let c = &self.c;
+        [
+            layout(&c.time),
+            layout(&c.kind),
+            c.g.layout(),
+            c.p.layout(),
+            c.m.layout(),
+            layout(&c.stack),
+            layout(&c.res_kind),
+            layout(&c.from),
+            layout(&c.to),
+            c.arg.layout(),
+            layout(&c.name),
+            layout(&c.aux),
+        ]
     }
 
     /// A job that faults in the pages of rows ahead of this writer, from another thread.
@@ -375,27 +391,8 @@ impl Events {
                 }))
             })
             .clone();
-        macro_rules! cols {
-            ($($col:ident),*) => {[$(
-                (self.c.$col.as_ptr() as usize, elem_size(&self.c.$col)),
-            )*]};
-        }
-        let [a, b, c, d, e, f, g, h] = cols!(time, kind, stack, res_kind, from, to, name, aux);
         PrefaultJob {
-            cols: [
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
-                g,
-                h,
-                self.c.g.layout(),
-                self.c.p.layout(),
-                self.c.m.layout(),
-                self.c.arg.layout(),
-            ],
+            cols: self.layouts(),
             cap: self.cap,
             progress,
         }
