@@ -1,6 +1,6 @@
-//! Go's `traceV1Converter`: the merged v1 event list becomes the v2 event model (state
+//! Go's `traceV1Converter`: the re-sorted v1 event list becomes the v2 event model (state
 //! transitions, ranges, metrics, annotations) with a Sync before the first and after the
-//! last event, appended straight into the columnar store.
+//! last event, appended straight into the columnar store as the list is replayed.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -48,7 +48,7 @@ const NUM_STW_REASONS: u64 = 17;
 const EV_GO_SYS_CALL_BLOCKED: u8 = 200;
 
 struct Conv<'t, 'a> {
-    v1: &'t V1Trace<'a>,
+    v1: &'t V1Tables<'a>,
     trace: &'t mut Trace,
     max_string: u64,
     builtin: [u32; 29],
@@ -182,72 +182,127 @@ fn go_row(time: i64, g: i64, p: i64, m: i64, id: i64, from: u8, to: u8) -> Row {
     }
 }
 
-/// Converts the parsed v1 trace into `trace.events`. On error, the events converted so
-/// far stay (as Go's reader yields them before failing).
-pub fn convert(v1: &mut V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), TraceError> {
+/// Converts the parsed v1 trace into `trace.events`. On a conversion error, the events
+/// converted so far stay (as Go's reader yields them before failing); on an error of Go's
+/// checks after the re-sort, which fail Go's whole parse, none do.
+pub fn convert(v1: V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), TraceError> {
     convert_with(v1, ver, trace, &mut |_, _| false, None)
+}
+
+/// Where the conversion takes its look-ahead from each GoSysCall (does the goroutine's
+/// next event in the re-sorted list block the syscall?).
+enum Lookahead {
+    /// As in the merged list, checked against the re-sorted list where they can differ
+    /// (the goroutines of moved syscall exits).
+    Merged,
+    /// Computed over the re-sorted list (after a check failed).
+    Final(PosBits),
 }
 
 /// [`convert`], asking `check(trace, events converted)` every [`super::CHECK_EVERY`]
 /// events whether to stop (then the result is an `Interrupted` error). With a `helper`,
 /// the table's pages are faulted in on another thread ahead of the writer.
 pub fn convert_with(
-    v1: &mut V1Trace<'_>,
+    mut v1: V1Trace<'_>,
     ver: u32,
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
     helper: Option<&rayon::Scope<'_>>,
 ) -> Result<(), TraceError> {
-    let max_string = v1.strings.keys().copied().max().unwrap_or(0);
+    let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
     if max_string
-        .checked_add(v1.inline_strings.len() as u64)
+        .checked_add(v1.tables.inline_strings.len() as u64)
         .and_then(|m| m.checked_add(BUILTINS.len() as u64))
         .is_none()
     {
         return Err(TraceError::validation("trace contains too many strings"));
     }
-    // Mark syscalls whose goroutine blocks next (Go looks ahead from each GoSysCall).
-    {
-        // Goroutine IDs are dense: a vector-backed map, not a hash map, on this pass over
-        // every event.
-        let mut next_of_g: GMap<u8> = GMap::default();
-        for (i, ev) in v1.events.iter_mut().rev().enumerate() {
-            if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(trace, 0) {
-                return Err(TraceError::interrupted());
+    let mut look = if FORCE_FINAL_LOOKAHEAD.load(std::sync::atomic::Ordering::Relaxed) {
+        Lookahead::Final(final_lookahead(&mut v1)?)
+    } else {
+        Lookahead::Merged
+    };
+    loop {
+        let r = convert_once(&mut v1, ver, trace, check, helper, &look);
+        match r {
+            Err(Once::Mispredicted) => {
+                *trace = Trace {
+                    version: trace.version,
+                    ..Trace::default()
+                };
+                look = Lookahead::Final(final_lookahead(&mut v1)?);
             }
-            let t = ev.typ;
-            let g = ev.g as i64;
-            if t == EV_GO_SYS_CALL && next_of_g.get(&g) == Some(&EV_GO_SYS_BLOCK) {
-                ev.typ = EV_GO_SYS_CALL_BLOCKED;
+            Err(Once::Failed(e)) => {
+                // Go's checks after the re-sort fail its parse: nothing is yielded.
+                *trace = Trace {
+                    version: trace.version,
+                    ..Trace::default()
+                };
+                return Err(e);
             }
-            match next_of_g.get_mut(&g) {
-                Some(x) => *x = t,
-                None => next_of_g.insert(g, t),
-            }
+            Err(Once::Converted(e)) => return Err(e),
+            Ok(()) => return Ok(()),
         }
     }
-    if check(trace, 0) {
-        return Err(TraceError::interrupted());
+}
+
+/// Makes the conversion work out its look-ahead over the re-sorted list from the start
+/// (for tests: the result must not change).
+pub static FORCE_FINAL_LOOKAHEAD: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The look-ahead from each GoSysCall over the re-sorted list, by merged position.
+fn final_lookahead(v1: &mut V1Trace<'_>) -> Result<PosBits, TraceError> {
+    let mut bits = PosBits::default();
+    let mut last_call: GMap<u32> = GMap::default();
+    let mut list = Final::new(&v1.merged, &mut v1.dec, &v1.tables.stacks, v1.freq);
+    let mut ev = Ev::default();
+    while let Some(at) = list.next(&mut ev).map_err(|e| *e)? {
+        let g = ev.g as i64;
+        let call = if ev.typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
+        match last_call.get_mut(&g) {
+            Some(c) => {
+                if *c != 0 && ev.typ == EV_GO_SYS_BLOCK {
+                    bits.set(*c - 1);
+                }
+                *c = call;
+            }
+            None if call != 0 => last_call.insert(g, call),
+            None => {}
+        }
     }
-    let events = std::mem::take(&mut v1.events);
-    let v1: &V1Trace<'_> = v1;
-    trace.events = crate::store::Events::with_capacity(events.len() + events.len() / 8 + 4);
-    // With a helper, a pool thread faults in the table's pages ahead of the writer and
-    // frees the converted chunks of the merged list (unmapping them here would wait for
-    // the address-space lock its faulting holds). It stays at most ~1M rows (56 MB)
-    // ahead: the list shrinks as the table grows, and faulting in the whole table at
-    // once would hold both. The conversion adds a few events per hundred (syscall and GC
-    // ranges): it faults in about that many rows; the writer faults in any more itself.
-    let spent = helper.map(|h| {
+    Ok(bits)
+}
+
+/// How one pass of the conversion ended early.
+enum Once {
+    /// A look-ahead taken from the merged list was wrong for the re-sorted one.
+    Mispredicted,
+    /// Go's checks after the re-sort failed.
+    Failed(TraceError),
+    /// The conversion failed (or was interrupted) after the events in the table.
+    Converted(TraceError),
+}
+
+fn convert_once(
+    v1: &mut V1Trace<'_>,
+    ver: u32,
+    trace: &mut Trace,
+    check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+    helper: Option<&rayon::Scope<'_>>,
+    look: &Lookahead,
+) -> Result<(), Once> {
+    let n = v1.merged.len();
+    let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
+    trace.events = crate::store::Events::with_capacity(n + n / 8 + 4);
+    // With a helper, a pool thread faults in the table's pages ahead of the writer. The
+    // conversion adds a few events per hundred (syscall and GC ranges): it faults in about
+    // that many rows; the writer faults in any more itself.
+    if let Some(h) = helper {
         let job = trace.events.prefault_job();
-        let rows = events.len() + events.len() / 32 + 4;
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<Ev>>();
-        h.spawn(move |_| {
-            job.run_following(rows, 1 << 20, &mut || while rx.try_recv().is_ok() {});
-            while rx.recv().is_ok() {}
-        });
-        tx
-    });
+        let rows = n + n / 32 + 4;
+        h.spawn(move |_| job.run(rows));
+    }
     let mut builtin = [0u32; 29];
     for (i, b) in BUILTINS.iter().enumerate() {
         builtin[i] = trace.strings.intern(b.as_bytes());
@@ -261,11 +316,14 @@ pub fn convert_with(
         s.intern(b"GC incremental sweep"),
         s.intern(b"GC mark assist"),
     );
-    if check(trace, 0) {
-        return Err(TraceError::interrupted());
-    }
+    let V1Trace {
+        tables,
+        merged,
+        dec,
+        freq,
+    } = v1;
     let mut c = Conv {
-        v1,
+        v1: tables,
         trace,
         max_string,
         builtin,
@@ -280,79 +338,129 @@ pub fn convert_with(
         n_gc_assist,
         last_ts: -1,
     };
-    let mut syncs = 0i64;
-    if let Some(first) = events.first() {
-        syncs += 1;
-        c.trace.events.push(&Row {
-            time: first.ts.wrapping_sub(1),
-            kind: EventKind::Sync as u8,
-            g: -1,
-            p: -1,
-            m: -1,
-            arg: syncs,
-            ..Row::default()
-        });
-    }
-    let r = convert_events(&mut c, events, ver, check, spent.as_ref());
+    let r = convert_events(&mut c, merged, dec, *freq, ver, check, look);
     c.trace.events.stop_prefault();
-    drop(spent);
-    if r.is_ok() {
-        syncs += 1;
-        let t = c.last_ts.wrapping_add(1);
-        c.trace.events.push(&Row {
-            time: t,
-            kind: EventKind::Sync as u8,
-            g: -1,
-            p: -1,
-            m: -1,
-            arg: syncs,
-            ..Row::default()
-        });
-        // Go treats the whole v1 trace as one generation.
-        c.trace.generations = (syncs - 1) as u64;
-    }
     r
 }
 
-/// `spent`: where converted chunks of `events` go to be freed (else they are freed here).
 fn convert_events(
     c: &mut Conv<'_, '_>,
-    events: EvList,
+    merged: &Merged,
+    dec: &mut Parser<'_>,
+    freq: f64,
     ver: u32,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
-    spent: Option<&std::sync::mpsc::Sender<Vec<Ev>>>,
-) -> Result<(), TraceError> {
-    let v1 = c.v1;
-    let mut pre_init = true;
-    let mut created_order: Vec<u64> = Vec::new();
-    let mut created: FxHashSet<u64> = FxHashSet::default();
-    let mut tasks: FxHashMap<u64, (u32, u64)> = FxHashMap::default();
-    let mut seen_procs: DenseMap<()> = DenseMap::default();
-    let mut proc_ms: DenseMap<u64> = DenseMap::default();
-    let mut last_stw_reason: u32 = 0;
-    let b = c.builtin;
-    let mut chunks = events.into_chunks().into_iter();
-    let mut chunk: Vec<Ev> = Vec::new();
-    let mut i = 0;
-    // Events converted so far (for `check`).
+    look: &Lookahead,
+) -> Result<(), Once> {
+    let tables = c.v1;
+    let mut list = Final::new(merged, dec, &tables.stacks, freq);
+    let mut step = Step::new();
+    let mut syncs = 0i64;
+    // A conversion error: Go's checks still run over the rest, and win if they fail.
+    let mut failed: Option<TraceError> = None;
+    // Goroutines of moved exits: 1 + whether their last GoSysCall was taken to block.
+    let mut pending: GMap<u8> = GMap::default();
     let mut n = 0usize;
-    'events: loop {
-        while i == chunk.len() {
-            let Some(next) = chunks.next() else {
-                break 'events;
-            };
-            let done = std::mem::replace(&mut chunk, next);
-            if let Some(tx) = spent {
-                let _ = tx.send(done);
-            }
-            i = 0;
-        }
-        let ev = chunk[i];
-        i += 1;
+    let mut ev = Ev::default();
+    while let Some(at) = list.next(&mut ev).map_err(|e| Once::Failed(*e))? {
         n += 1;
         if n.is_multiple_of(super::CHECK_EVERY) && check(c.trace, n) {
-            return Err(TraceError::interrupted());
+            return Err(Once::Converted(TraceError::interrupted()));
         }
+        if ev.typ == EV_GO_SYS_CALL {
+            let blocked = match look {
+                Lookahead::Merged => merged.blocked.get(at),
+                Lookahead::Final(bits) => bits.get(at),
+            };
+            if blocked {
+                ev.typ = EV_GO_SYS_CALL_BLOCKED;
+            }
+        }
+        if matches!(look, Lookahead::Merged) && merged.moved_gs.contains(ev.g) {
+            let g = ev.g as i64;
+            if let Some(p) = pending.remove(&g) {
+                if (p == 2) != (ev.typ == EV_GO_SYS_BLOCK) {
+                    return Err(Once::Mispredicted);
+                }
+            }
+            match ev.typ {
+                EV_GO_SYS_CALL => pending.insert(g, 1),
+                EV_GO_SYS_CALL_BLOCKED => pending.insert(g, 2),
+                _ => {}
+            }
+        }
+        if failed.is_some() {
+            continue;
+        }
+        if syncs == 0 {
+            syncs = 1;
+            c.trace.events.push(&Row {
+                time: ev.ts.wrapping_sub(1),
+                kind: EventKind::Sync as u8,
+                g: -1,
+                p: -1,
+                m: -1,
+                arg: syncs,
+                ..Row::default()
+            });
+        }
+        if let Err(e) = step.event(c, ev, ver) {
+            failed = Some(e);
+        }
+    }
+    if let Some(e) = failed {
+        return Err(Once::Converted(e));
+    }
+    syncs += 1;
+    let t = c.last_ts.wrapping_add(1);
+    c.trace.events.push(&Row {
+        time: t,
+        kind: EventKind::Sync as u8,
+        g: -1,
+        p: -1,
+        m: -1,
+        arg: syncs,
+        ..Row::default()
+    });
+    // Go treats the whole v1 trace as one generation.
+    c.trace.generations = (syncs - 1) as u64;
+    Ok(())
+}
+
+/// The conversion's own state, event to event.
+#[derive(Default)]
+struct Step {
+    pre_init: bool,
+    created_order: Vec<u64>,
+    created: FxHashSet<u64>,
+    tasks: FxHashMap<u64, (u32, u64)>,
+    seen_procs: DenseMap<()>,
+    proc_ms: DenseMap<u64>,
+    last_stw_reason: u32,
+}
+
+impl Step {
+    fn new() -> Self {
+        Step {
+            pre_init: true,
+            ..Step::default()
+        }
+    }
+
+    /// Converts one event of the re-sorted list (a GoSysCall whose goroutine blocks next
+    /// already retyped as [`EV_GO_SYS_CALL_BLOCKED`]).
+    fn event(&mut self, c: &mut Conv<'_, '_>, ev: Ev, ver: u32) -> Result<(), TraceError> {
+        let v1 = c.v1;
+        let b = c.builtin;
+        let Step {
+            pre_init,
+            created_order,
+            created,
+            tasks,
+            seen_procs,
+            proc_ms,
+            last_stw_reason,
+        } = self;
         let t = ev.ts;
         let g = if ev.g == 0 { -1 } else { ev.g as i64 };
         let p = ev.p as i64;
@@ -368,7 +476,7 @@ fn convert_events(
         let raw_m = || proc_ms.get(&(ev.p as i64)).copied().unwrap_or(0) as i64;
         // Go resolves a stack only when an emitted event is read, never for skipped ones.
         let skipped = ev.typ == EV_GO_SYS_BLOCK
-            || (pre_init && (ev.typ == EV_GOMAXPROCS || ev.typ == EV_GO_CREATE));
+            || (*pre_init && (ev.typ == EV_GOMAXPROCS || ev.typ == EV_GO_CREATE));
         let stk = if skipped { 0 } else { c.stack(ev.stk as u64)? };
         let base = Row {
             time: t,
@@ -394,9 +502,9 @@ fn convert_events(
         let status = |id: u64, to: u8| go_row(t, g, p, m, id as i64, G::UNDETERMINED, to);
         let row = match ev.typ {
             EV_GOMAXPROCS => {
-                if pre_init {
-                    pre_init = false;
-                    for &gid in &created_order {
+                if *pre_init {
+                    *pre_init = false;
+                    for &gid in created_order.iter() {
                         if created.remove(&gid) {
                             c.push(go_row(
                                 t,
@@ -409,8 +517,8 @@ fn convert_events(
                             ));
                         }
                     }
-                    created_order = Vec::new();
-                    continue;
+                    *created_order = Vec::new();
+                    return Ok(());
                 }
                 Row {
                     kind: EventKind::Metric as u8,
@@ -463,12 +571,12 @@ fn convert_events(
                 } else {
                     0
                 };
-                last_stw_reason = b[S_STW_UNKNOWN + reason as usize];
-                let n = c.stw_name(last_stw_reason);
+                *last_stw_reason = b[S_STW_UNKNOWN + reason as usize];
+                let n = c.stw_name(*last_stw_reason);
                 range(EventKind::RangeBegin, n, resource::GOROUTINE, g, 0)
             }
             EV_STW_DONE => {
-                let n = c.stw_name(last_stw_reason);
+                let n = c.stw_name(*last_stw_reason);
                 range(EventKind::RangeEnd, n, resource::GOROUTINE, g, 0)
             }
             EV_GC_SWEEP_START => range(EventKind::RangeBegin, c.n_gc_sweep, resource::PROC, p, stk),
@@ -480,11 +588,11 @@ fn convert_events(
                 }
             }
             EV_GO_CREATE => {
-                if pre_init {
+                if *pre_init {
                     if created.insert(ev.args[0]) {
                         created_order.push(ev.args[0]);
                     }
-                    continue;
+                    return Ok(());
                 }
                 let new_stack = c.stack(ev.args[1])?;
                 Row {
@@ -494,7 +602,7 @@ fn convert_events(
                 }
             }
             EV_GO_START => {
-                if pre_init {
+                if *pre_init {
                     created.remove(&ev.args[0]);
                     status(ev.args[0], G::RUNNING)
                 } else {
@@ -566,7 +674,7 @@ fn convert_events(
                 )
             }
             EV_GO_SYS_EXIT => go_row(t, g, p, m, g, G::SYSCALL, G::RUNNABLE),
-            EV_GO_SYS_BLOCK => continue,
+            EV_GO_SYS_BLOCK => return Ok(()),
             EV_GO_WAITING => {
                 created.remove(&ev.args[0]);
                 status(ev.args[0], G::WAITING)
@@ -667,6 +775,6 @@ fn convert_events(
             }
         };
         c.push(row);
+        Ok(())
     }
-    Ok(())
 }

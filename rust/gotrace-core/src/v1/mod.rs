@@ -51,26 +51,20 @@ fn run(
         version: ver,
         ..Trace::default()
     };
-    // Reading and ordering take about two thirds of the time, the conversion the rest.
+    // The merge takes about half of the time, the replay with the conversion the rest.
     let total = (hlen + body.len()) as f64;
     let parsed = {
         let tr = &mut trace;
-        parse::parse_checked(
-            body,
-            hlen,
-            ver,
-            &mut |f| hook(tr, (total * 0.65 * f) as u64),
-            helper,
-        )
+        parse::parse_checked(body, hlen, ver, &mut |f| hook(tr, (total * 0.5 * f) as u64))
     };
     match parsed {
         Err(e) => trace.error = Some(e),
-        Ok(mut v1) => {
-            let n = v1.events.len().max(1) as f64;
+        Ok(v1) => {
+            let n = v1.merged.len().max(1) as f64;
             let mut check = |tr: &mut Trace, i: usize| {
-                hook(tr, (total * (0.65 + 0.35 * (i as f64 / n).min(1.0))) as u64)
+                hook(tr, (total * (0.5 + 0.5 * (i as f64 / n).min(1.0))) as u64)
             };
-            if let Err(e) = convert::convert_with(&mut v1, ver, &mut trace, &mut check, helper) {
+            if let Err(e) = convert::convert_with(v1, ver, &mut trace, &mut check, helper) {
                 trace.error = Some(e);
             }
         }

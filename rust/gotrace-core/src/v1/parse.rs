@@ -4,8 +4,11 @@
 //! sequence/state machine, then syscall-exit times are patched in and the list is
 //! stably re-sorted, rebased to nanoseconds and checked for consistency.
 //!
-//! The merged list is one `Vec<Ev>` of 48-byte records; strings and stack PCs stay
-//! slices of the input until the conversion interns the ones it needs.
+//! The merged list is not kept: the merge records which P each event came from (a byte
+//! per event) and the few syscall exits that the re-sort moves ([`Merged`]), and
+//! [`Replay`] decodes the events again from the input, in their final order, one at a
+//! time, for the checks and the conversion. Strings and stack PCs stay slices of the
+//! input until the conversion interns the ones it needs.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -154,95 +157,9 @@ pub struct Ev {
     pub typ: u8,
 }
 
-/// Events per chunk of an [`EvList`] (3.5 MiB).
-const CHUNK: usize = 1 << 16;
-
-/// The merged event list, in fixed-size chunks so that the conversion can free each
-/// chunk once it has been converted (the store then grows while this list shrinks).
-#[derive(Default, Debug, Clone, PartialEq, Eq)]
-pub struct EvList {
-    chunks: Vec<Vec<Ev>>,
-    len: usize,
-    /// Chunks allocated ahead (see [`EvList::reserve_chunks`]), used from the back.
-    spare: Vec<Vec<Ev>>,
-}
-
-impl EvList {
-    pub fn push(&mut self, ev: Ev) {
-        match self.chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(ev),
-            _ => {
-                let mut c = self.spare.pop().unwrap_or_else(|| {
-                    Vec::with_capacity(if self.chunks.is_empty() { 1024 } else { CHUNK })
-                });
-                c.push(ev);
-                self.chunks.push(c);
-            }
-        }
-        self.len += 1;
-    }
-
-    /// Allocates (but does not touch) chunks for `n` events up front, and returns the
-    /// (address, bytes) of each, for faulting their pages in on another thread.
-    fn reserve_chunks(&mut self, n: usize) -> Vec<(usize, usize)> {
-        let k = n.div_ceil(CHUNK);
-        self.spare = (0..k).map(|_| Vec::with_capacity(CHUNK)).collect();
-        let mut v: Vec<(usize, usize)> = self
-            .spare
-            .iter()
-            .map(|c| (c.as_ptr() as usize, CHUNK * std::mem::size_of::<Ev>()))
-            .collect();
-        // Taken from the back: fault them in in that order.
-        v.reverse();
-        v
-    }
-
-    /// Frees reserved chunks that were not needed.
-    fn release_spare(&mut self) {
-        self.spare = Vec::new();
-    }
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-    #[inline]
-    pub fn get(&self, i: usize) -> Ev {
-        self.chunks[i / CHUNK][i % CHUNK]
-    }
-    #[inline]
-    pub fn set(&mut self, i: usize, ev: Ev) {
-        self.chunks[i / CHUNK][i % CHUNK] = ev;
-    }
-    pub fn first(&self) -> Option<&Ev> {
-        self.chunks.first().and_then(|c| c.first())
-    }
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Ev> {
-        self.chunks.iter().flatten()
-    }
-    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Ev> {
-        self.chunks.iter_mut().flatten()
-    }
-    /// Gives up the chunks, to be consumed (and freed) one by one.
-    pub fn into_chunks(self) -> Vec<Vec<Ev>> {
-        self.chunks
-    }
-}
-
-impl From<Vec<Ev>> for EvList {
-    fn from(v: Vec<Ev>) -> Self {
-        let mut l = EvList::default();
-        for e in v {
-            l.push(e);
-        }
-        l
-    }
-}
-
-/// The whole parsed v1 trace.
-pub struct V1Trace<'a> {
-    pub events: EvList,
+/// The tables of a v1 trace: strings and stack PCs stay slices of the input until the
+/// conversion interns the ones it needs.
+pub struct V1Tables<'a> {
     pub strings: FxHashMap<u64, &'a [u8]>,
     pub inline_strings: Vec<&'a [u8]>,
     /// Stack ID -> PCs (a range of `stack_pcs`).
@@ -252,13 +169,23 @@ pub struct V1Trace<'a> {
     pub pcs: FxHashMap<u64, (u64, u64, u64)>,
 }
 
+/// The whole parsed v1 trace: its tables, and the merge's record from which [`Replay`]
+/// decodes the events again, in their final order, with `dec`.
+pub struct V1Trace<'a> {
+    pub tables: V1Tables<'a>,
+    pub(crate) merged: Merged,
+    pub(crate) dec: Parser<'a>,
+    /// Nanoseconds per tick.
+    pub(crate) freq: f64,
+}
+
 /// A wire-level failure: message and byte offset (relative to the body).
 struct WireErr {
     msg: String,
     off: usize,
 }
 
-type WResult<T> = Result<T, WireErr>;
+type WResult<T> = Result<T, Box<WireErr>>;
 
 const MALFORMED: &str = "malformatted base-128 varint";
 
@@ -279,7 +206,7 @@ enum ReadOutcome {
     Eof,
 }
 
-struct Parser<'a> {
+pub(crate) struct Parser<'a> {
     ver: u32,
     /// Header length: error offsets are reported from the start of the file.
     hlen: usize,
@@ -306,6 +233,9 @@ struct Parser<'a> {
     loaded: usize,
     /// Events the merge will list (counted by `collect`; reserves memory).
     n_events: usize,
+    /// Decoding the batches a second time ([`Replay`]): the tables are complete and
+    /// moved out, so strings, stacks, frequencies and timer goroutines are skipped.
+    replay: bool,
 }
 
 #[derive(Default)]
@@ -317,11 +247,12 @@ struct BatchQueue {
 const SKIP: bool = true;
 
 impl<'a> Parser<'a> {
-    fn err(&self, msg: impl Into<String>, off: usize) -> WireErr {
-        WireErr {
+    #[cold]
+    fn err(&self, msg: impl Into<String>, off: usize) -> Box<WireErr> {
+        Box::new(WireErr {
             msg: msg.into(),
             off,
-        }
+        })
     }
 
     #[inline(always)]
@@ -379,7 +310,7 @@ impl<'a> Parser<'a> {
         let e = |s: &Self, m: String| s.err(m, start);
         match typ {
             EV_STRING => {
-                if skip {
+                if skip || self.replay {
                     if self.read_val().is_none() {
                         return Err(e(self, MALFORMED.into()));
                     }
@@ -605,23 +536,26 @@ impl<'a> Parser<'a> {
         Ok(true)
     }
 
-    /// Go's `loadBatch`: the next batch of `pid` into `out`; false if there is none.
-    fn load_batch(&mut self, pid: i32, out: &mut Vec<Ev>) -> WResult<bool> {
+    /// Go's `loadBatch`: the next batch of `pid` into `out`. `None` if there is none,
+    /// else where the batch starts and the P's current goroutine there, which is all
+    /// that decoding the batch again needs ([`Parser::next_in_batch`]).
+    fn load_batch(&mut self, pid: i32, out: &mut Vec<Ev>) -> WResult<Option<(usize, u64)>> {
         out.clear();
         let Some(q) = self.batches.get_mut(&pid) else {
-            return Ok(false);
+            return Ok(None);
         };
         if q.next >= q.offsets.len() {
-            return Ok(false);
+            return Ok(None);
         }
-        self.off = q.offsets[q.next];
-        let start = self.off;
+        let start = q.offsets[q.next];
         q.next += 1;
         if q.next == q.offsets.len() {
             q.offsets = Vec::new();
             q.next = 0;
         }
+        self.off = start;
         let mut got_header = false;
+        let mut first_g = 0;
         let mut raw = Raw::default();
         loop {
             match self.read_raw(!SKIP, &mut raw)? {
@@ -636,15 +570,56 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 got_header = true;
+                self.parse_event(&raw, &mut Ev::default())?;
+                first_g = self.last_g;
+                continue;
             }
-            self.parse_event(&raw, out)?;
+            let mut ev = Ev::default();
+            if self.parse_event(&raw, &mut ev)? {
+                out.push(ev);
+            }
         }
         self.loaded += self.off - start;
-        Ok(true)
+        Ok(Some((start, first_g)))
+    }
+
+    /// The next event of the batch `c` is in into `ev` ([`Replay`]), false at its end.
+    #[inline]
+    fn next_in_batch(&mut self, c: &mut ByteCursor, ev: &mut Ev) -> WResult<bool> {
+        self.off = c.off;
+        self.last_ts = c.last_ts;
+        self.last_g = c.last_g;
+        self.last_p = c.p;
+        let mut raw = Raw::default();
+        let got = loop {
+            match self.read_raw(!SKIP, &mut raw)? {
+                ReadOutcome::Eof => break false,
+                ReadOutcome::Ok => {}
+            }
+            match raw.typ {
+                EV_NONE | EV_CPU_SAMPLE => {}
+                EV_BATCH if c.header => break false,
+                EV_BATCH => {
+                    c.header = true;
+                    self.parse_event(&raw, ev)?;
+                    self.last_g = c.last_g;
+                }
+                _ => {
+                    if self.parse_event(&raw, ev)? {
+                        break true;
+                    }
+                }
+            }
+        };
+        c.off = self.off;
+        c.last_ts = self.last_ts;
+        c.last_g = self.last_g;
+        c.p = self.last_p;
+        Ok(got)
     }
 
     /// Go's `parseEvent`.
-    fn parse_event(&mut self, raw: &Raw, out: &mut Vec<Ev>) -> WResult<()> {
+    fn parse_event(&mut self, raw: &Raw, ev: &mut Ev) -> WResult<bool> {
         let desc = &DESCS[raw.typ as usize];
         let narg = Self::arg_num(raw);
         let start = raw.start;
@@ -670,18 +645,19 @@ impl<'a> Parser<'a> {
                 self.last_p = if a0 == u64::MAX { -1 } else { a0 as i32 };
                 self.last_g = self.last_gs.get(&self.last_p).copied().unwrap_or(0);
                 self.last_ts = self.args[1] as i64;
-                Ok(())
+                Ok(false)
             }
+            EV_FREQUENCY | EV_TIMER_GOROUTINE | EV_STACK if self.replay => Ok(false),
             EV_FREQUENCY => {
                 self.ticks_per_sec = self.args[0] as i64;
                 if self.ticks_per_sec <= 0 {
                     return Err(self.err("time stamps out of order", start));
                 }
-                Ok(())
+                Ok(false)
             }
             EV_TIMER_GOROUTINE => {
                 self.timer_goids.insert(self.args[0]);
-                Ok(())
+                Ok(false)
             }
             EV_STACK => {
                 let a = &self.args;
@@ -722,12 +698,12 @@ impl<'a> Parser<'a> {
                     }
                     self.stacks.insert(id, (s, size as u32));
                 }
-                Ok(())
+                Ok(false)
             }
-            EV_CPU_SAMPLE => Ok(()),
+            EV_CPU_SAMPLE => Ok(false),
             typ => {
                 let a = &self.args;
-                let mut ev = Ev {
+                *ev = Ev {
                     typ,
                     p: self.last_p,
                     g: self.last_g,
@@ -735,12 +711,14 @@ impl<'a> Parser<'a> {
                 };
                 ev.ts = self.last_ts.wrapping_add(a[0] as i64);
                 self.last_ts = ev.ts;
-                for (i, &v) in a.iter().enumerate().take(narg).skip(1) {
-                    if i == narg - 1 && desc.stack {
-                        ev.stk = v as u32;
-                    } else if i - 1 < 3 {
-                        ev.args[i - 1] = v;
-                    }
+                // `a` holds exactly `narg` values: the time delta, the arguments, and
+                // the stack last if the type has one.
+                let n_args = narg - 1 - desc.stack as usize;
+                for (slot, &v) in ev.args.iter_mut().zip(&a[1..1 + n_args]) {
+                    *slot = v;
+                }
+                if desc.stack {
+                    ev.stk = a[narg - 1] as u32;
                 }
                 match typ {
                     EV_GO_START | EV_GO_START_LOCAL | EV_GO_START_LABEL => {
@@ -757,6 +735,8 @@ impl<'a> Parser<'a> {
                         let msg: &'a [u8] = &self.data[s..s + n];
                         let id = match self.inline_map.get(msg) {
                             Some(&id) => id,
+                            // Every message was met on the first decoding.
+                            None if self.replay => 0,
                             None => {
                                 let id = self.inline_strings.len() as u32;
                                 self.inline_map.insert(msg, id);
@@ -768,8 +748,7 @@ impl<'a> Parser<'a> {
                     }
                     _ => {}
                 }
-                out.push(ev);
-                Ok(())
+                Ok(true)
             }
         }
     }
@@ -940,47 +919,401 @@ impl AvailIndex {
     }
 }
 
+/// Go's merge renames the `Local` variants of three events when it lists them.
+#[inline]
+fn renamed(typ: u8) -> u8 {
+    match typ {
+        EV_GO_START_LOCAL => EV_GO_START,
+        EV_GO_UNBLOCK_LOCAL => EV_GO_UNBLOCK,
+        EV_GO_SYS_EXIT_LOCAL => EV_GO_SYS_EXIT,
+        t => t,
+    }
+}
+
+/// The proc each merged event came from, one byte per event while there are at most 256
+/// procs (the usual case), else two or four.
+enum Order {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Order {
+    fn new(procs: usize, cap: usize) -> Self {
+        if procs <= 1 << 8 {
+            Order::U8(Vec::with_capacity(cap))
+        } else if procs <= 1 << 16 {
+            Order::U16(Vec::with_capacity(cap))
+        } else {
+            Order::U32(Vec::with_capacity(cap))
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, pi: usize) {
+        match self {
+            Order::U8(v) => v.push(pi as u8),
+            Order::U16(v) => v.push(pi as u16),
+            Order::U32(v) => v.push(pi as u32),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Order::U8(v) => v[i] as usize,
+            Order::U16(v) => v[i] as usize,
+            Order::U32(v) => v[i] as usize,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Order::U8(v) => v.len(),
+            Order::U16(v) => v.len(),
+            Order::U32(v) => v.len(),
+        }
+    }
+}
+
+/// A growable bit set over event positions.
+#[derive(Default)]
+pub(crate) struct PosBits(Vec<u64>);
+
+impl PosBits {
+    pub(crate) fn set(&mut self, i: u32) {
+        let w = i as usize / 64;
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> bool {
+        self.0
+            .get(i as usize / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 != 0)
+    }
+}
+
+/// A set of goroutine IDs: a bit vector for the dense low IDs real traces have.
+#[derive(Default)]
+pub(crate) struct GSet {
+    dense: Vec<u64>,
+    sparse: FxHashSet<u64>,
+}
+
+impl GSet {
+    const DENSE: u64 = 1 << 24;
+
+    fn insert(&mut self, g: u64) {
+        if g < Self::DENSE {
+            let w = (g / 64) as usize;
+            if self.dense.len() <= w {
+                self.dense.resize(w + 1, 0);
+            }
+            self.dense[w] |= 1 << (g % 64);
+        } else {
+            self.sparse.insert(g);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, g: u64) -> bool {
+        if g < Self::DENSE {
+            self.dense
+                .get((g / 64) as usize)
+                .is_some_and(|w| w >> (g % 64) & 1 != 0)
+        } else {
+            !self.sparse.is_empty() && self.sparse.contains(&g)
+        }
+    }
+}
+
+/// What Go checks over the whole merged list before re-sorting it ("time stamps out of
+/// order"; syscall exits with their real times, "stray syscall exit"), run as the merge
+/// lists each event, and the conversion's look-ahead from each GoSysCall (does its
+/// goroutine block next?) in merged order. Errors are kept, not returned: Go reports a
+/// merge error found later first.
+struct Scan {
+    prev_ts: i64,
+    out_of_order: bool,
+    sys_err: Option<&'static str>,
+    last_sys_block: FxHashMap<u64, i64>,
+    /// Syscall exits whose real time differs from their place, with that time, and their
+    /// merged positions (ascending).
+    moved: Vec<(Ev, u32)>,
+    /// Per goroutine (`Ev::g`), 1 + the position of its last event if that is a GoSysCall.
+    last_call: GMap<u32>,
+    blocked: PosBits,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            prev_ts: i64::MIN,
+            out_of_order: false,
+            sys_err: None,
+            last_sys_block: FxHashMap::default(),
+            moved: Vec::new(),
+            last_call: GMap::default(),
+            blocked: PosBits::default(),
+        }
+    }
+}
+
+impl Scan {
+    #[inline]
+    fn event(&mut self, at: u32, ev: &mut Ev) {
+        if ev.ts < self.prev_ts {
+            self.out_of_order = true;
+        }
+        self.prev_ts = ev.ts;
+        let g = ev.g as i64;
+        let call = if ev.typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
+        match self.last_call.get_mut(&g) {
+            Some(c) => {
+                if *c != 0 && ev.typ == EV_GO_SYS_BLOCK {
+                    self.blocked.set(*c - 1);
+                }
+                *c = call;
+            }
+            None if call != 0 => self.last_call.insert(g, call),
+            None => {}
+        }
+        if self.sys_err.is_some() {
+            return;
+        }
+        match ev.typ {
+            EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
+                self.last_sys_block.insert(ev.g, ev.ts);
+            }
+            EV_GO_SYS_EXIT => {
+                // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
+                // Args[1] and 0 here, so Go keeps its emission time.
+                let ts = ev.args[2] as i64;
+                if ts == 0 {
+                    return;
+                }
+                let block = self.last_sys_block.get(&ev.g).copied().unwrap_or(0);
+                if block == 0 {
+                    self.sys_err = Some("stray syscall exit");
+                } else if ts < block {
+                    self.sys_err = Some("time stamps out of order");
+                } else if ev.ts != ts {
+                    ev.ts = ts;
+                    self.moved.push((*ev, at));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One proc of the merge as the replay needs it: its events before any batch (the CPU
+/// samples' pseudo-P), then the batches it loaded, in order, as (offset, the P's
+/// current goroutine at the batch's start).
+struct ReplayProc {
+    pid: i32,
+    initial: Vec<Ev>,
+    loads: Vec<(usize, u64)>,
+}
+
+/// The merge's record of its result: which proc each listed event came from, and the
+/// syscall exits that the re-sort moves. With the input this is the whole re-sorted list,
+/// at one byte per event instead of a 56-byte record.
+pub(crate) struct Merged {
+    order: Order,
+    procs: Vec<ReplayProc>,
+    /// Merged positions of the moved exits, ascending.
+    moved_at: Vec<u32>,
+    /// The moved exits (with their real times) and their merged positions, in the order
+    /// of a stable sort by time.
+    moved: Vec<(Ev, u32)>,
+    /// Merged positions of the GoSysCalls whose goroutine's next merged event is
+    /// GoSysBlock.
+    pub(crate) blocked: PosBits,
+    /// Goroutines with a moved exit: only their events can have a different next event
+    /// of the same goroutine in the re-sorted list than in the merged one.
+    pub(crate) moved_gs: GSet,
+}
+
+impl Merged {
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// Where decoding a batch again stands: the decoder state of one P.
+#[derive(Default)]
+struct ByteCursor {
+    off: usize,
+    last_ts: i64,
+    last_g: u64,
+    p: i32,
+    /// Whether the batch's header has been read (the next header ends the batch).
+    header: bool,
+}
+
+/// One proc of the replay: the position in its initial events, the batch being decoded,
+/// and the index of the next batch in [`ReplayProc::loads`].
+#[derive(Default)]
+struct ProcCursor {
+    initial: usize,
+    batch: Option<ByteCursor>,
+    next_load: usize,
+}
+
+/// The re-sorted list (Go's `sort.Stable` by time after the exits moved), event by event
+/// with its merged position, decoded again from the input one event at a time: the
+/// merged events in order, minus the moved exits, merged with the moved exits by (time,
+/// merged position).
+pub(crate) struct Replay<'m> {
+    m: &'m Merged,
+    cursors: Vec<ProcCursor>,
+    next_at: usize,
+    skip: usize,
+    mi: usize,
+    /// The next event of the merged list that does not move, if read (`pend_at` is then
+    /// its position).
+    pend: Ev,
+    pend_at: Option<u32>,
+}
+
+/// The replay's errors: none happen on input the merge accepted.
+type RResult<T> = Result<T, Box<TraceError>>;
+
+impl<'m> Replay<'m> {
+    pub(crate) fn new(m: &'m Merged) -> Self {
+        Replay {
+            m,
+            cursors: m.procs.iter().map(|_| ProcCursor::default()).collect(),
+            next_at: 0,
+            skip: 0,
+            mi: 0,
+            pend: Ev::default(),
+            pend_at: None,
+        }
+    }
+
+    /// Reads the next event of the merged list that does not move into `pend`.
+    fn fill(&mut self, dec: &mut Parser<'_>) -> RResult<()> {
+        loop {
+            let at = self.next_at;
+            if at >= self.m.order.len() {
+                return Ok(());
+            }
+            self.next_at += 1;
+            let pi = self.m.order.get(at);
+            let proc = &self.m.procs[pi];
+            let c = &mut self.cursors[pi];
+            loop {
+                if let Some(&ev) = proc.initial.get(c.initial) {
+                    c.initial += 1;
+                    self.pend = ev;
+                    break;
+                }
+                let b = match &mut c.batch {
+                    Some(b) => b,
+                    None => {
+                        // The merge decoded these batches without error, and took this
+                        // event from one of them: this cannot fail.
+                        let Some(&(off, g)) = proc.loads.get(c.next_load) else {
+                            return Err(Box::new(verr(
+                                "internal error: v1 replay ran out of batches",
+                            )));
+                        };
+                        c.next_load += 1;
+                        c.batch.insert(ByteCursor {
+                            off,
+                            last_g: g,
+                            ..ByteCursor::default()
+                        })
+                    }
+                };
+                match dec.next_in_batch(b, &mut self.pend) {
+                    Ok(true) => break,
+                    Ok(false) => c.batch = None,
+                    Err(e) => return Err(Box::new(dec.wire_error(*e))),
+                }
+            }
+            if self.m.moved_at.get(self.skip) == Some(&(at as u32)) {
+                self.skip += 1;
+                continue;
+            }
+            self.pend.typ = renamed(self.pend.typ);
+            self.pend_at = Some(at as u32);
+            return Ok(());
+        }
+    }
+
+    /// The next event into `ev`, and its merged position; `None` at the end.
+    #[inline]
+    pub(crate) fn next(&mut self, dec: &mut Parser<'_>, ev: &mut Ev) -> RResult<Option<u32>> {
+        if self.pend_at.is_none() {
+            self.fill(dec)?;
+        }
+        if let Some((mev, mat)) = self.m.moved.get(self.mi) {
+            let first = match self.pend_at {
+                None => true,
+                Some(at) => (mev.ts, *mat) < (self.pend.ts, at),
+            };
+            if first {
+                self.mi += 1;
+                *ev = *mev;
+                return Ok(Some(*mat));
+            }
+        }
+        let at = self.pend_at.take();
+        if at.is_some() {
+            *ev = self.pend;
+        }
+        Ok(at)
+    }
+}
+
 fn verr(msg: impl Into<String>) -> TraceError {
     TraceError::validation(msg)
 }
 
 impl<'a> Parser<'a> {
-    /// Go's `parseEventBatches`. `check(bytes of the batches loaded)` is asked every
-    /// [`super::CHECK_EVERY`] events whether to stop (then the result is an `Interrupted`
-    /// error). With a `helper`, the list's memory is allocated up front and faulted in on
-    /// another thread while the merge fills it.
-    fn merge(
-        &mut self,
-        check: &mut dyn FnMut(usize) -> bool,
-        helper: Option<&rayon::Scope<'_>>,
-    ) -> Result<EvList, TraceError> {
+    /// Go's `parseEventBatches` and the passes over its result up to the re-sort, without
+    /// keeping the merged list: what it records ([`Merged`]) lets [`Replay`] produce the
+    /// re-sorted list again from the input, one event at a time. `check(bytes of the
+    /// batches loaded)` is asked every [`super::CHECK_EVERY`] events whether to stop
+    /// (then the result is an `Interrupted` error).
+    fn merge(&mut self, check: &mut dyn FnMut(usize) -> bool) -> Result<Merged, TraceError> {
         let mut cpu = std::mem::take(&mut self.cpu_samples);
         crate::gosort::sort_func(&mut cpu, |a, b| a.ts < b.ts);
-        let mut procs: Vec<Proc> = self
+        let mut replay: Vec<ReplayProc> = self
             .pid_order
             .iter()
-            .map(|&pid| Proc {
+            .map(|&pid| ReplayProc {
                 pid,
+                initial: Vec::new(),
+                loads: Vec::new(),
+            })
+            .collect();
+        replay.push(ReplayProc {
+            pid: PROFILE_P,
+            initial: cpu.clone(),
+            loads: Vec::new(),
+        });
+        let mut procs: Vec<Proc> = replay
+            .iter()
+            .map(|r| Proc {
+                pid: r.pid,
                 events: Vec::new(),
                 pos: 0,
                 done: false,
             })
             .collect();
-        procs.push(Proc {
-            pid: PROFILE_P,
-            events: cpu,
-            pos: 0,
-            done: false,
-        });
-        let mut events = EvList::default();
-        if let Some(h) = helper {
-            let chunks = events.reserve_chunks(self.n_events);
-            h.spawn(move |_| {
-                for (base, bytes) in chunks {
-                    crate::store::populate_rows(base, 1, 0, bytes);
-                }
-            });
+        if let Some(last) = procs.last_mut() {
+            last.events = cpu;
         }
+        let mut order = Order::new(procs.len(), self.n_events);
+        let mut scan = Scan::default();
         let mut gs: GMap<GState> = GMap::default();
         let mut frontier = Frontier(Vec::new());
         let mut avail: Vec<usize> = (0..procs.len()).collect();
@@ -1000,18 +1333,21 @@ impl<'a> Parser<'a> {
                 let pi = avail[i];
                 while procs[pi].pos == procs[pi].events.len() {
                     let mut buf = std::mem::take(&mut procs[pi].events);
-                    let more = self
+                    let loaded = self
                         .load_batch(procs[pi].pid, &mut buf)
-                        .map_err(|e| self.wire_error(e))?;
+                        .map_err(|e| self.wire_error(*e))?;
                     procs[pi].events = buf;
                     procs[pi].pos = 0;
-                    if !more {
-                        procs[pi].done = true;
-                        avail.swap_remove(i);
-                        if let Some(ix) = &mut ix {
-                            ix.swap_removed(&avail, i, pi);
+                    match loaded {
+                        Some(at) => replay[pi].loads.push(at),
+                        None => {
+                            procs[pi].done = true;
+                            avail.swap_remove(i);
+                            if let Some(ix) = &mut ix {
+                                ix.swap_removed(&avail, i, pi);
+                            }
+                            continue 'pid;
                         }
-                        continue 'pid;
                     }
                 }
                 let ev = procs[pi].events[procs[pi].pos];
@@ -1043,18 +1379,18 @@ impl<'a> Parser<'a> {
             }
             let (_, pi) = frontier.pop();
             let pi = pi as usize;
-            if (events.len() + 1) % super::CHECK_EVERY == 0 && check(self.loaded) {
+            if (order.len() + 1).is_multiple_of(super::CHECK_EVERY) && check(self.loaded) {
                 return Err(TraceError::interrupted());
             }
             let mut ev = procs[pi].events[procs[pi].pos - 1];
             let (g, init, mut next) = state_transition(&ev);
-            ev.typ = match ev.typ {
-                EV_GO_START_LOCAL => EV_GO_START,
-                EV_GO_UNBLOCK_LOCAL => EV_GO_UNBLOCK,
-                EV_GO_SYS_EXIT_LOCAL => EV_GO_SYS_EXIT,
-                t => t,
-            };
-            events.push(ev);
+            ev.typ = renamed(ev.typ);
+            if order.len() >= u32::MAX as usize {
+                return Err(verr("trace has too many events"));
+            }
+            let at = order.len() as u32;
+            order.push(pi);
+            scan.event(at, &mut ev);
             if g != UNORDERED {
                 let cur = gs.get(&(g as i64)).copied().unwrap_or_default();
                 if !transition_ready(g, cur, init) {
@@ -1076,52 +1412,30 @@ impl<'a> Parser<'a> {
             }
         }
         drop(procs);
-        events.release_spare();
         if check(self.loaded) {
             return Err(TraceError::interrupted());
         }
-        let mut prev = i64::MIN;
-        if events.iter().any(|e| {
-            let out_of_order = e.ts < prev;
-            prev = e.ts;
-            out_of_order
-        }) {
+        if scan.out_of_order {
             return Err(verr("time stamps out of order"));
         }
-        let mut last_sys_block: FxHashMap<u64, i64> = FxHashMap::default();
-        let mut moved: Vec<u32> = Vec::new();
-        for (i, ev) in events.iter_mut().enumerate() {
-            match ev.typ {
-                EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
-                    last_sys_block.insert(ev.g, ev.ts);
-                }
-                EV_GO_SYS_EXIT => {
-                    // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
-                    // Args[1] and 0 here, so Go keeps its emission time.
-                    let ts = ev.args[2] as i64;
-                    if ts == 0 {
-                        continue;
-                    }
-                    let block = last_sys_block.get(&ev.g).copied().unwrap_or(0);
-                    if block == 0 {
-                        return Err(verr("stray syscall exit"));
-                    }
-                    if ts < block {
-                        return Err(verr("time stamps out of order"));
-                    }
-                    if ev.ts != ts {
-                        moved.push(i as u32);
-                    }
-                    ev.ts = ts;
-                }
-                _ => {}
-            }
+        if let Some(e) = scan.sys_err {
+            return Err(verr(e));
         }
-        if check(self.loaded) {
-            return Err(TraceError::interrupted());
+        let moved_at: Vec<u32> = scan.moved.iter().map(|m| m.1).collect();
+        let mut moved = scan.moved;
+        moved.sort_by_key(|m| m.0.ts);
+        let mut moved_gs = GSet::default();
+        for m in &moved {
+            moved_gs.insert(m.0.g);
         }
-        stable_resort(&mut events, &moved);
-        Ok(events)
+        Ok(Merged {
+            order,
+            procs: replay,
+            moved_at,
+            moved,
+            blocked: scan.blocked,
+            moved_gs,
+        })
     }
 
     fn wire_error(&self, e: WireErr) -> TraceError {
@@ -1133,51 +1447,6 @@ impl<'a> Parser<'a> {
 /// (ascending indices) got new times: the others are still in order, so the moved ones
 /// are taken out, sorted, and merged back from the end, ties going to the smaller
 /// original index. Needs memory for the moved events only.
-pub(crate) fn stable_resort(events: &mut EvList, moved: &[u32]) {
-    let k = moved.len();
-    if k == 0 {
-        return;
-    }
-    let n = events.len();
-    let mut out: Vec<(Ev, u32)> = moved.iter().map(|&i| (events.get(i as usize), i)).collect();
-    out.sort_by_key(|e| e.0.ts);
-    let mut w = 0;
-    let mut m = 0;
-    for i in 0..n {
-        if m < k && moved[m] as usize == i {
-            m += 1;
-            continue;
-        }
-        if w != i {
-            events.set(w, events.get(i));
-        }
-        w += 1;
-    }
-    let (mut i, mut j, mut w) = (n - k, k, n);
-    let mut r = k;
-    while j > 0 {
-        let take_main = if i > 0 {
-            let c = i - 1;
-            while r > 0 && moved[r - 1] as usize >= c + r {
-                r -= 1;
-            }
-            let orig = (c + r) as u32;
-            let (mev, midx) = out[j - 1];
-            (events.get(c).ts, orig) > (mev.ts, midx)
-        } else {
-            false
-        };
-        w -= 1;
-        if take_main {
-            events.set(w, events.get(i - 1));
-            i -= 1;
-        } else {
-            events.set(w, out[j - 1].0);
-            j -= 1;
-        }
-    }
-}
-
 /// Go's `Event.String` (used in a few error messages).
 fn ev_string(ev: &Ev) -> String {
     let desc = &DESCS[ev.typ as usize];
@@ -1246,49 +1515,69 @@ impl PTable {
     }
 }
 
-/// Go's `postProcessTrace`: consistency checks, plus the netpoll fake P and stack cleanup.
-fn post_process(
-    events: &mut EvList,
-    stacks: &FxHashMap<u32, (u32, u32)>,
-    check: &mut dyn FnMut(f64) -> bool,
-) -> Result<(), TraceError> {
-    let n = events.len().max(1) as f64;
-    let mut gs = GTable::default();
-    let mut ps = PTable::default();
-    let mut tasks: FxHashMap<u64, Ev> = FxHashMap::default();
-    let mut regions: FxHashMap<u64, Vec<Ev>> = FxHashMap::default();
-    gs.insert(
-        0,
-        GDesc {
-            state: G_RUNNING,
-            ..GDesc::default()
-        },
-    );
-    let mut in_gc = false;
-    let mut in_stw = false;
-    let check_running = |p: PDesc, g: GDesc, ev: &Ev, allow_g0: bool| -> Result<(), TraceError> {
-        let name = DESCS[ev.typ as usize].name;
-        if g.state != G_RUNNING {
-            return Err(verr(format!(
-                "g {} is not running while {name} (time {})",
-                ev.g, ev.ts
-            )));
+/// Go's `postProcessTrace` (consistency checks, plus the netpoll fake P and stack
+/// cleanup), one event of the re-sorted list at a time.
+pub(crate) struct PostCheck<'t> {
+    stacks: &'t FxHashMap<u32, (u32, u32)>,
+    gs: GTable,
+    ps: PTable,
+    tasks: FxHashMap<u64, Ev>,
+    regions: FxHashMap<u64, Vec<Ev>>,
+    in_gc: bool,
+    in_stw: bool,
+}
+
+fn check_running(p: PDesc, g: GDesc, ev: &Ev, allow_g0: bool) -> Result<(), TraceError> {
+    let name = DESCS[ev.typ as usize].name;
+    if g.state != G_RUNNING {
+        return Err(verr(format!(
+            "g {} is not running while {name} (time {})",
+            ev.g, ev.ts
+        )));
+    }
+    if p.g != ev.g {
+        return Err(verr(format!(
+            "p {} is not running g {} while {name} (time {})",
+            ev.p, ev.g, ev.ts
+        )));
+    }
+    if !allow_g0 && ev.g == 0 {
+        return Err(verr(format!("g 0 did {name} (time {})", ev.ts)));
+    }
+    Ok(())
+}
+
+impl<'t> PostCheck<'t> {
+    pub(crate) fn new(stacks: &'t FxHashMap<u32, (u32, u32)>) -> Self {
+        let mut gs = GTable::default();
+        gs.insert(
+            0,
+            GDesc {
+                state: G_RUNNING,
+                ..GDesc::default()
+            },
+        );
+        PostCheck {
+            stacks,
+            gs,
+            ps: PTable::default(),
+            tasks: FxHashMap::default(),
+            regions: FxHashMap::default(),
+            in_gc: false,
+            in_stw: false,
         }
-        if p.g != ev.g {
-            return Err(verr(format!(
-                "p {} is not running g {} while {name} (time {})",
-                ev.p, ev.g, ev.ts
-            )));
-        }
-        if !allow_g0 && ev.g == 0 {
-            return Err(verr(format!("g 0 did {name} (time {})", ev.ts)));
-        }
-        Ok(())
-    };
-    for (i, ev) in events.iter_mut().enumerate() {
-        if i % super::CHECK_EVERY == super::CHECK_EVERY - 1 && check(i as f64 / n) {
-            return Err(TraceError::interrupted());
-        }
+    }
+
+    pub(crate) fn step(&mut self, ev: &mut Ev) -> Result<(), TraceError> {
+        let PostCheck {
+            stacks,
+            gs,
+            ps,
+            tasks,
+            regions,
+            in_gc,
+            in_stw,
+        } = self;
         match ev.typ {
             EV_PROC_START => {
                 let mut p = ps.get(ev.p);
@@ -1319,35 +1608,35 @@ fn post_process(
                 ps.insert(ev.p, p);
             }
             EV_GC_START => {
-                if in_gc {
+                if *in_gc {
                     return Err(verr(format!(
                         "previous GC is not ended before a new one (time {})",
                         ev.ts
                     )));
                 }
-                in_gc = true;
+                *in_gc = true;
                 ev.p = GC_P;
             }
             EV_GC_DONE => {
-                if !in_gc {
+                if !*in_gc {
                     return Err(verr(format!("bogus GC end (time {})", ev.ts)));
                 }
-                in_gc = false;
+                *in_gc = false;
             }
             EV_STW_START => {
-                if in_stw {
+                if *in_stw {
                     return Err(verr(format!(
                         "previous STW is not ended before a new one (time {})",
                         ev.ts
                     )));
                 }
-                in_stw = true;
+                *in_stw = true;
             }
             EV_STW_DONE => {
-                if !in_stw {
+                if !*in_stw {
                     return Err(verr(format!("bogus STW end (time {})", ev.ts)));
                 }
-                in_stw = false;
+                *in_stw = false;
             }
             EV_GC_SWEEP_START => {
                 let mut p = ps.get(ev.p);
@@ -1579,8 +1868,8 @@ fn post_process(
         if ev.stk != 0 && stacks.get(&ev.stk).is_none_or(|s| s.1 == 0) {
             ev.stk = 0;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Go's `int64(f)` on amd64: out-of-range values and NaN become `i64::MIN`.
@@ -1595,18 +1884,17 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
 
 /// Parses the body of a v1 trace (everything after the `hlen`-byte header) whole.
 pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Result<V1Trace<'_>, TraceError> {
-    parse_checked(body, hlen, ver, &mut |_| false, None)
+    parse_checked(body, hlen, ver, &mut |_| false)
 }
 
 /// [`parse`], asking `check(fraction of the work done)` every [`super::CHECK_EVERY`]
-/// events whether to stop (then the result is an `Interrupted` error), with a `helper`
-/// scope for work that can run on other threads.
+/// events whether to stop (then the result is an `Interrupted` error). What Go checks
+/// after the re-sort ([`PostCheck`]) runs as the events are replayed.
 pub fn parse_checked<'a>(
     body: &'a [u8],
     hlen: usize,
     ver: u32,
     check: &mut dyn FnMut(f64) -> bool,
-    helper: Option<&rayon::Scope<'_>>,
 ) -> Result<V1Trace<'a>, TraceError> {
     let mut p = Parser {
         ver,
@@ -1631,51 +1919,88 @@ pub fn parse_checked<'a>(
         last_p: 0,
         loaded: 0,
         n_events: 0,
+        replay: false,
     };
-    // Shares of the time: indexing the batches 0.1, ordering 0.6, the passes after it 0.3.
+    // Shares of the time: indexing the batches 0.15, the merge 0.85.
     let size = body.len().max(1) as f64;
     if !p
-        .collect(&mut |off| check(0.1 * off as f64 / size))
-        .map_err(|e| p.wire_error(e))?
+        .collect(&mut |off| check(0.15 * off as f64 / size))
+        .map_err(|e| p.wire_error(*e))?
     {
         return Err(TraceError::interrupted());
     }
-    let mut events = p.merge(
-        &mut |n| check(0.1 + 0.6 * (n as f64 / size).min(1.0)),
-        helper,
-    )?;
-    let mut step = |f: f64| {
-        if check(f) {
-            Err(TraceError::interrupted())
-        } else {
-            Ok(())
-        }
-    };
-    step(0.8)?;
+    let merged = p.merge(&mut |n| check(0.15 + 0.85 * (n as f64 / size).min(1.0)))?;
     if p.ticks_per_sec == 0 {
         return Err(verr("no EvFrequency event"));
     }
-    if let Some(first) = events.first() {
-        let min_ts = first.ts;
-        let freq = 1e9 / p.ticks_per_sec as f64;
-        for ev in events.iter_mut() {
-            ev.ts = go_f64_to_i64(ev.ts.wrapping_sub(min_ts) as f64 * freq);
-            if ev.typ == EV_GO_UNBLOCK && p.timer_goids.contains(&ev.g) {
-                ev.p = TIMER_P;
-            }
-            if ev.typ == EV_GO_SYS_EXIT {
-                ev.p = SYSCALL_P;
-            }
+    let tables = V1Tables {
+        strings: std::mem::take(&mut p.strings),
+        inline_strings: std::mem::take(&mut p.inline_strings),
+        stacks: std::mem::take(&mut p.stacks),
+        stack_pcs: std::mem::take(&mut p.stack_pcs),
+        pcs: std::mem::take(&mut p.pcs),
+    };
+    p.replay = true;
+    p.batches = FxHashMap::default();
+    p.last_gs = FxHashMap::default();
+    let freq = 1e9 / p.ticks_per_sec as f64;
+    Ok(V1Trace {
+        tables,
+        merged,
+        dec: p,
+        freq,
+    })
+}
+
+impl V1Trace<'_> {
+    /// Events the merge listed, and the syscall exits among them that the re-sort moves.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.merged.len(), self.merged.moved.len())
+    }
+}
+
+/// The re-sorted list of a parsed v1 trace, event by event with its merged position:
+/// rebased to nanoseconds from the first event, with Go's fake Ps for timer unblocks and
+/// syscall exits, and checked by [`PostCheck`] (whose errors fail the whole parse).
+pub(crate) struct Final<'v, 'a> {
+    replay: Replay<'v>,
+    dec: &'v mut Parser<'a>,
+    post: PostCheck<'v>,
+    freq: f64,
+    min_ts: Option<i64>,
+}
+
+impl<'v, 'a> Final<'v, 'a> {
+    pub(crate) fn new(
+        merged: &'v Merged,
+        dec: &'v mut Parser<'a>,
+        stacks: &'v FxHashMap<u32, (u32, u32)>,
+        freq: f64,
+    ) -> Self {
+        Final {
+            replay: Replay::new(merged),
+            dec,
+            post: PostCheck::new(stacks),
+            freq,
+            min_ts: None,
         }
     }
-    step(0.85)?;
-    post_process(&mut events, &p.stacks, &mut |f| check(0.85 + 0.15 * f))?;
-    Ok(V1Trace {
-        events,
-        strings: p.strings,
-        inline_strings: p.inline_strings,
-        stacks: p.stacks,
-        stack_pcs: p.stack_pcs,
-        pcs: p.pcs,
-    })
+
+    /// The next event into `ev`, and its merged position; `None` at the end.
+    #[inline]
+    pub(crate) fn next(&mut self, ev: &mut Ev) -> Result<Option<u32>, Box<TraceError>> {
+        let Some(at) = self.replay.next(self.dec, ev)? else {
+            return Ok(None);
+        };
+        let min_ts = *self.min_ts.get_or_insert(ev.ts);
+        ev.ts = go_f64_to_i64(ev.ts.wrapping_sub(min_ts) as f64 * self.freq);
+        if ev.typ == EV_GO_UNBLOCK && self.dec.timer_goids.contains(&ev.g) {
+            ev.p = TIMER_P;
+        }
+        if ev.typ == EV_GO_SYS_EXIT {
+            ev.p = SYSCALL_P;
+        }
+        self.post.step(ev).map_err(Box::new)?;
+        Ok(Some(at))
+    }
 }

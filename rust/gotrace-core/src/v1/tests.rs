@@ -323,50 +323,6 @@ fn malformed_inputs() {
     }
 }
 
-#[test]
-fn resort_matches_a_stable_sort() {
-    let mut seed = 0x1234_5678_9abc_def0u64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    for round in 0..2000 {
-        let n = 1 + (rnd() % 40) as usize;
-        let mut ts: Vec<i64> = (0..n).map(|_| (rnd() % 12) as i64).collect();
-        ts.sort();
-        let mut evs: Vec<Ev> = ts
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| Ev {
-                ts: t,
-                g: i as u64,
-                ..Ev::default()
-            })
-            .collect();
-        let mut moved = Vec::new();
-        for (i, e) in evs.iter_mut().enumerate() {
-            if rnd() % 4 == 0 {
-                let nt = (rnd() % 14) as i64;
-                if nt != e.ts {
-                    moved.push(i as u32);
-                }
-                e.ts = nt;
-            }
-        }
-        let mut want = evs.clone();
-        want.sort_by_key(|e| e.ts);
-        let mut list = EvList::from(evs);
-        stable_resort(&mut list, &moved);
-        assert_eq!(
-            list.iter().copied().collect::<Vec<_>>(),
-            want,
-            "round {round}"
-        );
-    }
-}
-
 /// Go resolves stacks (and their frames' strings) only for events it emits: a bad frame
 /// behind the dropped first Gomaxprocs is harmless, behind an emitted event it is Go's
 /// panic, reported after the events before it.
