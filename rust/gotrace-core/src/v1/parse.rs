@@ -145,6 +145,34 @@ pub static DESCS: [Desc; EV_COUNT as usize] = [
     d("CPUSample", 19, true, &["ts", "p", "g"]),
 ];
 
+/// Per type: for a plain event (one the merge lists, with no side effects on the
+/// parser's tables), the number of values its inline encoding carries (time delta,
+/// arguments, stack), else 0. Events whose header byte says exactly that many values
+/// take [`Parser::fast_event`]; everything else, errors included, the general path.
+const FAST_N: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < DESCS.len() {
+        let special = matches!(
+            i as u8,
+            EV_NONE
+                | EV_BATCH
+                | EV_FREQUENCY
+                | EV_STACK
+                | EV_TIMER_GOROUTINE
+                | EV_STRING
+                | EV_USER_LOG
+                | EV_CPU_SAMPLE
+        );
+        let n = DESCS[i].args.len() + DESCS[i].stack as usize + 1;
+        if !special && n <= 3 {
+            t[i] = n as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// One merged event. `args` holds Go's `Args[0..3]`; for `UserLog` the inline message's
 /// index (Go's `Args[3]`) is kept in `args[2]`, which that event never uses otherwise.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -471,11 +499,17 @@ impl<'a> Parser<'a> {
     fn collect(&mut self, check: &mut dyn FnMut(usize) -> bool) -> WResult<bool> {
         let mut raw = Raw::default();
         let mut cur_p: i32 = 0;
+        // Whether a batch was seen: the current P has batches from then on.
+        let mut in_batch = false;
         let mut n = 0usize;
         loop {
             n += 1;
             if n.is_multiple_of(super::CHECK_EVERY) && check(self.off) {
                 return Ok(false);
+            }
+            if in_batch && self.fast_skip() {
+                self.n_events += 1;
+                continue;
             }
             match self.read_raw(SKIP, &mut raw)? {
                 ReadOutcome::Eof => break,
@@ -497,12 +531,9 @@ impl<'a> Parser<'a> {
                 });
                 q.offsets.push(raw.start);
                 cur_p = raw.batch_pid;
+                in_batch = true;
             }
-            if self
-                .batches
-                .get(&cur_p)
-                .is_none_or(|q| q.offsets.is_empty())
-            {
+            if !in_batch {
                 return Err(self.err(
                     format!(
                         "read event {} with current P of {cur_p}, but P has no batches yet",
@@ -558,6 +589,11 @@ impl<'a> Parser<'a> {
         let mut first_g = 0;
         let mut raw = Raw::default();
         loop {
+            let mut ev = Ev::default();
+            if got_header && self.fast_event(&mut ev) {
+                out.push(ev);
+                continue;
+            }
             match self.read_raw(!SKIP, &mut raw)? {
                 ReadOutcome::Eof => break,
                 ReadOutcome::Ok => {}
@@ -574,7 +610,6 @@ impl<'a> Parser<'a> {
                 first_g = self.last_g;
                 continue;
             }
-            let mut ev = Ev::default();
             if self.parse_event(&raw, &mut ev)? {
                 out.push(ev);
             }
@@ -592,6 +627,9 @@ impl<'a> Parser<'a> {
         self.last_p = c.p;
         let mut raw = Raw::default();
         let got = loop {
+            if c.header && self.fast_event(ev) {
+                break true;
+            }
             match self.read_raw(!SKIP, &mut raw)? {
                 ReadOutcome::Eof => break false,
                 ReadOutcome::Ok => {}
@@ -616,6 +654,92 @@ impl<'a> Parser<'a> {
         c.last_g = self.last_g;
         c.p = self.last_p;
         Ok(got)
+    }
+
+    /// [`Parser::parse_event`] for a plain inline event ([`FAST_N`]) at `self.off`, into
+    /// `ev`; false (nothing read) for any other event or one that does not decode.
+    #[inline(always)]
+    fn fast_event(&mut self, ev: &mut Ev) -> bool {
+        let start = self.off;
+        let Some(&b) = self.data.get(start) else {
+            return false;
+        };
+        let typ = b & 0x3f;
+        let n = (b >> 6) as usize + 1;
+        let desc = &DESCS[typ as usize % DESCS.len()];
+        if FAST_N[typ as usize] as usize != n || desc.min_ver > self.ver {
+            return false;
+        }
+        self.off += 1;
+        let mut a = [0u64; 3];
+        for v in &mut a[..n] {
+            match self.read_val() {
+                Some(x) => *v = x,
+                None => {
+                    self.off = start;
+                    return false;
+                }
+            }
+        }
+        *ev = Ev {
+            typ,
+            p: self.last_p,
+            g: self.last_g,
+            ..Ev::default()
+        };
+        ev.ts = self.last_ts.wrapping_add(a[0] as i64);
+        self.last_ts = ev.ts;
+        let n_args = n - 1 - desc.stack as usize;
+        ev.args[..n_args].copy_from_slice(&a[1..1 + n_args]);
+        if desc.stack {
+            ev.stk = a[n - 1] as u32;
+        }
+        self.track_g(ev);
+        true
+    }
+
+    /// The first pass's reading of a plain inline event ([`FAST_N`]) at `self.off`: false
+    /// (nothing read) for any other event or one that does not decode.
+    #[inline(always)]
+    fn fast_skip(&mut self) -> bool {
+        let start = self.off;
+        let Some(&b) = self.data.get(start) else {
+            return false;
+        };
+        let typ = b & 0x3f;
+        let n = (b >> 6) as usize + 1;
+        if FAST_N[typ as usize] as usize != n
+            || DESCS[typ as usize % DESCS.len()].min_ver > self.ver
+        {
+            return false;
+        }
+        self.off += 1;
+        for _ in 0..n {
+            if self.read_val().is_none() {
+                self.off = start;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The P's current goroutine as Go's parser tracks it, and the events that name
+    /// their goroutine in an argument.
+    #[inline(always)]
+    fn track_g(&mut self, ev: &mut Ev) {
+        match ev.typ {
+            EV_GO_START | EV_GO_START_LOCAL | EV_GO_START_LABEL => {
+                self.last_g = ev.args[0];
+                ev.g = self.last_g;
+            }
+            EV_GO_END | EV_GO_STOP | EV_GO_SCHED | EV_GO_PREEMPT | EV_GO_SLEEP | EV_GO_BLOCK
+            | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV | EV_GO_BLOCK_SELECT | EV_GO_BLOCK_SYNC
+            | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET | EV_GO_SYS_BLOCK | EV_GO_BLOCK_GC => {
+                self.last_g = 0
+            }
+            EV_GO_SYS_EXIT | EV_GO_WAITING | EV_GO_IN_SYSCALL => ev.g = ev.args[0],
+            _ => {}
+        }
     }
 
     /// Go's `parseEvent`.
@@ -720,33 +844,22 @@ impl<'a> Parser<'a> {
                 if desc.stack {
                     ev.stk = a[narg - 1] as u32;
                 }
-                match typ {
-                    EV_GO_START | EV_GO_START_LOCAL | EV_GO_START_LABEL => {
-                        self.last_g = ev.args[0];
-                        ev.g = self.last_g;
-                    }
-                    EV_GO_END | EV_GO_STOP | EV_GO_SCHED | EV_GO_PREEMPT | EV_GO_SLEEP
-                    | EV_GO_BLOCK | EV_GO_BLOCK_SEND | EV_GO_BLOCK_RECV | EV_GO_BLOCK_SELECT
-                    | EV_GO_BLOCK_SYNC | EV_GO_BLOCK_COND | EV_GO_BLOCK_NET | EV_GO_SYS_BLOCK
-                    | EV_GO_BLOCK_GC => self.last_g = 0,
-                    EV_GO_SYS_EXIT | EV_GO_WAITING | EV_GO_IN_SYSCALL => ev.g = ev.args[0],
-                    EV_USER_LOG => {
-                        let (s, n) = raw.sarg;
-                        let msg: &'a [u8] = &self.data[s..s + n];
-                        let id = match self.inline_map.get(msg) {
-                            Some(&id) => id,
-                            // Every message was met on the first decoding.
-                            None if self.replay => 0,
-                            None => {
-                                let id = self.inline_strings.len() as u32;
-                                self.inline_map.insert(msg, id);
-                                self.inline_strings.push(msg);
-                                id
-                            }
-                        };
-                        ev.args[2] = id as u64;
-                    }
-                    _ => {}
+                self.track_g(ev);
+                if typ == EV_USER_LOG {
+                    let (s, n) = raw.sarg;
+                    let msg: &'a [u8] = &self.data[s..s + n];
+                    let id = match self.inline_map.get(msg) {
+                        Some(&id) => id,
+                        // Every message was met on the first decoding.
+                        None if self.replay => 0,
+                        None => {
+                            let id = self.inline_strings.len() as u32;
+                            self.inline_map.insert(msg, id);
+                            self.inline_strings.push(msg);
+                            id
+                        }
+                    };
+                    ev.args[2] = id as u64;
                 }
                 Ok(true)
             }
