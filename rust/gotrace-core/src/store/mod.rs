@@ -337,6 +337,11 @@ impl Events {
         self.c.time.is_empty()
     }
 
+    /// Rows that fit without growing any column.
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
     /// Faults in the pages for the next rows of every column with one `madvise` per
     /// column instead of one page fault per 4 KiB: the columns are written front to back
     /// exactly once, and page faults were a third of the parse time of large traces.

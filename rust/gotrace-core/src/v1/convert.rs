@@ -202,12 +202,12 @@ enum Lookahead {
 /// [`convert`], asking `check(trace, events converted)` every [`super::CHECK_EVERY`]
 /// events whether to stop (then the result is an `Interrupted` error). With a `helper`,
 /// the table's pages are faulted in on another thread ahead of the writer.
-pub fn convert_with(
+pub fn convert_with<'s>(
     mut v1: V1Trace<'_>,
     ver: u32,
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
-    helper: Option<&rayon::Scope<'_>>,
+    helper: Option<&'s std::thread::Scope<'s, '_>>,
 ) -> Result<(), TraceError> {
     let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
     if max_string
@@ -284,24 +284,27 @@ enum Once {
     Converted(TraceError),
 }
 
-fn convert_once(
+fn convert_once<'s>(
     v1: &mut V1Trace<'_>,
     ver: u32,
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
-    helper: Option<&rayon::Scope<'_>>,
+    helper: Option<&'s std::thread::Scope<'s, '_>>,
     look: &Lookahead,
 ) -> Result<(), Once> {
     let n = v1.merged.len();
     let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
-    trace.events = crate::store::Events::with_capacity(n + n / 8 + 4);
-    // With a helper, a pool thread faults in the table's pages ahead of the writer. The
-    // conversion adds a few events per hundred (syscall and GC ranges): it faults in about
-    // that many rows; the writer faults in any more itself.
-    if let Some(h) = helper {
-        let job = trace.events.prefault_job();
-        let rows = n + n / 32 + 4;
-        h.spawn(move |_| job.run(rows));
+    // The table may have been made (and be being faulted in) already.
+    if !trace.events.is_empty() || trace.events.capacity() < table_rows(n) {
+        trace.events = crate::store::Events::with_capacity(table_rows(n));
+        // With a helper, another thread faults in the table's pages ahead of the writer.
+        // The conversion adds a few events per hundred (syscall and GC ranges): it faults
+        // in about that many rows; the writer faults in any more itself.
+        if let Some(h) = helper {
+            let job = trace.events.prefault_job();
+            let rows = n + n / 32 + 4;
+            h.spawn(move || job.run(rows));
+        }
     }
     let mut builtin = [0u32; 29];
     for (i, b) in BUILTINS.iter().enumerate() {
@@ -338,11 +341,31 @@ fn convert_once(
         n_gc_assist,
         last_ts: -1,
     };
-    let r = convert_events(&mut c, merged, dec, *freq, ver, check, look);
+    let r = convert_events(
+        &mut c,
+        merged,
+        dec,
+        *freq,
+        ver,
+        check,
+        look,
+        helper.is_some(),
+    );
     c.trace.events.stop_prefault();
     r
 }
 
+/// Rows to reserve for `n` listed events: the conversion adds a few per hundred.
+pub(crate) fn table_rows(n: usize) -> usize {
+    n + n / 8 + 4
+}
+
+/// Events handed from the replaying thread to the converting one at a time.
+const CHUNK: usize = 4096;
+
+/// Replays the re-sorted list and converts it, on one thread or (`pipelined`) replaying
+/// and checking on a second thread while this one converts.
+#[allow(clippy::too_many_arguments)]
 fn convert_events(
     c: &mut Conv<'_, '_>,
     merged: &Merged,
@@ -351,80 +374,163 @@ fn convert_events(
     ver: u32,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
     look: &Lookahead,
+    pipelined: bool,
 ) -> Result<(), Once> {
     let tables = c.v1;
-    let mut list = Final::new(merged, dec, &tables.stacks, freq);
-    let mut step = Step::new();
-    let mut syncs = 0i64;
-    // A conversion error: Go's checks still run over the rest, and win if they fail.
-    let mut failed: Option<TraceError> = None;
-    // Goroutines of moved exits: 1 + whether their last GoSysCall was taken to block.
-    let mut pending: GMap<u8> = GMap::default();
-    let mut n = 0usize;
-    let mut ev = Ev::default();
-    while let Some(at) = list.next(&mut ev).map_err(|e| Once::Failed(*e))? {
-        n += 1;
-        if n.is_multiple_of(super::CHECK_EVERY) && check(c.trace, n) {
+    let mut out = Out::new(merged, look);
+    if !pipelined {
+        let mut list = Final::new(merged, dec, &tables.stacks, freq);
+        let mut ev = Ev::default();
+        while let Some(at) = list.next(&mut ev).map_err(|e| Once::Failed(*e))? {
+            out.event(c, at, ev, ver, check)?;
+        }
+        return out.finish(c);
+    }
+    type Chunk = Vec<(u32, Ev)>;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, Box<TraceError>>>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
+        s.spawn(move || {
+            let mut list = Final::new(merged, dec, &tables.stacks, freq);
+            let mut ev = Ev::default();
+            loop {
+                let mut chunk = back_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                chunk.clear();
+                let mut end = false;
+                while chunk.len() < CHUNK {
+                    match list.next(&mut ev) {
+                        Ok(Some(at)) => chunk.push((at, ev)),
+                        Ok(None) => {
+                            end = true;
+                            break;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                // The converter hung up: it failed or was interrupted.
+                if (!chunk.is_empty() && tx.send(Ok(chunk)).is_err()) || end {
+                    return;
+                }
+            }
+        });
+        // Returning early drops `rx`, which ends the replaying thread at its next send.
+        for chunk in rx {
+            let chunk = chunk.map_err(|e| Once::Failed(*e))?;
+            for &(at, ev) in &chunk {
+                out.event(c, at, ev, ver, check)?;
+            }
+            let _ = back_tx.send(chunk);
+        }
+        out.finish(c)
+    })
+}
+
+/// The converting side: the look-ahead, its check, the Syncs and the conversion proper.
+struct Out<'m> {
+    merged: &'m Merged,
+    look: &'m Lookahead,
+    step: Step,
+    syncs: i64,
+    /// A conversion error: Go's checks still run over the rest, and win if they fail.
+    failed: Option<TraceError>,
+    /// Goroutines of moved exits: 1 + whether their last GoSysCall was taken to block.
+    pending: GMap<u8>,
+    n: usize,
+}
+
+impl<'m> Out<'m> {
+    fn new(merged: &'m Merged, look: &'m Lookahead) -> Self {
+        Out {
+            merged,
+            look,
+            step: Step::new(),
+            syncs: 0,
+            failed: None,
+            pending: GMap::default(),
+            n: 0,
+        }
+    }
+
+    #[inline]
+    fn event(
+        &mut self,
+        c: &mut Conv<'_, '_>,
+        at: u32,
+        mut ev: Ev,
+        ver: u32,
+        check: &mut dyn FnMut(&mut Trace, usize) -> bool,
+    ) -> Result<(), Once> {
+        self.n += 1;
+        if self.n.is_multiple_of(super::CHECK_EVERY) && check(c.trace, self.n) {
             return Err(Once::Converted(TraceError::interrupted()));
         }
         if ev.typ == EV_GO_SYS_CALL {
-            let blocked = match look {
-                Lookahead::Merged => merged.blocked.get(at),
+            let blocked = match self.look {
+                Lookahead::Merged => self.merged.blocked.get(at),
                 Lookahead::Final(bits) => bits.get(at),
             };
             if blocked {
                 ev.typ = EV_GO_SYS_CALL_BLOCKED;
             }
         }
-        if matches!(look, Lookahead::Merged) && merged.moved_gs.contains(ev.g) {
+        if matches!(self.look, Lookahead::Merged) && self.merged.moved_gs.contains(ev.g) {
             let g = ev.g as i64;
-            if let Some(p) = pending.remove(&g) {
+            if let Some(p) = self.pending.remove(&g) {
                 if (p == 2) != (ev.typ == EV_GO_SYS_BLOCK) {
                     return Err(Once::Mispredicted);
                 }
             }
             match ev.typ {
-                EV_GO_SYS_CALL => pending.insert(g, 1),
-                EV_GO_SYS_CALL_BLOCKED => pending.insert(g, 2),
+                EV_GO_SYS_CALL => self.pending.insert(g, 1),
+                EV_GO_SYS_CALL_BLOCKED => self.pending.insert(g, 2),
                 _ => {}
             }
         }
-        if failed.is_some() {
-            continue;
+        if self.failed.is_some() {
+            return Ok(());
         }
-        if syncs == 0 {
-            syncs = 1;
+        if self.syncs == 0 {
+            self.syncs = 1;
             c.trace.events.push(&Row {
                 time: ev.ts.wrapping_sub(1),
                 kind: EventKind::Sync as u8,
                 g: -1,
                 p: -1,
                 m: -1,
-                arg: syncs,
+                arg: self.syncs,
                 ..Row::default()
             });
         }
-        if let Err(e) = step.event(c, ev, ver) {
-            failed = Some(e);
+        if let Err(e) = self.step.event(c, ev, ver) {
+            self.failed = Some(e);
         }
+        Ok(())
     }
-    if let Some(e) = failed {
-        return Err(Once::Converted(e));
+
+    fn finish(mut self, c: &mut Conv<'_, '_>) -> Result<(), Once> {
+        if let Some(e) = self.failed {
+            return Err(Once::Converted(e));
+        }
+        self.syncs += 1;
+        let t = c.last_ts.wrapping_add(1);
+        c.trace.events.push(&Row {
+            time: t,
+            kind: EventKind::Sync as u8,
+            g: -1,
+            p: -1,
+            m: -1,
+            arg: self.syncs,
+            ..Row::default()
+        });
+        // Go treats the whole v1 trace as one generation.
+        c.trace.generations = (self.syncs - 1) as u64;
+        Ok(())
     }
-    syncs += 1;
-    let t = c.last_ts.wrapping_add(1);
-    c.trace.events.push(&Row {
-        time: t,
-        kind: EventKind::Sync as u8,
-        g: -1,
-        p: -1,
-        m: -1,
-        arg: syncs,
-        ..Row::default()
-    });
-    // Go treats the whole v1 trace as one generation.
-    c.trace.generations = (syncs - 1) as u64;
-    Ok(())
 }
 
 /// The conversion's own state, event to event.

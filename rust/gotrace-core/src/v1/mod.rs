@@ -21,30 +21,23 @@ pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Trace {
     parse_with(body, hlen, ver, 1, &mut |_, _| false)
 }
 
-/// [`parse`] with `threads` threads (the calling thread included: the others fault in
-/// the pages of the large buffers, the merged list and the event table, ahead of the
-/// writer, which is otherwise a good part of the time), calling `hook` every
+/// [`parse`] with `threads` threads (the calling thread included: from two on, the
+/// events are replayed and checked on one thread while the calling thread converts them,
+/// and the event table's pages are faulted in ahead of the writer), calling `hook` every
 /// [`CHECK_EVERY`] events (see [`Hook`]); the byte counts it is given are the share of
 /// the work done, scaled to `hlen + body.len()`.
 pub fn parse_with(body: &[u8], hlen: usize, ver: u32, threads: usize, hook: &mut Hook) -> Trace {
     if threads > 1 {
-        if let Ok(pool) = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads - 1)
-            .thread_name(|i| format!("gotrace-{i}"))
-            .build()
-        {
-            let trace = pool.in_place_scope(|s| run(body, hlen, ver, Some(s), hook));
-            return finish(trace);
-        }
+        return finish(std::thread::scope(|s| run(body, hlen, ver, Some(s), hook)));
     }
     finish(run(body, hlen, ver, None, hook))
 }
 
-fn run(
+fn run<'s>(
     body: &[u8],
     hlen: usize,
     ver: u32,
-    helper: Option<&rayon::Scope<'_>>,
+    helper: Option<&'s std::thread::Scope<'s, '_>>,
     hook: &mut Hook,
 ) -> Trace {
     let mut trace = Trace {
@@ -53,9 +46,26 @@ fn run(
     };
     // The merge takes about half of the time, the replay with the conversion the rest.
     let total = (hlen + body.len()) as f64;
+    // With a helper, the event table is made as soon as the first pass has counted the
+    // events, and its pages are faulted in on the helper during the merge.
+    let mut table = None;
     let parsed = {
         let tr = &mut trace;
-        parse::parse_checked(body, hlen, ver, &mut |f| hook(tr, (total * 0.5 * f) as u64))
+        let mut counted = |n: usize| {
+            if let Some(h) = helper {
+                let mut t = crate::store::Events::with_capacity(convert::table_rows(n));
+                let job = t.prefault_job();
+                h.spawn(move || job.run(n + n / 32 + 4));
+                table = Some(t);
+            }
+        };
+        parse::parse_checked(
+            body,
+            hlen,
+            ver,
+            &mut |f| hook(tr, (total * 0.5 * f) as u64),
+            &mut counted,
+        )
     };
     match parsed {
         Err(e) => trace.error = Some(e),
@@ -64,6 +74,7 @@ fn run(
             let mut check = |tr: &mut Trace, i: usize| {
                 hook(tr, (total * (0.5 + 0.5 * (i as f64 / n).min(1.0))) as u64)
             };
+            trace.events = table.unwrap_or_default();
             if let Err(e) = convert::convert_with(v1, ver, &mut trace, &mut check, helper) {
                 trace.error = Some(e);
             }

@@ -1288,8 +1288,8 @@ pub(crate) struct Replay<'m> {
     next_at: usize,
     skip: usize,
     mi: usize,
-    /// The next event of the merged list that does not move, if read (`pend_at` is then
-    /// its position).
+    /// The next event of the merged list that does not move, when a moved exit went
+    /// before it (`pend_at` is then its position).
     pend: Ev,
     pend_at: Option<u32>,
 }
@@ -1310,21 +1310,22 @@ impl<'m> Replay<'m> {
         }
     }
 
-    /// Reads the next event of the merged list that does not move into `pend`.
-    fn fill(&mut self, dec: &mut Parser<'_>) -> RResult<()> {
+    /// Reads the next event of the merged list that does not move into `ev`, and returns
+    /// its position.
+    fn fill(&mut self, dec: &mut Parser<'_>, ev: &mut Ev) -> RResult<Option<u32>> {
         loop {
             let at = self.next_at;
             if at >= self.m.order.len() {
-                return Ok(());
+                return Ok(None);
             }
             self.next_at += 1;
             let pi = self.m.order.get(at);
             let proc = &self.m.procs[pi];
             let c = &mut self.cursors[pi];
             loop {
-                if let Some(&ev) = proc.initial.get(c.initial) {
+                if let Some(&e) = proc.initial.get(c.initial) {
                     c.initial += 1;
-                    self.pend = ev;
+                    *ev = e;
                     break;
                 }
                 let b = match &mut c.batch {
@@ -1345,7 +1346,7 @@ impl<'m> Replay<'m> {
                         })
                     }
                 };
-                match dec.next_in_batch(b, &mut self.pend) {
+                match dec.next_in_batch(b, ev) {
                     Ok(true) => break,
                     Ok(false) => c.batch = None,
                     Err(e) => return Err(Box::new(dec.wire_error(*e))),
@@ -1355,32 +1356,30 @@ impl<'m> Replay<'m> {
                 self.skip += 1;
                 continue;
             }
-            self.pend.typ = renamed(self.pend.typ);
-            self.pend_at = Some(at as u32);
-            return Ok(());
+            ev.typ = renamed(ev.typ);
+            return Ok(Some(at as u32));
         }
     }
 
     /// The next event into `ev`, and its merged position; `None` at the end.
     #[inline]
     pub(crate) fn next(&mut self, dec: &mut Parser<'_>, ev: &mut Ev) -> RResult<Option<u32>> {
-        if self.pend_at.is_none() {
-            self.fill(dec)?;
-        }
+        // The main event, read now or set aside when a moved exit went before it.
+        let at = match self.pend_at.take() {
+            Some(at) => {
+                *ev = self.pend;
+                Some(at)
+            }
+            None => self.fill(dec, ev)?,
+        };
         if let Some((mev, mat)) = self.m.moved.get(self.mi) {
-            let first = match self.pend_at {
-                None => true,
-                Some(at) => (mev.ts, *mat) < (self.pend.ts, at),
-            };
-            if first {
+            if at.is_none_or(|at| (mev.ts, *mat) < (ev.ts, at)) {
                 self.mi += 1;
+                self.pend = *ev;
+                self.pend_at = at;
                 *ev = *mev;
                 return Ok(Some(*mat));
             }
-        }
-        let at = self.pend_at.take();
-        if at.is_some() {
-            *ev = self.pend;
         }
         Ok(at)
     }
@@ -1997,17 +1996,19 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
 
 /// Parses the body of a v1 trace (everything after the `hlen`-byte header) whole.
 pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Result<V1Trace<'_>, TraceError> {
-    parse_checked(body, hlen, ver, &mut |_| false)
+    parse_checked(body, hlen, ver, &mut |_| false, &mut |_| {})
 }
 
 /// [`parse`], asking `check(fraction of the work done)` every [`super::CHECK_EVERY`]
-/// events whether to stop (then the result is an `Interrupted` error). What Go checks
-/// after the re-sort ([`PostCheck`]) runs as the events are replayed.
+/// events whether to stop (then the result is an `Interrupted` error), and telling
+/// `counted` how many events the merge will list once the first pass knows. What Go
+/// checks after the re-sort ([`PostCheck`]) runs as the events are replayed.
 pub fn parse_checked<'a>(
     body: &'a [u8],
     hlen: usize,
     ver: u32,
     check: &mut dyn FnMut(f64) -> bool,
+    counted: &mut dyn FnMut(usize),
 ) -> Result<V1Trace<'a>, TraceError> {
     let mut p = Parser {
         ver,
@@ -2042,6 +2043,7 @@ pub fn parse_checked<'a>(
     {
         return Err(TraceError::interrupted());
     }
+    counted(p.n_events);
     let merged = p.merge(&mut |n| check(0.15 + 0.85 * (n as f64 / size).min(1.0)))?;
     if p.ticks_per_sec == 0 {
         return Err(verr("no EvFrequency event"));
