@@ -938,25 +938,33 @@ struct Proc {
 struct Frontier(Vec<(i64, u32)>);
 
 impl Frontier {
+    /// Go's `heap.Push`. Sifting moves a hole instead of swapping: the same array results.
     #[inline]
-    fn less(&self, i: usize, j: usize) -> bool {
-        self.0[i].0 < self.0[j].0
-    }
     fn push(&mut self, x: (i64, u32)) {
-        self.0.push(x);
-        let mut j = self.0.len() - 1;
-        loop {
-            let i = j.wrapping_sub(1) / 2;
-            if j == 0 || i == j || !self.less(j, i) {
+        let h = &mut self.0;
+        h.push(x);
+        let mut j = h.len() - 1;
+        while j > 0 {
+            let i = (j - 1) / 2;
+            if x.0 >= h[i].0 {
                 break;
             }
-            self.0.swap(i, j);
+            h[j] = h[i];
             j = i;
         }
+        h[j] = x;
     }
+
+    /// Go's `heap.Pop` (swap the last entry to the top, sift it down within the rest).
+    #[inline]
     fn pop(&mut self) -> (i64, u32) {
-        let n = self.0.len() - 1;
-        self.0.swap(0, n);
+        let h = &mut self.0;
+        let last = h.pop().expect("pop from an empty frontier");
+        let n = h.len();
+        if n == 0 {
+            return last;
+        }
+        let top = h[0];
         let mut i = 0;
         loop {
             let j1 = 2 * i + 1;
@@ -965,16 +973,17 @@ impl Frontier {
             }
             let mut j = j1;
             let j2 = j1 + 1;
-            if j2 < n && self.less(j2, j1) {
+            if j2 < n && h[j2].0 < h[j1].0 {
                 j = j2;
             }
-            if !self.less(j, i) {
+            if h[j].0 >= last.0 {
                 break;
             }
-            self.0.swap(i, j);
+            h[i] = h[j];
             i = j;
         }
-        self.0.pop().unwrap()
+        h[i] = last;
+        top
     }
 }
 
