@@ -169,17 +169,16 @@ def test_extent_from_first_and_last_generation(case: tuple[Path, gt.Trace]) -> N
     every corpus trace it is the whole trace's (so no second pass is needed)."""
     path, t = case
     got = native.stream_extent(str(path))
-    if t.version_minor < 22:
-        assert got is None
-    else:
-        assert got == (t.start_ns, t.end_ns)
-        assert native.stream_extent(path.read_bytes()) == got
+    # v1 (no generations): predicted from the merge, right on every corpus trace.
+    assert got == (t.start_ns, t.end_ns)
+    assert native.stream_extent(path.read_bytes()) == got
 
 
-def test_a_wrong_extent_is_corrected(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["go1.27.3-mixed-small", "go1.21.13-mixed-small"])
+def test_a_wrong_extent_is_corrected(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """If the extent read beforehand is not the whole trace's, the trace is read again."""
     oracle.require_shared()
-    path = oracle.CORPUS / "go1.27.3-mixed-small.trace"
+    path = oracle.CORPUS / f"{name}.trace"
     t = gt.parse(path)
     assert t.start_ns is not None
     assert t.end_ns is not None
@@ -220,14 +219,21 @@ def test_an_extent_ending_before_it_starts_is_corrected() -> None:
         gt.heatmap(data, 8, end=t.start_ns - 1)
 
 
-def test_v1_and_pipes_fall_back_to_a_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_v1_streams_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A v1 trace's extent is predicted from its merge; with it right, one pass."""
     oracle.require_shared()
     path = oracle.CORPUS / "go1.21.13-mixed-small.trace"
     t = gt.parse(path)
-    streamed: list[Any] = []
-    monkeypatch.setattr(native, "stream_heatmap", lambda *a: streamed.append(a))
+    real = native.stream_heatmap
+    passes: list[Any] = []
+
+    def counting(*args: Any) -> Any:
+        passes.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(native, "stream_heatmap", counting)
     _same_heatmap(t.heatmap(100, by="proc"), gt.heatmap(path, 100, by="proc"), "v1")
-    assert not streamed
+    assert len(passes) == 1
 
 
 def test_source_kinds(tmp_path: Path) -> None:

@@ -165,7 +165,9 @@ def heatmap(
     parsing only the trace's first and last generations; in the rare case where the whole
     trace ends elsewhere (event times pushed forward across the last generation boundary),
     the trace is read a second time with the right edges. A v1 trace (Go <= 1.21, no
-    generations) or a pipe is then parsed whole instead (``parse(source).heatmap(...)``).
+    generations) is merged once beforehand to predict its end (it is right unless the
+    trace ends on equal times; then it is read a second time as above). A pipe is then
+    parsed whole instead (``parse(source).heatmap(...)``).
 
     ``source``, ``progress`` and ``threads`` as for :func:`parse` (as for :func:`summary`,
     two or more threads put the binning beside the reader); errors as for :func:`parse`,

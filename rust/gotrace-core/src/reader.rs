@@ -769,7 +769,15 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
     let limit = opts.max_events.unwrap_or(u64::MAX);
     let threads = opts.thread_count_for(data.len());
     if trace.version < 22 {
-        return parse_v1(&data[hlen..], hlen, trace, limit, threads, hook);
+        return parse_v1(
+            &data[hlen..],
+            hlen,
+            trace,
+            limit,
+            threads,
+            opts.drained,
+            hook,
+        );
     }
     let reserve = if opts.drained { 0 } else { data.len() };
     run(
@@ -828,7 +836,7 @@ pub fn parse_read_with<R: std::io::Read + Send>(
     let reserve = if opts.drained { 0 } else { size_hint };
     let mut src = StreamSource::new(r);
     let threads = opts.thread_count_for(size_hint);
-    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, hook) {
+    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, opts.drained, hook) {
         Ok(v) => v,
         Err(t) => return *t,
     };
@@ -848,7 +856,7 @@ fn parse_read_seq<R: std::io::Read>(
     let reserve = if opts.drained { 0 } else { size_hint };
     let mut src = StreamSource::new(r);
     let threads = opts.thread_count_for(size_hint);
-    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, hook) {
+    let (trace, _) = match read_start(&mut src, size_hint, limit, threads, opts.drained, hook) {
         Ok(v) => v,
         Err(t) => return *t,
     };
@@ -863,6 +871,7 @@ fn read_start<R: std::io::Read>(
     size_hint: usize,
     limit: u64,
     threads: usize,
+    drained: bool,
     hook: &mut Hook,
 ) -> Result<(Trace, usize), Box<Trace>> {
     // The header has no fixed length (runs of spaces, leading zeros): fed in pieces.
@@ -885,7 +894,7 @@ fn read_start<R: std::io::Read>(
         // The v1 format has no generations: its body is read whole.
         let mut body = Vec::with_capacity(size_hint.saturating_sub(hlen));
         src.read_rest(&mut body);
-        let trace = parse_v1(&body, hlen, trace, limit, threads, hook);
+        let trace = parse_v1(&body, hlen, trace, limit, threads, drained, hook);
         return Err(Box::new(with_io_error(trace, src)));
     }
     Ok((trace, hlen))
@@ -898,9 +907,10 @@ fn parse_v1(
     trace: Trace,
     limit: u64,
     threads: usize,
+    drained: bool,
     hook: &mut Hook,
 ) -> Trace {
-    let mut t = crate::v1::parse_with(body, hlen, trace.version, threads, hook);
+    let mut t = crate::v1::parse_with(body, hlen, trace.version, threads, drained, hook);
     // The v1 format is read whole: the limit cuts the converted list (an error after
     // the limit is not reached, since the events before it would stop the caller first).
     if t.events.len() as u64 > limit {

@@ -1,7 +1,8 @@
 //! Analyses that keep no event table: the reader hands its events to a consumer
 //! ([`drain`]) a generation or [`crate::reader::CHUNK_ROWS`] rows at a time and drops
 //! them, so memory is bounded by a generation's bytes plus what the consumer keeps (v1
-//! traces, which have no generations, are still read whole).
+//! traces, which have no generations, are merged whole, at a byte per event, and their
+//! events then handed over [`crate::v1::CHECK_EVERY`] at a time).
 
 use crate::reader::{parse_with, Hook, ParseOptions};
 
@@ -165,7 +166,8 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
 /// starts with `head` (None: unknown): with two or more threads (see
 /// [`ParseOptions::thread_count`]; small inputs get one unless told otherwise) and a v2
 /// trace, `consume` gets one of them and `parse` is given options for the rest. A v1
-/// trace is read whole before its events can be consumed, so it keeps all its threads.
+/// trace is merged whole before its events can be consumed, so it keeps all its threads
+/// (the v1 reader replays and converts on two).
 pub fn drain_threads<C: FnMut(&Trace) + Send>(
     opts: &ParseOptions,
     size: usize,
@@ -193,8 +195,9 @@ pub fn drain_threads<C: FnMut(&Trace) + Send>(
 /// in between are read to find it). The last generation parsed alone gives the same times
 /// as in the whole trace unless times from the generation before it were pushed past its
 /// own (the reader makes event times strictly increasing), so callers that need exact
-/// values compare with the full parse's. None for v1 traces, and when either generation
-/// fails to parse alone.
+/// values compare with the full parse's. None when either generation fails to parse
+/// alone. A v1 trace (no generations) is merged whole but not converted, and its end
+/// predicted ([`crate::v1::parse::V1Trace::predicted_extent`]); None if that fails.
 pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
     v2_extent_with(data, &mut |_| {})
 }
@@ -206,7 +209,8 @@ pub fn v2_extent(data: &[u8]) -> Option<(i64, i64)> {
 pub fn v2_extent_with(data: &[u8], done: &mut dyn FnMut(usize)) -> Option<(i64, i64)> {
     let (ver, hlen) = wire::parse_header(data).ok()?;
     if ver < 22 {
-        return None;
+        let v1 = crate::v1::parse::parse(&data[hlen..], hlen, ver).ok()?;
+        return v1.predicted_extent();
     }
     let first = parse_with(data, &DRAINED, &mut |_, _| true);
     let t0 = *first.events.time.first()?;
@@ -298,7 +302,9 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
-        assert_eq!(v2_extent(&v1), None);
+        let full = crate::parse(&v1);
+        let t = &full.events.time;
+        assert_eq!(v2_extent(&v1), Some((t[0], *t.last().unwrap())));
     }
 
     #[test]

@@ -186,7 +186,7 @@ fn go_row(time: i64, g: i64, p: i64, m: i64, id: i64, from: u8, to: u8) -> Row {
 /// converted so far stay (as Go's reader yields them before failing); on an error of Go's
 /// checks after the re-sort, which fail Go's whole parse, none do.
 pub fn convert(v1: V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), TraceError> {
-    convert_with(v1, ver, trace, &mut |_, _| false, None)
+    convert_with(v1, ver, trace, &mut |_, _| false, None, false)
 }
 
 /// Where the conversion takes its look-ahead from each GoSysCall (does the goroutine's
@@ -201,13 +201,15 @@ enum Lookahead {
 
 /// [`convert`], asking `check(trace, events converted)` every [`super::CHECK_EVERY`]
 /// events whether to stop (then the result is an `Interrupted` error). With a `helper`,
-/// the table's pages are faulted in on another thread ahead of the writer.
+/// the events are replayed on another thread, and the table's pages are faulted in ahead
+/// of the writer unless `drained` (`check` then empties the table each time).
 pub fn convert_with<'s>(
     mut v1: V1Trace<'_>,
     ver: u32,
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
     helper: Option<&'s std::thread::Scope<'s, '_>>,
+    drained: bool,
 ) -> Result<(), TraceError> {
     let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
     if max_string
@@ -223,7 +225,7 @@ pub fn convert_with<'s>(
         Lookahead::Merged
     };
     loop {
-        let r = convert_once(&mut v1, ver, trace, check, helper, &look);
+        let r = convert_once(&mut v1, ver, trace, check, helper, drained, &look);
         match r {
             Err(Once::Mispredicted) => {
                 *trace = Trace {
@@ -290,12 +292,15 @@ fn convert_once<'s>(
     trace: &mut Trace,
     check: &mut dyn FnMut(&mut Trace, usize) -> bool,
     helper: Option<&'s std::thread::Scope<'s, '_>>,
+    drained: bool,
     look: &Lookahead,
 ) -> Result<(), Once> {
     let n = v1.merged.len();
     let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
     // The table may have been made (and be being faulted in) already.
-    if !trace.events.is_empty() || trace.events.capacity() < table_rows(n) {
+    if drained {
+        trace.events = crate::store::Events::with_capacity(table_rows(super::CHECK_EVERY));
+    } else if !trace.events.is_empty() || trace.events.capacity() < table_rows(n) {
         trace.events = crate::store::Events::with_capacity(table_rows(n));
         // With a helper, another thread faults in the table's pages ahead of the writer.
         // The conversion adds a few events per hundred (syscall and GC ranges): it faults

@@ -18,19 +18,29 @@ pub const CHECK_EVERY: usize = 1 << 16;
 /// error offsets). Go's reader fails before yielding anything when the v1 parse fails; the
 /// conversion can fail after some events, which then stay in the trace.
 pub fn parse(body: &[u8], hlen: usize, ver: u32) -> Trace {
-    parse_with(body, hlen, ver, 1, &mut |_, _| false)
+    parse_with(body, hlen, ver, 1, false, &mut |_, _| false)
 }
 
 /// [`parse`] with `threads` threads (the calling thread included: from two on, the
 /// events are replayed and checked on one thread while the calling thread converts them,
 /// and the event table's pages are faulted in ahead of the writer), calling `hook` every
 /// [`CHECK_EVERY`] events (see [`Hook`]); the byte counts it is given are the share of
-/// the work done, scaled to `hlen + body.len()`.
-pub fn parse_with(body: &[u8], hlen: usize, ver: u32, threads: usize, hook: &mut Hook) -> Trace {
+/// the work done, scaled to `hlen + body.len()`. `drained`: the hook empties the table
+/// each time (a streaming analysis), so it is sized for that many events, not the trace.
+pub fn parse_with(
+    body: &[u8],
+    hlen: usize,
+    ver: u32,
+    threads: usize,
+    drained: bool,
+    hook: &mut Hook,
+) -> Trace {
     if threads > 1 {
-        return finish(std::thread::scope(|s| run(body, hlen, ver, Some(s), hook)));
+        return finish(std::thread::scope(|s| {
+            run(body, hlen, ver, Some(s), drained, hook)
+        }));
     }
-    finish(run(body, hlen, ver, None, hook))
+    finish(run(body, hlen, ver, None, drained, hook))
 }
 
 fn run<'s>(
@@ -38,6 +48,7 @@ fn run<'s>(
     hlen: usize,
     ver: u32,
     helper: Option<&'s std::thread::Scope<'s, '_>>,
+    drained: bool,
     hook: &mut Hook,
 ) -> Trace {
     let mut trace = Trace {
@@ -52,7 +63,7 @@ fn run<'s>(
     let parsed = {
         let tr = &mut trace;
         let mut counted = |n: usize| {
-            if let Some(h) = helper {
+            if let (Some(h), false) = (helper, drained) {
                 let mut t = crate::store::Events::with_capacity(convert::table_rows(n));
                 let job = t.prefault_job();
                 h.spawn(move || job.run(n + n / 32 + 4));
@@ -75,7 +86,8 @@ fn run<'s>(
                 hook(tr, (total * (0.5 + 0.5 * (i as f64 / n).min(1.0))) as u64)
             };
             trace.events = table.unwrap_or_default();
-            if let Err(e) = convert::convert_with(v1, ver, &mut trace, &mut check, helper) {
+            let r = convert::convert_with(v1, ver, &mut trace, &mut check, helper, drained);
+            if let Err(e) = r {
                 trace.error = Some(e);
             }
         }

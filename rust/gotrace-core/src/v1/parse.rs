@@ -1169,6 +1169,8 @@ struct Scan {
     /// Per goroutine (`Ev::g`), 1 + the position of its last event if that is a GoSysCall.
     last_call: GMap<u32>,
     blocked: PosBits,
+    /// Times of the first and the last event that does not move.
+    kept: Option<(i64, i64)>,
 }
 
 impl Default for Scan {
@@ -1181,6 +1183,7 @@ impl Default for Scan {
             moved: Vec::new(),
             last_call: GMap::default(),
             blocked: PosBits::default(),
+            kept: None,
         }
     }
 }
@@ -1215,21 +1218,22 @@ impl Scan {
                 // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
                 // Args[1] and 0 here, so Go keeps its emission time.
                 let ts = ev.args[2] as i64;
-                if ts == 0 {
-                    return;
-                }
                 let block = self.last_sys_block.get(&ev.g).copied().unwrap_or(0);
-                if block == 0 {
+                if ts == 0 {
+                } else if block == 0 {
                     self.sys_err = Some("stray syscall exit");
                 } else if ts < block {
                     self.sys_err = Some("time stamps out of order");
                 } else if ev.ts != ts {
                     ev.ts = ts;
                     self.moved.push((*ev, at));
+                    return;
                 }
             }
             _ => {}
         }
+        let k = self.kept.get_or_insert((ev.ts, ev.ts));
+        k.1 = ev.ts;
     }
 }
 
@@ -1259,6 +1263,8 @@ pub(crate) struct Merged {
     /// Goroutines with a moved exit: only their events can have a different next event
     /// of the same goroutine in the re-sorted list than in the merged one.
     pub(crate) moved_gs: GSet,
+    /// Times (ticks) of the first and the last event of the re-sorted list.
+    span: Option<(i64, i64)>,
 }
 
 impl Merged {
@@ -1549,6 +1555,11 @@ impl<'a> Parser<'a> {
         for m in &moved {
             moved_gs.insert(m.0.g);
         }
+        let span = match (scan.kept, moved.first(), moved.last()) {
+            (Some((a, b)), Some(f), Some(l)) => Some((a.min(f.0.ts), b.max(l.0.ts))),
+            (None, Some(f), Some(l)) => Some((f.0.ts, l.0.ts)),
+            (k, _, _) => k,
+        };
         Ok(Merged {
             order,
             procs: replay,
@@ -1556,6 +1567,7 @@ impl<'a> Parser<'a> {
             moved,
             blocked: scan.blocked,
             moved_gs,
+            span,
         })
     }
 
@@ -2080,6 +2092,17 @@ impl V1Trace<'_> {
     /// Events the merge listed, and the syscall exits among them that the re-sort moves.
     pub fn counts(&self) -> (usize, usize) {
         (self.merged.len(), self.merged.moved.len())
+    }
+
+    /// The times the converted trace most likely starts and ends at, without converting
+    /// it: the Sync before the first event (which is at time 0), and the Sync after the
+    /// last event, taken to be one after that event. The conversion makes times strictly
+    /// increasing, so equal times at the end push the real end further: callers that need
+    /// the exact end compare with the conversion's. None if there are no events.
+    pub fn predicted_extent(&self) -> Option<(i64, i64)> {
+        let (first, last) = self.merged.span?;
+        let end = go_f64_to_i64(last.wrapping_sub(first) as f64 * self.freq);
+        Some((-1, end.wrapping_add(1)))
     }
 }
 
