@@ -1,10 +1,11 @@
 //! The v1 reader does not keep the merged event list: it records which P each merged
 //! event came from and decodes the events again, in their final order, for the
 //! conversion. The conversion's look-ahead from each GoSysCall (does its goroutine block
-//! next?) is taken from the merged order and checked where the final order can differ
-//! (goroutines whose syscall exits moved); on a mismatch it is worked out over the final
-//! order. Forcing that second way from the start must give the same result, on every v1
-//! trace at hand and on damaged copies; and the corpus must have moved exits to exercise.
+//! next?) is taken from the merged order, which gives the same answer unless a moved
+//! syscall exit lands before an earlier event of its own goroutine; then it is worked
+//! out over the final order first. Forcing that second way must give the same result, on
+//! every v1 trace at hand and on damaged copies; and the corpus must have moved exits to
+//! exercise.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -72,6 +73,7 @@ fn lookahead_from_the_merged_order_is_right() {
             let ver = v1_version(data).unwrap();
             let v1 = gotrace_core::v1::parse::parse(&data[16..], 16, ver).unwrap();
             let (listed, m) = v1.counts();
+            assert!(!v1.jumped(), "{name}");
             // The table holds every listed event but the dropped ones, plus the Syncs and
             // the conversion's extra events.
             assert!(t.events.len() + listed / 4 >= listed, "{name}");

@@ -192,10 +192,10 @@ pub fn convert(v1: V1Trace<'_>, ver: u32, trace: &mut Trace) -> Result<(), Trace
 /// Where the conversion takes its look-ahead from each GoSysCall (does the goroutine's
 /// next event in the re-sorted list block the syscall?).
 enum Lookahead {
-    /// As in the merged list, checked against the re-sorted list where they can differ
-    /// (the goroutines of moved syscall exits).
+    /// As in the merged list: the same unless a moved exit landed before an earlier
+    /// event of its goroutine ([`Merged::jumped`]).
     Merged,
-    /// Computed over the re-sorted list (after a check failed).
+    /// Worked out over the re-sorted list, before the conversion.
     Final(PosBits),
 }
 
@@ -219,37 +219,38 @@ pub fn convert_with<'s>(
     {
         return Err(TraceError::validation("trace contains too many strings"));
     }
-    let mut look = if FORCE_FINAL_LOOKAHEAD.load(std::sync::atomic::Ordering::Relaxed) {
-        Lookahead::Final(final_lookahead(&mut v1)?)
-    } else {
-        Lookahead::Merged
-    };
-    loop {
-        let r = convert_once(&mut v1, ver, trace, check, helper, drained, &look);
-        match r {
-            Err(Once::Mispredicted) => {
-                *trace = Trace {
-                    version: trace.version,
-                    ..Trace::default()
-                };
-                look = Lookahead::Final(final_lookahead(&mut v1)?);
+    let look =
+        if v1.merged.jumped || FORCE_FINAL_LOOKAHEAD.load(std::sync::atomic::Ordering::Relaxed) {
+            // Go's checks run over the re-sorted list here too: their error fails the parse.
+            match final_lookahead(&mut v1) {
+                Ok(bits) => Lookahead::Final(bits),
+                Err(e) => {
+                    *trace = Trace {
+                        version: trace.version,
+                        ..Trace::default()
+                    };
+                    return Err(e);
+                }
             }
-            Err(Once::Failed(e)) => {
-                // Go's checks after the re-sort fail its parse: nothing is yielded.
-                *trace = Trace {
-                    version: trace.version,
-                    ..Trace::default()
-                };
-                return Err(e);
-            }
-            Err(Once::Converted(e)) => return Err(e),
-            Ok(()) => return Ok(()),
+        } else {
+            Lookahead::Merged
+        };
+    match convert_once(&mut v1, ver, trace, check, helper, drained, &look) {
+        Err(Once::Failed(e)) => {
+            // Go's checks after the re-sort fail its parse: nothing is yielded.
+            *trace = Trace {
+                version: trace.version,
+                ..Trace::default()
+            };
+            Err(e)
         }
+        Err(Once::Converted(e)) => Err(e),
+        Ok(()) => Ok(()),
     }
 }
 
-/// Makes the conversion work out its look-ahead over the re-sorted list from the start
-/// (for tests: the result must not change).
+/// Makes the conversion work out its look-ahead over the re-sorted list even when the
+/// merged list's is the same (for tests: the result must not change).
 pub static FORCE_FINAL_LOOKAHEAD: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
@@ -276,10 +277,8 @@ fn final_lookahead(v1: &mut V1Trace<'_>) -> Result<PosBits, TraceError> {
     Ok(bits)
 }
 
-/// How one pass of the conversion ended early.
+/// How the conversion ended early.
 enum Once {
-    /// A look-ahead taken from the merged list was wrong for the re-sorted one.
-    Mispredicted,
     /// Go's checks after the re-sort failed.
     Failed(TraceError),
     /// The conversion failed (or was interrupted) after the events in the table.
@@ -443,8 +442,6 @@ struct Out<'m> {
     syncs: i64,
     /// A conversion error: Go's checks still run over the rest, and win if they fail.
     failed: Option<TraceError>,
-    /// Goroutines of moved exits: 1 + whether their last GoSysCall was taken to block.
-    pending: GMap<u8>,
     n: usize,
 }
 
@@ -456,7 +453,6 @@ impl<'m> Out<'m> {
             step: Step::new(),
             syncs: 0,
             failed: None,
-            pending: GMap::default(),
             n: 0,
         }
     }
@@ -481,19 +477,6 @@ impl<'m> Out<'m> {
             };
             if blocked {
                 ev.typ = EV_GO_SYS_CALL_BLOCKED;
-            }
-        }
-        if matches!(self.look, Lookahead::Merged) && self.merged.moved_gs.contains(ev.g) {
-            let g = ev.g as i64;
-            if let Some(p) = self.pending.remove(&g) {
-                if (p == 2) != (ev.typ == EV_GO_SYS_BLOCK) {
-                    return Err(Once::Mispredicted);
-                }
-            }
-            match ev.typ {
-                EV_GO_SYS_CALL => self.pending.insert(g, 1),
-                EV_GO_SYS_CALL_BLOCKED => self.pending.insert(g, 2),
-                _ => {}
             }
         }
         if self.failed.is_some() {

@@ -1119,40 +1119,6 @@ impl PosBits {
     }
 }
 
-/// A set of goroutine IDs: a bit vector for the dense low IDs real traces have.
-#[derive(Default)]
-pub(crate) struct GSet {
-    dense: Vec<u64>,
-    sparse: FxHashSet<u64>,
-}
-
-impl GSet {
-    const DENSE: u64 = 1 << 24;
-
-    fn insert(&mut self, g: u64) {
-        if g < Self::DENSE {
-            let w = (g / 64) as usize;
-            if self.dense.len() <= w {
-                self.dense.resize(w + 1, 0);
-            }
-            self.dense[w] |= 1 << (g % 64);
-        } else {
-            self.sparse.insert(g);
-        }
-    }
-
-    #[inline]
-    pub(crate) fn contains(&self, g: u64) -> bool {
-        if g < Self::DENSE {
-            self.dense
-                .get((g / 64) as usize)
-                .is_some_and(|w| w >> (g % 64) & 1 != 0)
-        } else {
-            !self.sparse.is_empty() && self.sparse.contains(&g)
-        }
-    }
-}
-
 /// What Go checks over the whole merged list before re-sorting it ("time stamps out of
 /// order"; syscall exits with their real times, "stray syscall exit"), run as the merge
 /// lists each event, and the conversion's look-ahead from each GoSysCall (does its
@@ -1166,11 +1132,20 @@ struct Scan {
     /// Syscall exits whose real time differs from their place, with that time, and their
     /// merged positions (ascending).
     moved: Vec<(Ev, u32)>,
-    /// Per goroutine (`Ev::g`), 1 + the position of its last event if that is a GoSysCall.
-    last_call: GMap<u32>,
+    per_g: GMap<GScan>,
     blocked: PosBits,
+    /// Whether a moved exit lands before an earlier event of its goroutine.
+    jumped: bool,
     /// Times of the first and the last event that does not move.
     kept: Option<(i64, i64)>,
+}
+
+/// What [`Scan`] keeps per goroutine (`Ev::g`).
+struct GScan {
+    /// 1 + the merged position of its last event if that is a GoSysCall, else 0.
+    call: u32,
+    /// The latest time (after the move) of its events so far.
+    max_ts: i64,
 }
 
 impl Default for Scan {
@@ -1181,8 +1156,9 @@ impl Default for Scan {
             sys_err: None,
             last_sys_block: FxHashMap::default(),
             moved: Vec::new(),
-            last_call: GMap::default(),
+            per_g: GMap::default(),
             blocked: PosBits::default(),
+            jumped: false,
             kept: None,
         }
     }
@@ -1195,42 +1171,57 @@ impl Scan {
             self.out_of_order = true;
         }
         self.prev_ts = ev.ts;
+        let mut moved = false;
+        if self.sys_err.is_none() {
+            match ev.typ {
+                EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
+                    self.last_sys_block.insert(ev.g, ev.ts);
+                }
+                EV_GO_SYS_EXIT => {
+                    // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
+                    // Args[1] and 0 here, so Go keeps its emission time.
+                    let ts = ev.args[2] as i64;
+                    let block = self.last_sys_block.get(&ev.g).copied().unwrap_or(0);
+                    if ts == 0 {
+                    } else if block == 0 {
+                        self.sys_err = Some("stray syscall exit");
+                    } else if ts < block {
+                        self.sys_err = Some("time stamps out of order");
+                    } else if ev.ts != ts {
+                        ev.ts = ts;
+                        moved = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The re-sorted list is the order by (time, merged position), so an exit that
+        // moves changes its goroutine's own sequence only if it lands before an earlier
+        // event of that goroutine (one with a later time).
         let g = ev.g as i64;
         let call = if ev.typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
-        match self.last_call.get_mut(&g) {
-            Some(c) => {
-                if *c != 0 && ev.typ == EV_GO_SYS_BLOCK {
-                    self.blocked.set(*c - 1);
+        match self.per_g.get_mut(&g) {
+            Some(s) => {
+                if s.call != 0 && ev.typ == EV_GO_SYS_BLOCK {
+                    self.blocked.set(s.call - 1);
                 }
-                *c = call;
+                s.call = call;
+                if moved && ev.ts < s.max_ts {
+                    self.jumped = true;
+                }
+                s.max_ts = s.max_ts.max(ev.ts);
             }
-            None if call != 0 => self.last_call.insert(g, call),
-            None => {}
+            None => self.per_g.insert(
+                g,
+                GScan {
+                    call,
+                    max_ts: ev.ts,
+                },
+            ),
         }
-        if self.sys_err.is_some() {
+        if moved {
+            self.moved.push((*ev, at));
             return;
-        }
-        match ev.typ {
-            EV_GO_SYS_BLOCK | EV_GO_IN_SYSCALL => {
-                self.last_sys_block.insert(ev.g, ev.ts);
-            }
-            EV_GO_SYS_EXIT => {
-                // The real exit time is Args[2]; a renamed GoSysExitLocal has it in
-                // Args[1] and 0 here, so Go keeps its emission time.
-                let ts = ev.args[2] as i64;
-                let block = self.last_sys_block.get(&ev.g).copied().unwrap_or(0);
-                if ts == 0 {
-                } else if block == 0 {
-                    self.sys_err = Some("stray syscall exit");
-                } else if ts < block {
-                    self.sys_err = Some("time stamps out of order");
-                } else if ev.ts != ts {
-                    ev.ts = ts;
-                    self.moved.push((*ev, at));
-                    return;
-                }
-            }
-            _ => {}
         }
         let k = self.kept.get_or_insert((ev.ts, ev.ts));
         k.1 = ev.ts;
@@ -1258,11 +1249,11 @@ pub(crate) struct Merged {
     /// of a stable sort by time.
     moved: Vec<(Ev, u32)>,
     /// Merged positions of the GoSysCalls whose goroutine's next merged event is
-    /// GoSysBlock.
+    /// GoSysBlock: the same in the re-sorted list unless `jumped`.
     pub(crate) blocked: PosBits,
-    /// Goroutines with a moved exit: only their events can have a different next event
-    /// of the same goroutine in the re-sorted list than in the merged one.
-    pub(crate) moved_gs: GSet,
+    /// Whether a moved exit lands before an earlier event of its goroutine, which then
+    /// has a different sequence of its own events in the re-sorted list.
+    pub(crate) jumped: bool,
     /// Times (ticks) of the first and the last event of the re-sorted list.
     span: Option<(i64, i64)>,
 }
@@ -1551,10 +1542,6 @@ impl<'a> Parser<'a> {
         let moved_at: Vec<u32> = scan.moved.iter().map(|m| m.1).collect();
         let mut moved = scan.moved;
         moved.sort_by_key(|m| m.0.ts);
-        let mut moved_gs = GSet::default();
-        for m in &moved {
-            moved_gs.insert(m.0.g);
-        }
         let span = match (scan.kept, moved.first(), moved.last()) {
             (Some((a, b)), Some(f), Some(l)) => Some((a.min(f.0.ts), b.max(l.0.ts))),
             (None, Some(f), Some(l)) => Some((f.0.ts, l.0.ts)),
@@ -1566,7 +1553,7 @@ impl<'a> Parser<'a> {
             moved_at,
             moved,
             blocked: scan.blocked,
-            moved_gs,
+            jumped: scan.jumped,
             span,
         })
     }
@@ -2092,6 +2079,12 @@ impl V1Trace<'_> {
     /// Events the merge listed, and the syscall exits among them that the re-sort moves.
     pub fn counts(&self) -> (usize, usize) {
         (self.merged.len(), self.merged.moved.len())
+    }
+
+    /// Whether a moved exit lands before an earlier event of its goroutine (then the
+    /// conversion's look-ahead is worked out over the re-sorted list first).
+    pub fn jumped(&self) -> bool {
+        self.merged.jumped
     }
 
     /// The times the converted trace most likely starts and ends at, without converting
