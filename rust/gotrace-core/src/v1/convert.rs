@@ -434,6 +434,19 @@ fn convert_events(
     })
 }
 
+/// The `n`th Sync (the conversion puts one before the first and one after the last event).
+fn sync_row(time: i64, n: i64) -> Row {
+    Row {
+        time,
+        kind: EventKind::Sync as u8,
+        g: -1,
+        p: -1,
+        m: -1,
+        arg: n,
+        ..Row::default()
+    }
+}
+
 /// The converting side: the look-ahead, its check, the Syncs and the conversion proper.
 struct Out<'m> {
     merged: &'m Merged,
@@ -484,15 +497,9 @@ impl<'m> Out<'m> {
         }
         if self.syncs == 0 {
             self.syncs = 1;
-            c.trace.events.push(&Row {
-                time: ev.ts.wrapping_sub(1),
-                kind: EventKind::Sync as u8,
-                g: -1,
-                p: -1,
-                m: -1,
-                arg: self.syncs,
-                ..Row::default()
-            });
+            c.trace
+                .events
+                .push(&sync_row(ev.ts.wrapping_sub(1), self.syncs));
         }
         if let Err(e) = self.step.event(c, ev, ver) {
             self.failed = Some(e);
@@ -505,16 +512,9 @@ impl<'m> Out<'m> {
             return Err(Once::Converted(e));
         }
         self.syncs += 1;
-        let t = c.last_ts.wrapping_add(1);
-        c.trace.events.push(&Row {
-            time: t,
-            kind: EventKind::Sync as u8,
-            g: -1,
-            p: -1,
-            m: -1,
-            arg: self.syncs,
-            ..Row::default()
-        });
+        c.trace
+            .events
+            .push(&sync_row(c.last_ts.wrapping_add(1), self.syncs));
         // Go treats the whole v1 trace as one generation.
         c.trace.generations = (self.syncs - 1) as u64;
         Ok(())

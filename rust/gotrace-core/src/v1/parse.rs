@@ -681,19 +681,8 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        *ev = Ev {
-            typ,
-            p: self.last_p,
-            g: self.last_g,
-            ..Ev::default()
-        };
-        ev.ts = self.last_ts.wrapping_add(a[0] as i64);
-        self.last_ts = ev.ts;
-        let n_args = n - 1 - desc.stack as usize;
-        ev.args[..n_args].copy_from_slice(&a[1..1 + n_args]);
-        if desc.stack {
-            ev.stk = a[n - 1] as u32;
-        }
+        let (p, g) = (self.last_p, self.last_g);
+        build_event(ev, typ, desc, &a[..n], &mut self.last_ts, p, g);
         self.track_g(ev);
         true
     }
@@ -826,24 +815,9 @@ impl<'a> Parser<'a> {
             }
             EV_CPU_SAMPLE => Ok(false),
             typ => {
-                let a = &self.args;
-                *ev = Ev {
-                    typ,
-                    p: self.last_p,
-                    g: self.last_g,
-                    ..Ev::default()
-                };
-                ev.ts = self.last_ts.wrapping_add(a[0] as i64);
-                self.last_ts = ev.ts;
-                // `a` holds exactly `narg` values: the time delta, the arguments, and
-                // the stack last if the type has one.
-                let n_args = narg - 1 - desc.stack as usize;
-                for (slot, &v) in ev.args.iter_mut().zip(&a[1..1 + n_args]) {
-                    *slot = v;
-                }
-                if desc.stack {
-                    ev.stk = a[narg - 1] as u32;
-                }
+                // `args` holds exactly `narg` values (checked above).
+                let (p, g) = (self.last_p, self.last_g);
+                build_event(ev, typ, desc, &self.args, &mut self.last_ts, p, g);
                 self.track_g(ev);
                 if typ == EV_USER_LOG {
                     let (s, n) = raw.sarg;
@@ -864,6 +838,27 @@ impl<'a> Parser<'a> {
                 Ok(true)
             }
         }
+    }
+}
+
+/// A plain event of type `typ` from its values `a` (time delta, arguments, and the stack
+/// last if the type has one) on P `p` with current goroutine `g`; `last_ts` advances.
+#[inline(always)]
+fn build_event(ev: &mut Ev, typ: u8, desc: &Desc, a: &[u64], last_ts: &mut i64, p: i32, g: u64) {
+    *ev = Ev {
+        typ,
+        p,
+        g,
+        ..Ev::default()
+    };
+    ev.ts = last_ts.wrapping_add(a[0] as i64);
+    *last_ts = ev.ts;
+    let n_args = a.len() - 1 - desc.stack as usize;
+    for (slot, &v) in ev.args.iter_mut().zip(&a[1..1 + n_args]) {
+        *slot = v;
+    }
+    if desc.stack {
+        ev.stk = a[a.len() - 1] as u32;
     }
 }
 
