@@ -66,6 +66,7 @@ def stream_summary(
     source: Source, progress: Progress | None = None, threads: int | None = None
 ) -> tuple[RawTrace, dict[str, Any] | None, dict[str, Any]]: ...
 def _set_prune_min(n: int | None = None) -> None: ...
+def _set_v1_extent_skew(ns: int) -> None: ...
 def stream_heatmap(
     source: Source,
     by: str,
@@ -76,6 +77,7 @@ def stream_heatmap(
     sort: str,
     progress: Progress | None = None,
     threads: int | None = None,
+    predict: tuple[int, int | None, int | None] | None = None,
 ) -> tuple[RawTrace, dict[str, Any] | None]: ...
 
 # Scheduling metrics (gotrace_core::analysis::sched); durations in ns.

@@ -4,6 +4,7 @@ generation and keep no event table (see ``gotrace_core::stream``)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,20 @@ def _input(source: Source) -> str | bytes | bytearray | memoryview:
     if isinstance(source, (str, os.PathLike)):
         return os.fsdecode(source)
     return _source_data(source)
+
+
+def _v1_header(src: str | bytes | bytearray | memoryview) -> bool:
+    """Whether ``src`` (a regular file's path, or bytes) starts with a Go <= 1.21 header
+    (other spellings Go accepts take the general path, which also reads them right)."""
+    if isinstance(src, str):
+        if not os.path.isfile(src):
+            return False
+        with open(src, "rb") as f:
+            head = f.read(16)
+    else:
+        head = bytes(memoryview(src)[:16])
+    m = re.match(rb"go 1\.(\d+) trace", head)
+    return m is not None and int(m.group(1)) <= 21
 
 
 class TraceSummary:
@@ -165,9 +180,9 @@ def heatmap(
     parsing only the trace's first and last generations; in the rare case where the whole
     trace ends elsewhere (event times pushed forward across the last generation boundary),
     the trace is read a second time with the right edges. A v1 trace (Go <= 1.21, no
-    generations) is merged once beforehand to predict its end (it is right unless the
-    trace ends on equal times; then it is read a second time as above). A pipe is then
-    parsed whole instead (``parse(source).heatmap(...)``).
+    generations) is merged whole before its events are converted; its end is predicted
+    from the merge (right unless the trace ends on equal times; then it is read a second
+    time as above). A pipe is then parsed whole instead (``parse(source).heatmap(...)``).
 
     ``source``, ``progress`` and ``threads`` as for :func:`parse` (as for :func:`summary`,
     two or more threads put the binning beside the reader); errors as for :func:`parse`,
@@ -178,6 +193,28 @@ def heatmap(
     src = _input(source)
     default_extent = isinstance(bins, (int, np.integer)) and (start is None or end is None)
     extent: tuple[int | None, int | None] = (None, None)
+    if default_extent and isinstance(bins, (int, np.integer)) and _v1_header(src):
+        # The v1 reader predicts the extent between its merge and its conversion, and
+        # the edges are made from it when the first events arrive.
+        if bins < 1:
+            raise ValueError("bins must be >= 1")
+        t0 = None if start is None else int(start)
+        t1 = None if end is None else int(end)
+        raw, h = _native.stream_heatmap(
+            src, by, codes, value, [0, 0], top, sort, progress, threads, (int(bins), t0, t1)
+        )
+        _raise_for(raw, source, None)
+        assert h is not None
+        edges = _edges(bins, start, end, (h["start_ns"], h["end_ns"]))
+        if not np.array_equal(edges, h["edges"]):
+            raw, h = _native.stream_heatmap(
+                src, by, codes, value, edges.tolist(), top, sort, progress, threads
+            )
+            _raise_for(raw, source, None)
+            assert h is not None
+        return _finish(
+            h, raw, by, states, codes, value, edges, h["gc"], h["stw"], h["start_ns"] or 0
+        )
     if default_extent:
         ext = _native.stream_extent(src)
         if ext is None:

@@ -709,6 +709,13 @@ fn _set_prune_min(n: Option<usize>) {
     gotrace_core::analysis::heat::set_prune_min(n);
 }
 
+/// Test hook: nanoseconds added to the end the v1 reader predicts (0: none), so that
+/// the streaming heatmap's correction of a wrong prediction can be exercised.
+#[pyfunction]
+fn _set_v1_extent_skew(ns: i64) {
+    gotrace_core::v1::parse::EXTENT_SKEW.store(ns, std::sync::atomic::Ordering::Relaxed);
+}
+
 // -- heatmap binning (gotrace_core::binning) ---------------------------------------------
 
 fn matrix<'py>(
@@ -786,6 +793,7 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_path, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(_set_prune_min, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_v1_extent_skew, m)?)?;
     m.add_function(wrap_pyfunction!(bin_overlap, m)?)?;
     m.add_function(wrap_pyfunction!(bin_count, m)?)?;
     m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;

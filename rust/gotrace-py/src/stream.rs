@@ -137,10 +137,15 @@ fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>
 /// GIL released, intervals binned as they close (`gotrace_core::analysis::heat`):
 /// `(raw, heat)`, `raw` a `RawTrace` without events (strings, version, error), `heat` a
 /// dict (None if the parse failed): `values`, `row_ids`, `names`, `other` as
-/// `heat_matrix`, `gc`/`stw` [k, 2], `start_ns`/`end_ns`.
+/// `heat_matrix`, `gc`/`stw` [k, 2], `start_ns`/`end_ns`, `edges` (those used).
 /// Arguments are checked by the caller: `states` are state codes, `edges` valid.
+/// `predict` = (bins, start, end): for a v1 trace, `edges` are instead `bins` uniform
+/// bins from `start` (default: the predicted first event) to `end` (default: the
+/// predicted last event; moved up to `start` if before it), the prediction being the
+/// one the v1 reader makes between its merge and its conversion; the caller compares
+/// them with the edges of the real `start_ns`/`end_ns`.
 #[pyfunction]
-#[pyo3(signature = (source, by, states, value, edges, top, sort, progress=None, threads=None))]
+#[pyo3(signature = (source, by, states, value, edges, top, sort, progress=None, threads=None, predict=None))]
 #[allow(clippy::too_many_arguments)]
 fn stream_heatmap<'py>(
     py: Python<'py>,
@@ -153,6 +158,7 @@ fn stream_heatmap<'py>(
     sort: &str,
     progress: Option<&Bound<'py, PyAny>>,
     threads: Option<usize>,
+    predict: Option<(usize, Option<i64>, Option<i64>)>,
 ) -> PyResult<(RawTrace, Option<Bound<'py, PyDict>>)> {
     let spec = spec(by, states, value, edges, top, sort)?;
     let (input, total) = Input::open(source)?;
@@ -166,8 +172,15 @@ fn stream_heatmap<'py>(
             // the input cannot be read a second time (a stream): a broken trace that
             // brings a dropped goroutine back is then streamed again keeping every row.
             let again = input.bytes().is_some();
-            let new = |version: u32, prune: bool| {
-                let h = HeatStream::new(version, spec.clone());
+            let new = |t: &Trace, prune: bool| {
+                let mut s = spec.clone();
+                if let Some((n, start, end)) = predict {
+                    let (a, b) = t.predicted_extent.unwrap_or((0, 0));
+                    let t0 = start.unwrap_or(a);
+                    let t1 = end.unwrap_or(b).max(t0);
+                    s.edges = gotrace_core::binning::uniform_edges(t0, t1, n.max(1));
+                }
+                let h = HeatStream::new(t.version, s);
                 if prune {
                     h
                 } else {
@@ -178,24 +191,32 @@ fn stream_heatmap<'py>(
                 let mut heat: Option<HeatStream> = None;
                 let trace = input.drain(
                     &opts,
-                    &mut |t| heat.get_or_insert_with(|| new(t.version, prune)).feed(t),
+                    // Made at the first events (a v1 reader hands over empty tables
+                    // while it merges, before its prediction exists).
+                    &mut |t| {
+                        if heat.is_some() || !t.events.is_empty() {
+                            heat.get_or_insert_with(|| new(t, prune)).feed(t)
+                        }
+                    },
                     hook,
                 );
-                let heat = heat.unwrap_or_else(|| new(trace.version, prune));
+                let heat = heat.unwrap_or_else(|| new(&trace, prune));
                 (trace, heat)
             };
             let (mut trace, mut heat) = run(again, hook);
             if heat.conflicted() {
                 (trace, heat) = run(false, hook);
             }
+            let used = heat.edges().to_vec();
             let h = heat.finish(&trace);
-            (trace, h)
+            (trace, h, used)
         },
-        |r: &(Trace, HeatResult)| r.0.error.is_none(),
+        |r: &(Trace, HeatResult, Vec<i64>)| r.0.error.is_none(),
     )?;
     match r {
-        Ok((trace, h)) => {
+        Ok((trace, h, used)) => {
             let d = heat_dict(py, h)?;
+            d.set_item("edges", used.into_pyarray(py))?;
             Ok((RawTrace::new(Ok(trace)), Some(d)))
         }
         Err(e) => Ok((RawTrace::new(Err(e)), None)),

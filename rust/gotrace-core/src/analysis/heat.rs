@@ -312,6 +312,11 @@ const GC_MARK: &[u8] = b"GC concurrent mark phase";
 const STW_PREFIX: &[u8] = b"stop-the-world";
 
 impl HeatStream {
+    /// The bin edges (ns) this heatmap bins into.
+    pub fn edges(&self) -> &[i64] {
+        &self.spec.edges
+    }
+
     /// For a trace of header version `version`. Panics if the edges are not valid
     /// (see [`crate::binning::BinIndex::new`]).
     pub fn new(version: u32, spec: HeatSpec) -> Self {

@@ -579,6 +579,11 @@ pub struct Trace {
     /// Events a sink took out of `events` with [`Trace::clear_events`] so far.
     pub cleared: u64,
     pub error: Option<crate::TraceError>,
+    /// A v1 trace's first and last event times as predicted from its merge
+    /// ([`crate::v1::parse::V1Trace::predicted_extent`]), set before its conversion
+    /// starts: a streaming analysis that needs them up front finds them with its first
+    /// events, without a pass of its own.
+    pub predicted_extent: Option<(i64, i64)>,
 }
 
 impl Trace {

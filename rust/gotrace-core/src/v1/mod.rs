@@ -81,6 +81,7 @@ fn run<'s>(
     match parsed {
         Err(e) => trace.error = Some(e),
         Ok(v1) => {
+            trace.predicted_extent = v1.predicted_extent();
             let n = v1.merged.len().max(1) as f64;
             let mut check = |tr: &mut Trace, i: usize| {
                 hook(tr, (total * (0.5 + 0.5 * (i as f64 / n).min(1.0))) as u64)
