@@ -217,6 +217,7 @@ pub fn convert_with<'s>(
         .and_then(|m| m.checked_add(BUILTINS.len() as u64))
         .is_none()
     {
+        trace.events.stop_prefault();
         return Err(TraceError::validation("trace contains too many strings"));
     }
     let look =
@@ -225,6 +226,7 @@ pub fn convert_with<'s>(
             match final_lookahead(&mut v1) {
                 Ok(bits) => Lookahead::Final(bits),
                 Err(e) => {
+                    trace.events.stop_prefault();
                     *trace = Trace {
                         version: trace.version,
                         ..Trace::default()

@@ -79,7 +79,12 @@ fn run<'s>(
         )
     };
     match parsed {
-        Err(e) => trace.error = Some(e),
+        Err(e) => {
+            if let Some(mut t) = table {
+                t.stop_prefault();
+            }
+            trace.error = Some(e);
+        }
         Ok(v1) => {
             trace.predicted_extent = v1.predicted_extent();
             let n = v1.merged.len().max(1) as f64;
