@@ -4,7 +4,6 @@ generation and keep no event table (see ``gotrace_core::stream``)."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,16 +26,16 @@ def _input(source: Source) -> str | bytes | bytearray | memoryview:
 
 def _v1_header(src: str | bytes | bytearray | memoryview) -> bool:
     """Whether ``src`` (a regular file's path, or bytes) starts with a Go <= 1.21 header
-    (other spellings Go accepts take the general path, which also reads them right)."""
+    (a header longer than the bytes read takes the general path, which also reads it)."""
     if isinstance(src, str):
         if not os.path.isfile(src):
             return False
         with open(src, "rb") as f:
-            head = f.read(16)
+            head = f.read(4096)
     else:
-        head = bytes(memoryview(src)[:16])
-    m = re.match(rb"go 1\.(\d+) trace", head)
-    return m is not None and int(m.group(1)) <= 21
+        head = bytes(memoryview(src)[:4096])
+    v = _native.header_version(head)
+    return v is not None and v < 22
 
 
 class TraceSummary:

@@ -709,6 +709,13 @@ fn _set_prune_min(n: Option<usize>) {
     gotrace_core::analysis::heat::set_prune_min(n);
 }
 
+/// N of the header `go 1.N trace` at the start of `head` (Go's spellings, as the
+/// reader parses them), None if it does not parse there.
+#[pyfunction]
+fn header_version(head: &[u8]) -> Option<u32> {
+    gotrace_core::wire::parse_header(head).ok().map(|(v, _)| v)
+}
+
 /// Test hook: nanoseconds added to the end the v1 reader predicts (0: none), so that
 /// the streaming heatmap's correction of a wrong prediction can be exercised.
 #[pyfunction]
@@ -794,6 +801,7 @@ fn _gotrace_fast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(_set_prune_min, m)?)?;
     m.add_function(wrap_pyfunction!(_set_v1_extent_skew, m)?)?;
+    m.add_function(wrap_pyfunction!(header_version, m)?)?;
     m.add_function(wrap_pyfunction!(bin_overlap, m)?)?;
     m.add_function(wrap_pyfunction!(bin_count, m)?)?;
     m.add_function(wrap_pyfunction!(uniform_edges, m)?)?;

@@ -225,79 +225,12 @@ pub fn convert_with<'s>(
             // Go's checks run over the re-sorted list here too: their error fails the parse.
             match final_lookahead(&mut v1) {
                 Ok(bits) => Lookahead::Final(bits),
-                Err(e) => {
-                    trace.events.stop_prefault();
-                    *trace = Trace {
-                        version: trace.version,
-                        ..Trace::default()
-                    };
-                    return Err(e);
-                }
+                Err(e) => return Err(failed(trace, e)),
             }
         } else {
             Lookahead::Merged
         };
-    match convert_once(&mut v1, ver, trace, check, helper, drained, &look) {
-        Err(Once::Failed(e)) => {
-            // Go's checks after the re-sort fail its parse: nothing is yielded.
-            *trace = Trace {
-                version: trace.version,
-                ..Trace::default()
-            };
-            Err(e)
-        }
-        Err(Once::Converted(e)) => Err(e),
-        Ok(()) => Ok(()),
-    }
-}
-
-/// Makes the conversion work out its look-ahead over the re-sorted list even when the
-/// merged list's is the same (for tests: the result must not change).
-pub static FORCE_FINAL_LOOKAHEAD: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-/// The look-ahead from each GoSysCall over the re-sorted list, by merged position.
-fn final_lookahead(v1: &mut V1Trace<'_>) -> Result<PosBits, TraceError> {
-    let mut bits = PosBits::default();
-    let mut last_call: GMap<u32> = GMap::default();
-    let mut list = Final::new(&v1.merged, &mut v1.dec, &v1.tables.stacks, v1.freq);
-    let mut ev = Ev::default();
-    while let Some(at) = list.next(&mut ev).map_err(|e| *e)? {
-        let g = ev.g as i64;
-        let call = if ev.typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
-        match last_call.get_mut(&g) {
-            Some(c) => {
-                if *c != 0 && ev.typ == EV_GO_SYS_BLOCK {
-                    bits.set(*c - 1);
-                }
-                *c = call;
-            }
-            None if call != 0 => last_call.insert(g, call),
-            None => {}
-        }
-    }
-    Ok(bits)
-}
-
-/// How the conversion ended early.
-enum Once {
-    /// Go's checks after the re-sort failed.
-    Failed(TraceError),
-    /// The conversion failed (or was interrupted) after the events in the table.
-    Converted(TraceError),
-}
-
-fn convert_once<'s>(
-    v1: &mut V1Trace<'_>,
-    ver: u32,
-    trace: &mut Trace,
-    check: &mut dyn FnMut(&mut Trace, usize) -> bool,
-    helper: Option<&'s std::thread::Scope<'s, '_>>,
-    drained: bool,
-    look: &Lookahead,
-) -> Result<(), Once> {
     let n = v1.merged.len();
-    let max_string = v1.tables.strings.keys().copied().max().unwrap_or(0);
     // The table may have been made (and be being faulted in) already.
     if drained {
         trace.events = crate::store::Events::with_capacity(table_rows(super::CHECK_EVERY));
@@ -330,7 +263,7 @@ fn convert_once<'s>(
         merged,
         dec,
         freq,
-    } = v1;
+    } = &mut v1;
     let mut c = Conv {
         v1: tables,
         trace,
@@ -354,11 +287,60 @@ fn convert_once<'s>(
         *freq,
         ver,
         check,
-        look,
+        &look,
         helper.is_some(),
     );
     c.trace.events.stop_prefault();
-    r
+    match r {
+        Err(Once::Failed(e)) => Err(failed(trace, e)),
+        Err(Once::Converted(e)) => Err(e),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Go's checks after the re-sort fail its whole parse: nothing is yielded.
+fn failed(trace: &mut Trace, e: TraceError) -> TraceError {
+    trace.events.stop_prefault();
+    *trace = Trace {
+        version: trace.version,
+        ..Trace::default()
+    };
+    e
+}
+
+/// Makes the conversion work out its look-ahead over the re-sorted list even when the
+/// merged list's is the same (for tests: the result must not change).
+pub static FORCE_FINAL_LOOKAHEAD: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The look-ahead from each GoSysCall over the re-sorted list, by merged position.
+fn final_lookahead(v1: &mut V1Trace<'_>) -> Result<PosBits, TraceError> {
+    let mut bits = PosBits::default();
+    let mut last_call: GMap<u32> = GMap::default();
+    let mut list = Final::new(&v1.merged, &mut v1.dec, &v1.tables.stacks, v1.freq);
+    let mut ev = Ev::default();
+    while let Some(at) = list.next(&mut ev).map_err(|e| *e)? {
+        let g = ev.g as i64;
+        match last_call.get_mut(&g) {
+            Some(c) => look_ahead(c, at, ev.typ, &mut bits),
+            None => {
+                let mut c = 0;
+                look_ahead(&mut c, at, ev.typ, &mut bits);
+                if c != 0 {
+                    last_call.insert(g, c);
+                }
+            }
+        }
+    }
+    Ok(bits)
+}
+
+/// How the conversion ended early.
+enum Once {
+    /// Go's checks after the re-sort failed.
+    Failed(TraceError),
+    /// The conversion failed (or was interrupted) after the events in the table.
+    Converted(TraceError),
 }
 
 /// Rows to reserve for `n` listed events: the conversion adds a few per hundred.

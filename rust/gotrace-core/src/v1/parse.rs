@@ -229,6 +229,13 @@ struct Raw {
     sarg: (usize, usize),
 }
 
+/// What [`Parser::batch_step`] read.
+enum Step {
+    Event,
+    Header,
+    End,
+}
+
 enum ReadOutcome {
     Ok,
     Eof,
@@ -585,37 +592,48 @@ impl<'a> Parser<'a> {
             q.next = 0;
         }
         self.off = start;
-        let mut got_header = false;
-        let mut first_g = 0;
-        let mut raw = Raw::default();
+        let (mut header, mut first_g) = (false, 0);
+        let mut ev = Ev::default();
         loop {
-            let mut ev = Ev::default();
-            if got_header && self.fast_event(&mut ev) {
-                out.push(ev);
-                continue;
-            }
-            match self.read_raw(!SKIP, &mut raw)? {
-                ReadOutcome::Eof => break,
-                ReadOutcome::Ok => {}
-            }
-            if raw.typ == EV_NONE || raw.typ == EV_CPU_SAMPLE {
-                continue;
-            }
-            if raw.typ == EV_BATCH {
-                if got_header {
-                    break;
-                }
-                got_header = true;
-                self.parse_event(&raw, &mut Ev::default())?;
-                first_g = self.last_g;
-                continue;
-            }
-            if self.parse_event(&raw, &mut ev)? {
-                out.push(ev);
+            match self.batch_step(&mut header, &mut ev)? {
+                Step::Event => out.push(ev),
+                Step::Header => first_g = self.last_g,
+                Step::End => break,
             }
         }
         self.loaded += self.off - start;
         Ok(Some((start, first_g)))
+    }
+
+    /// Reads on within a batch from `self.off`: its header (when `header` is still
+    /// false), else its next event into `ev`, or its end (the next batch's header, or the
+    /// input's end). Both decodings of a batch go through this one framing.
+    #[inline(always)]
+    fn batch_step(&mut self, header: &mut bool, ev: &mut Ev) -> WResult<Step> {
+        loop {
+            if *header && self.fast_event(ev) {
+                return Ok(Step::Event);
+            }
+            let mut raw = Raw::default();
+            match self.read_raw(!SKIP, &mut raw)? {
+                ReadOutcome::Eof => return Ok(Step::End),
+                ReadOutcome::Ok => {}
+            }
+            match raw.typ {
+                EV_NONE | EV_CPU_SAMPLE => {}
+                EV_BATCH if *header => return Ok(Step::End),
+                EV_BATCH => {
+                    *header = true;
+                    self.parse_event(&raw, ev)?;
+                    return Ok(Step::Header);
+                }
+                _ => {
+                    if self.parse_event(&raw, ev)? {
+                        return Ok(Step::Event);
+                    }
+                }
+            }
+        }
     }
 
     /// The next event of the batch `c` is in into `ev` ([`Replay`]), false at its end.
@@ -625,28 +643,12 @@ impl<'a> Parser<'a> {
         self.last_ts = c.last_ts;
         self.last_g = c.last_g;
         self.last_p = c.p;
-        let mut raw = Raw::default();
         let got = loop {
-            if c.header && self.fast_event(ev) {
-                break true;
-            }
-            match self.read_raw(!SKIP, &mut raw)? {
-                ReadOutcome::Eof => break false,
-                ReadOutcome::Ok => {}
-            }
-            match raw.typ {
-                EV_NONE | EV_CPU_SAMPLE => {}
-                EV_BATCH if c.header => break false,
-                EV_BATCH => {
-                    c.header = true;
-                    self.parse_event(&raw, ev)?;
-                    self.last_g = c.last_g;
-                }
-                _ => {
-                    if self.parse_event(&raw, ev)? {
-                        break true;
-                    }
-                }
+            match self.batch_step(&mut c.header, ev)? {
+                Step::Event => break true,
+                // The goroutine the merge found current there.
+                Step::Header => self.last_g = c.last_g,
+                Step::End => break false,
             }
         };
         c.off = self.off;
@@ -1135,6 +1137,18 @@ struct Scan {
     kept: Option<(i64, i64)>,
 }
 
+/// One event's part in the conversion's look-ahead from each GoSysCall (does the
+/// goroutine's next event block it?): `call` is the record of the event's goroutine
+/// (`Ev::g`): 1 + the position of its last event if that is a GoSysCall, else 0. A
+/// GoSysBlock right after a GoSysCall marks that GoSysCall's position in `blocked`.
+#[inline]
+pub(crate) fn look_ahead(call: &mut u32, at: u32, typ: u8, blocked: &mut PosBits) {
+    if *call != 0 && typ == EV_GO_SYS_BLOCK {
+        blocked.set(*call - 1);
+    }
+    *call = if typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
+}
+
 /// What [`Scan`] keeps per goroutine (`Ev::g`).
 struct GScan {
     /// 1 + the merged position of its last event if that is a GoSysCall, else 0.
@@ -1194,25 +1208,25 @@ impl Scan {
         // moves changes its goroutine's own sequence only if it lands before an earlier
         // event of that goroutine (one with a later time).
         let g = ev.g as i64;
-        let call = if ev.typ == EV_GO_SYS_CALL { at + 1 } else { 0 };
         match self.per_g.get_mut(&g) {
             Some(s) => {
-                if s.call != 0 && ev.typ == EV_GO_SYS_BLOCK {
-                    self.blocked.set(s.call - 1);
-                }
-                s.call = call;
+                look_ahead(&mut s.call, at, ev.typ, &mut self.blocked);
                 if moved && ev.ts < s.max_ts {
                     self.jumped = true;
                 }
                 s.max_ts = s.max_ts.max(ev.ts);
             }
-            None => self.per_g.insert(
-                g,
-                GScan {
-                    call,
-                    max_ts: ev.ts,
-                },
-            ),
+            None => {
+                let mut call = 0;
+                look_ahead(&mut call, at, ev.typ, &mut self.blocked);
+                self.per_g.insert(
+                    g,
+                    GScan {
+                        call,
+                        max_ts: ev.ts,
+                    },
+                )
+            }
         }
         if moved {
             self.moved.push((*ev, at));
