@@ -217,8 +217,13 @@ pub fn convert_with<'s>(
         .and_then(|m| m.checked_add(BUILTINS.len() as u64))
         .is_none()
     {
-        trace.events.stop_prefault();
-        return Err(TraceError::validation("trace contains too many strings"));
+        // Go counts the strings when its converter starts, after its parse, of which the
+        // checks after the re-sort are part: their error comes first.
+        let e = match final_lookahead(&mut v1) {
+            Err(e) => e,
+            Ok(_) => TraceError::validation("trace contains too many strings"),
+        };
+        return Err(failed(trace, e));
     }
     let look =
         if v1.merged.jumped || FORCE_FINAL_LOOKAHEAD.load(std::sync::atomic::Ordering::Relaxed) {

@@ -398,3 +398,35 @@ fn early_conversion_error_with_a_helper_thread_ends() {
     );
     assert_eq!(t.events.len(), 4);
 }
+
+/// Go's parse, whose checks after the re-sort run while the events are replayed here,
+/// fails before its converter counts the strings: with a string ID too large for the
+/// converter's own strings and a P stopped twice, the error is the second stop's
+/// (`tracecheck events` of this trace prints that line and no event).
+#[test]
+fn checks_after_the_resort_fail_before_the_string_count() {
+    let data = cat(&[
+        H21,
+        &batch(0, 1000),
+        &ev(EV_PROC_START, &[0, 7]),
+        &ev_long(EV_GO_CREATE, &[1, 1, 0, 0]),
+        &ev(EV_GOMAXPROCS, &[2, 4, 0]),
+        &ev(EV_GO_START, &[3, 1, 1]),
+        &ev(EV_GO_SYS_CALL, &[4, 1]),
+        &ev(EV_GO_BLOCK_RECV, &[5, 1]),
+        &ev(EV_PROC_STOP, &[6]),
+        &ev(EV_PROC_STOP, &[7]),
+        &ev(EV_FREQUENCY, &[1_000_000_000]),
+        &ev_long(EV_STACK, &[1, 1, 0x1234, 1, 2, 42]),
+        &string(1, b"main.f"),
+        &string(2, b"main.go"),
+        &string(u64::MAX - 3, b"x"),
+    ]);
+    for threads in [1, 2] {
+        let opts = crate::ParseOptions::threads(Some(threads));
+        let t = crate::parse_with(&data, &opts, &mut |_, _| false);
+        let e = t.error.expect("a failed check");
+        assert_eq!(e.message, "p 0 is not running before stop (time 28)");
+        assert_eq!(t.events.len(), 0);
+    }
+}
