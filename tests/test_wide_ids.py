@@ -80,3 +80,30 @@ def test_events_dump_names_the_wide_ids(pair: tuple[gt.Trace, gt.Trace]) -> None
     g = next(int(x) for x in big.events.g if x != -1)
     assert g > 2**33
     assert any(f"\t{g}\t" in line for line in b)
+
+
+def test_interval_id_columns_widen_and_keep_every_value(pair: tuple[gt.Trace, gt.Trace]) -> None:
+    small, big = pair
+    shift = {"goroutine": SHIFT["g"], "proc": SHIFT["p"], "thread": SHIFT["m"]}
+    for res, own in shift.items():
+        a, b = small.intervals(res), big.intervals(res)
+        assert len(a) == len(b) > 0, res
+        for col in ("start", "end", "state", "reason", "stack", "unblocker_stack", "open"):
+            np.testing.assert_array_equal(a[col], b[col], err_msg=f"{res} {col}")
+        np.testing.assert_array_equal(b.id, a.id.astype(np.int64) + own, err_msg=res)
+        for col in ("g", "p", "m"):
+            np.testing.assert_array_equal(
+                b[col], shifted(a[col], SHIFT[col]), err_msg=f"{res} {col}"
+            )
+        np.testing.assert_array_equal(b.unblocker, shifted(a.unblocker, SHIFT["g"]), err_msg=res)
+        # Narrow while the values fit, wide once one does not (each table's columns
+        # widen on their own: a proc table's `id` only holds procs).
+        for col in ("id", "g", "p", "m", "unblocker"):
+            assert a[col].dtype == np.int32, f"{res} {col}"
+            want = np.int64 if (b[col] > np.iinfo(np.int32).max).any() else np.int32
+            assert b[col].dtype == want, f"{res} {col}"
+        assert b.id.dtype == np.int64, res
+    # The kernels that read interval IDs take both widths.
+    assert small.sched_latency().count == big.sched_latency().count > 0
+    fa, fb = small.fairness(bins=9), big.fairness(bins=9)
+    np.testing.assert_array_equal(fa.entropy, fb.entropy)

@@ -90,12 +90,17 @@ def _stats(durations: np.ndarray, keys: np.ndarray | None, label: Any) -> Any:
     return {label(int(key)): DurationStats._from(s) for key, s in _native.duration_stats(d, k)}
 
 
+def _i64(ids: np.ndarray) -> np.ndarray:
+    """An ID column as the kernels take it (interval IDs are int32 while they fit)."""
+    return np.ascontiguousarray(ids, dtype=np.int64)
+
+
 def sched_wait_index(trace: Trace) -> np.ndarray:
     """Rows of ``trace.intervals("goroutine")`` that are scheduling waits."""
 
     def make() -> np.ndarray:
         iv = trace.intervals("goroutine")
-        return _native.sched_wait_index(iv.id, iv.start, iv.end, iv.state)
+        return _native.sched_wait_index(_i64(iv.id), iv.start, iv.end, iv.state)
 
     return trace._cached("sched_wait_index", make)  # type: ignore[no-any-return]
 
@@ -170,5 +175,7 @@ def fairness(trace: Trace, bins: Any, start: int | None, end: int | None) -> Fai
     g = trace.intervals("goroutine")
     p = trace.intervals("proc")
     edges = edges_of(trace, bins, start, end)
-    d = _native.fairness(g.id, g.start, g.end, g.state, p.id, p.start, p.end, p.state, edges)
+    d = _native.fairness(
+        _i64(g.id), g.start, g.end, g.state, _i64(p.id), p.start, p.end, p.state, edges
+    )
     return Fairness(**d)

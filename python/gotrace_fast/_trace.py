@@ -390,6 +390,9 @@ class Trace:
         (except procs of v1 traces); ``X->X`` is no change. Thread intervals are those of
         the goroutines running / in a syscall on the thread, clipped so they never
         overlap.
+
+        The ID columns (``id``, ``g``, ``p``, ``m``, ``unblocker``) are int32 when every
+        value fits in 32 bits, as the event table's ``g``/``p``/``m``, else int64.
         """
         try:
             return self.analysis.intervals[resource]

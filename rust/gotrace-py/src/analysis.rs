@@ -10,7 +10,7 @@ use gotrace_core::analysis::summarizer::{
     is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
 };
 use gotrace_core::analysis::summary::{analyze_then, Analysis, Summaries};
-use gotrace_core::store::Trace;
+use gotrace_core::store::{IdCol, Trace};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -20,6 +20,7 @@ use crate::{guard, lossy, raise_error};
 /// One owned column.
 enum Col {
     I64(Vec<i64>),
+    I32(Vec<i32>),
     U64(Vec<u64>),
     U32(Vec<u32>),
     U8(Vec<u8>),
@@ -38,7 +39,17 @@ macro_rules! col_from {
         }
     )*};
 }
-col_from!(i64 => I64, u64 => U64, u32 => U32, u8 => U8, i8 => I8, bool => Bool);
+col_from!(i64 => I64, i32 => I32, u64 => U64, u32 => U32, u8 => U8, i8 => I8, bool => Bool);
+
+/// An ID column keeps its width (int32 while every value fits, as the event table's).
+impl From<IdCol> for Col {
+    fn from(c: IdCol) -> Col {
+        match c {
+            IdCol::Narrow(v) => Col::I32(v),
+            IdCol::Wide(v) => Col::I64(v),
+        }
+    }
+}
 
 /// The columns of one table, in order.
 #[derive(Default)]
@@ -54,6 +65,7 @@ impl Cols {
         for (name, col) in self.0 {
             match col {
                 Col::I64(v) => d.set_item(name, v.into_pyarray(py))?,
+                Col::I32(v) => d.set_item(name, v.into_pyarray(py))?,
                 Col::U64(v) => d.set_item(name, v.into_pyarray(py))?,
                 Col::U32(v) => d.set_item(name, v.into_pyarray(py))?,
                 Col::U8(v) => d.set_item(name, v.into_pyarray(py))?,

@@ -15,7 +15,7 @@
 
 use super::idmap::IdMap;
 use super::keyed::KeyedNs;
-use crate::store::{gostate, prefault, procstate};
+use crate::store::{gostate, prefault, procstate, IdCol};
 
 /// Intervals of one resource kind, as columns of one length.
 ///
@@ -25,9 +25,13 @@ use crate::store::{gostate, prefault, procstate};
 /// the goroutine it executed and that goroutine's proc (`m` = `id`). A table made for one
 /// resource ([`Intervals::new`]) does not store its own ID column twice: read `g`, `p`, `m`
 /// through [`Intervals::g`] etc. Open intervals (see [`Interval::open`]) come last.
+///
+/// The ID columns are [`IdCol`]s, 32 bits while every value fits, as in the event table:
+/// a big trace has tens of millions of intervals, and they are most of an analysis'
+/// memory.
 #[derive(Default, Debug, Clone)]
 pub struct Intervals {
-    pub id: Vec<i64>,
+    pub id: IdCol,
     pub start: Vec<i64>,
     pub end: Vec<i64>,
     /// `gostate` values for goroutines and threads, `procstate` values for procs.
@@ -36,12 +40,12 @@ pub struct Intervals {
     pub reason: Vec<u32>,
     /// Stack ID of the transition that began the interval (0 = none).
     pub stack: Vec<u32>,
-    g: Vec<i64>,
-    p: Vec<i64>,
-    m: Vec<i64>,
+    g: IdCol,
+    p: IdCol,
+    m: IdCol,
     /// Runnable goroutine intervals begun by an unblock (`Waiting->Runnable`): the goroutine
     /// that unblocked it (-1 = none, e.g. the netpoller) and that goroutine's stack.
-    pub unblocker: Vec<i64>,
+    pub unblocker: IdCol,
     pub unblocker_stack: Vec<u32>,
     /// First row still open at the end of the trace (every later one is open too).
     open_from: Option<usize>,
@@ -77,16 +81,16 @@ impl Intervals {
     fn for_resource(own: Option<Resource>, n: usize) -> Self {
         let id_col = |r| if own == Some(r) { 0 } else { n };
         Intervals {
-            id: Vec::with_capacity(n),
+            id: IdCol::with_capacity(n),
             start: Vec::with_capacity(n),
             end: Vec::with_capacity(n),
             state: Vec::with_capacity(n),
             reason: Vec::with_capacity(n),
             stack: Vec::with_capacity(n),
-            g: Vec::with_capacity(id_col(Resource::Goroutine)),
-            p: Vec::with_capacity(id_col(Resource::Proc)),
-            m: Vec::with_capacity(id_col(Resource::Thread)),
-            unblocker: Vec::with_capacity(n),
+            g: IdCol::with_capacity(id_col(Resource::Goroutine)),
+            p: IdCol::with_capacity(id_col(Resource::Proc)),
+            m: IdCol::with_capacity(id_col(Resource::Thread)),
+            unblocker: IdCol::with_capacity(n),
             unblocker_stack: Vec::with_capacity(n),
             open_from: None,
             own,
@@ -95,21 +99,21 @@ impl Intervals {
     }
 
     /// The goroutine column.
-    pub fn g(&self) -> &[i64] {
+    pub fn g(&self) -> &IdCol {
         self.id_col(Resource::Goroutine, &self.g)
     }
 
     /// The proc column.
-    pub fn p(&self) -> &[i64] {
+    pub fn p(&self) -> &IdCol {
         self.id_col(Resource::Proc, &self.p)
     }
 
     /// The thread column.
-    pub fn m(&self) -> &[i64] {
+    pub fn m(&self) -> &IdCol {
         self.id_col(Resource::Thread, &self.m)
     }
 
-    fn id_col<'a>(&'a self, r: Resource, col: &'a [i64]) -> &'a [i64] {
+    fn id_col<'a>(&'a self, r: Resource, col: &'a IdCol) -> &'a IdCol {
         if self.own == Some(r) {
             &self.id
         } else {
@@ -123,9 +127,9 @@ impl Intervals {
     }
 
     /// Moves out the stored `g`, `p`, `m` columns (None for the one that is `id`).
-    pub fn take_gpm(&mut self) -> [Option<Vec<i64>>; 3] {
+    pub fn take_gpm(&mut self) -> [Option<IdCol>; 3] {
         let own = self.own;
-        let take = |r, v: &mut Vec<i64>| (own != Some(r)).then(|| std::mem::take(v));
+        let take = |r, v: &mut IdCol| (own != Some(r)).then(|| std::mem::take(v));
         [
             take(Resource::Goroutine, &mut self.g),
             take(Resource::Proc, &mut self.p),
@@ -153,19 +157,10 @@ impl Intervals {
         macro_rules! each {
             ($($col:ident),*) => {$(prefault(&self.$col, from, to);)*};
         }
-        each!(
-            id,
-            start,
-            end,
-            state,
-            reason,
-            stack,
-            g,
-            p,
-            m,
-            unblocker,
-            unblocker_stack
-        );
+        each!(start, end, state, reason, stack, unblocker_stack);
+        for c in [&self.id, &self.g, &self.p, &self.m, &self.unblocker] {
+            c.prefault(from, to);
+        }
     }
 
     /// Appends a row. Open rows must come last (as the [`Tracker`] closes them).
@@ -747,8 +742,8 @@ mod tests {
         assert_eq!(g.end, vec![200, 300]);
         assert_eq!(g.state, vec![RUNNING, WAITING]);
         assert_eq!(g.open(), vec![false, true]);
-        assert_eq!(g.m(), vec![7, -1]);
-        assert_eq!(g.g(), vec![1, 1]);
+        assert_eq!(g.m().to_vec(), [7, -1]);
+        assert_eq!(g.g().to_vec(), [1, 1]);
         assert_eq!(s.go_stats[0].running_ns, 100);
         assert_eq!(s.go_stats[0].waiting_ns, 100);
         assert_eq!(s.go_stats[0].first_ns, 150);
@@ -787,7 +782,7 @@ mod tests {
         b.ctx_stack = 4;
         t.go_transition(&b);
         let s = t.finish(10);
-        assert_eq!(s.goroutines.unblocker, vec![-1, 3]);
+        assert_eq!(s.goroutines.unblocker.to_vec(), [-1, 3]);
         assert_eq!(s.goroutines.unblocker_stack, vec![0, 4]);
         assert_eq!(s.go_stats[0].waiting_ns_by_reason, vec![(9, 3)]);
     }

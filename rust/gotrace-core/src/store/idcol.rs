@@ -85,6 +85,12 @@ impl IdCol {
         }
     }
 
+    /// Faults in the pages of rows `from..to` (bounded by the capacity) ahead of writing.
+    pub(crate) fn prefault(&self, from: usize, to: usize) {
+        let (base, size) = self.layout();
+        super::populate_rows(base, size, from, to.min(self.capacity()));
+    }
+
     pub(crate) fn reserve(&mut self, n: usize) {
         match self {
             IdCol::Narrow(v) => v.reserve(n),
