@@ -135,6 +135,60 @@ def test_top_other_keeps_column_sums(trace: gotrace_fast.Trace) -> None:
     assert first.row_labels[-1] == "other"
 
 
+@pytest.mark.parametrize(
+    ("by", "sort", "value"),
+    [
+        ("goroutine", "total", "time"),
+        ("goroutine", "first", "fraction"),
+        ("goroutine", "id", "count"),
+        ("function", "total", "time"),
+        ("thread", "total", "time"),
+    ],
+)
+def test_top_of_a_heatmap_is_the_heatmap_with_top(
+    trace: gotrace_fast.Trace, by: str, sort: str, value: str
+) -> None:
+    full = trace.heatmap(40, by=by, sort=sort, value=value)
+    assert len(full.row_ids) > 7
+    assert not full.has_other
+    for n in (0, 1, 7):
+        want = trace.heatmap(40, by=by, sort=sort, value=value, top=n)
+        got = full.top(n)
+        assert got.has_other
+        assert want.has_other
+        assert got.row_labels == want.row_labels
+        np.testing.assert_array_equal(got.row_ids, want.row_ids)
+        # Fractions: the kernel divides the summed ns, top() sums the quotients.
+        same = np.testing.assert_array_equal if value != "fraction" else np.testing.assert_allclose
+        same(got.values, want.values)
+        np.testing.assert_array_equal(got.values[:n], want.values[:n])
+        # ... and of one computed with a larger top, whose "other" row it merges.
+        again = trace.heatmap(40, by=by, sort=sort, value=value, top=n + 3).top(n)
+        same(again.values, want.values)
+        assert again.row_labels == want.row_labels
+    assert full.top(len(full.row_ids)) is full
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        full.top(-1)
+
+
+def test_plot_draws_at_most_max_rows(trace: gotrace_fast.Trace) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    h = trace.heatmap(50)
+    assert h.values.shape[0] > 12
+    ax = h.plot(Figure().subplots(), max_rows=12)
+    (img,) = ax.get_images()
+    drawn = h.top(12)
+    assert img.get_array().shape == (13, 50)
+    np.testing.assert_array_equal(np.ma.filled(img.get_array(), 0), drawn.values)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == drawn.row_labels
+    assert labels[-1] == "other"
+    ax = h.plot(Figure().subplots(), max_rows=None)
+    assert ax.get_images()[0].get_array().shape == h.values.shape
+
+
 def test_function_and_thread_totals(trace: gotrace_fast.Trace) -> None:
     g = trace.heatmap(30)
     f = trace.heatmap(30, by="function")

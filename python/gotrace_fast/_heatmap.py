@@ -141,6 +141,40 @@ class Heatmap:
             attrs={"state": ",".join(self.state), "value": self.value, "unit": self.unit},
         )
 
+    @property
+    def has_other(self) -> bool:
+        """Whether the last row is the ``other`` row (the rows after ``top``, summed)."""
+        return (
+            bool(len(self.row_ids))
+            and int(self.row_ids[-1]) == -1
+            and (self.row_labels[-1] == "other")
+        )
+
+    def top(self, n: int) -> Heatmap:
+        """The first ``n`` rows and one ``other`` row summing the rest (with this heatmap's
+        own ``other`` row, if any): what ``top=n`` gives when the heatmap is computed,
+        since rows come in their ``sort`` order (with ``value="fraction"`` up to float
+        rounding in ``other``: the kernel divides the summed ns, this sums quotients).
+        Unchanged if there are at most ``n`` rows besides ``other``."""
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        real = len(self.row_ids) - int(self.has_other)
+        if real <= n:
+            return self
+        other = self.values[n:].sum(axis=0, keepdims=True)
+        return Heatmap(
+            values=np.concatenate([self.values[:n], other]),
+            edges=self.edges,
+            row_ids=np.concatenate([self.row_ids[:n], np.array([-1], self.row_ids.dtype)]),
+            row_labels=[*self.row_labels[:n], "other"],
+            by=self.by,
+            state=self.state,
+            value=self.value,
+            gc=self.gc,
+            stw=self.stw,
+            trace_start=self.trace_start,
+        )
+
     def select(self, labels: Sequence[str]) -> Heatmap:
         """A heatmap of the rows named ``labels`` (in that order; unknown names raise
         ``KeyError``), e.g. ``trace.heatmap(by="reason").select(["network"])``."""
@@ -167,12 +201,16 @@ class Heatmap:
         cmap: Any = None,
         gc: bool = True,
         stw: bool = True,
+        max_rows: int | None = 200,
         **kwargs: Any,
     ) -> Axes:
-        """Draws the heatmap with matplotlib (see :func:`gotrace_fast.plot.plot_heatmap`)."""
+        """Draws the heatmap with matplotlib (see :func:`gotrace_fast.plot.plot_heatmap`;
+        beyond ``max_rows`` rows, the rest are drawn summed in one ``other`` row)."""
         from .plot import plot_heatmap
 
-        return plot_heatmap(self, ax, norm=norm, cmap=cmap, gc=gc, stw=stw, **kwargs)
+        return plot_heatmap(
+            self, ax, norm=norm, cmap=cmap, gc=gc, stw=stw, max_rows=max_rows, **kwargs
+        )
 
     def to_png(self, path: Any, **kwargs: Any) -> None:
         """Writes the plot to a PNG file (``kwargs`` as :meth:`plot`)."""

@@ -313,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="state or comma-separated states (default running; all for --by state)",
     )
     hm.add_argument("--value", default="time", choices=VALUES, help="cell value (time)")
-    hm.add_argument("--top", type=int, default=30, help="rows kept, rest summed (30; 0 = all)")
+    hm.add_argument(
+        "--top",
+        type=int,
+        default=30,
+        help="rows kept, rest summed (30; 0 = all, of which a plot draws the first 200)",
+    )
     hm.add_argument("--norm", default="log", choices=("log", "linear"), help="colour scale")
     hm.set_defaults(func=cmd_heatmap)
     return p

@@ -19,6 +19,10 @@ __all__ = ["heatmap_png", "heatmap_png_bytes", "plot_heatmap"]
 MAX_ROW_LABELS = 40
 
 
+#: Rows :func:`plot_heatmap` draws at most by default (besides ``other``).
+MAX_PLOT_ROWS = 200
+
+
 def _time_unit(span_ns: int) -> tuple[str, float]:
     return ("s", 1e9) if span_ns >= 5e9 else ("ms", 1e6)
 
@@ -36,12 +40,16 @@ def plot_heatmap(
     gc: bool = True,
     stw: bool = True,
     colorbar: bool = True,
+    max_rows: int | None = MAX_PLOT_ROWS,
     **kwargs: Any,
 ) -> Axes:
     """Draws ``hm`` on ``ax`` (a new figure if None) and returns the Axes.
 
     Time runs along x in ms (or s for traces of 5 s and more) from the trace's first
-    event; one row per heatmap row, labelled (at most :data:`MAX_ROW_LABELS` labels). The
+    event; one row per heatmap row, labelled (at most :data:`MAX_ROW_LABELS` labels).
+    A heatmap with more than ``max_rows`` rows (a big trace's goroutines) is drawn as
+    ``hm.top(max_rows)``: its first rows (the largest, with the default ``sort``) and an
+    ``other`` row summing the rest, which a figure can show (None: every row). The
     colour bar names the unit of a cell. ``norm``: ``"log"`` (zero cells left blank) or
     ``"linear"``. ``gc``/``stw``: shade the GC mark phases (green) / stop-the-world pauses
     (red) along the time axis. Other ``kwargs`` go to ``Axes.imshow`` (uniform bins) or
@@ -49,6 +57,8 @@ def plot_heatmap(
     """
     import matplotlib.colors as mcolors
 
+    if max_rows is not None:
+        hm = hm.top(max_rows)
     if ax is None:
         import matplotlib.pyplot as plt
 
