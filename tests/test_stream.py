@@ -14,6 +14,7 @@ import pytest
 import gotrace_fast as gt
 import oracle
 from gotrace_fast import _gotrace_fast as native
+from gotrace_fast import cli
 
 
 def _corpus() -> list[Any]:
@@ -61,6 +62,11 @@ def test_summary_equals_batch(case: tuple[Path, gt.Trace], threads: int | None) 
     assert s.counts_by_kind() == t.counts_by_kind()
     assert (s.start_ns, s.end_ns, s.duration_ns) == (t.start_ns, t.end_ns, t.duration_ns)
     assert (s.version, s.generations) == (t.version, t.generations)
+    for ids in ("goroutine_ids", "proc_ids", "thread_ids"):
+        np.testing.assert_array_equal(getattr(s, ids)(), getattr(t, ids)(), err_msg=ids)
+    if threads is None:
+        # What `gotrace-fast summary --json` prints (from the streaming summary).
+        assert cli.summary_dict(s, path.name) == cli.summary_dict(t, path.name)
     if len(s.goroutines):
         sid = int(s.goroutines.name[-1])
         assert s.string(sid) == t.string(sid)

@@ -41,7 +41,8 @@ def _v1_header(src: str | bytes | bytearray | memoryview) -> bool:
 class TraceSummary:
     """What :func:`summary` computes: the goroutine summaries, procs, ranges, GC and STW
     sums of :attr:`Trace.analysis` (same tables, same values) and the trace's extent,
-    event counts, strings and stacks, without the events or the state intervals."""
+    event counts, distinct IDs, strings and stacks, without the events or the state
+    intervals."""
 
     def __init__(self, raw: _native.RawTrace, analysis: dict[str, Any], seen: dict[str, Any]):
         self._raw = raw
@@ -94,6 +95,18 @@ class TraceSummary:
         """Events per :class:`EventKind` name, as :meth:`Trace.counts_by_kind`."""
         names = _native.RawTrace.kind_names()
         return dict(zip(names, self._seen["counts_by_kind"], strict=True))
+
+    def goroutine_ids(self) -> np.ndarray:
+        """Sorted distinct goroutine IDs, as :meth:`Trace.goroutine_ids`."""
+        return self._seen["goroutine_ids"]  # type: ignore[no-any-return]
+
+    def proc_ids(self) -> np.ndarray:
+        """Sorted distinct proc IDs, as :meth:`Trace.proc_ids`."""
+        return self._seen["proc_ids"]  # type: ignore[no-any-return]
+
+    def thread_ids(self) -> np.ndarray:
+        """Sorted distinct thread IDs, as :meth:`Trace.thread_ids`."""
+        return self._seen["thread_ids"]  # type: ignore[no-any-return]
 
     @property
     def goroutines(self) -> Table:

@@ -19,8 +19,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
-from . import example_path, heatmap, parse
+from . import example_path, heatmap, parse, summary
 from ._heatmap import BY, VALUES
+from ._stream import TraceSummary
 from ._trace import Trace
 from .exceptions import TraceError
 
@@ -130,7 +131,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_dict(trace: Trace, name: str, analysis: bool = True) -> dict[str, Any]:
+def summary_dict(trace: Trace | TraceSummary, name: str, analysis: bool = True) -> dict[str, Any]:
     """The ``--json`` summary; keys named as in the oracle's ``tracecheck-summary/1``
     (``generations`` is ours). ``analysis``: also the sections computed from the state
     intervals and Go's goroutine summary (``state_time_ns``, ``procs``,
@@ -211,16 +212,21 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    """Streams the trace (gotrace_fast.summary): the events are never all in memory, and
+    the text form builds none of the per-goroutine records it does not print."""
     file = str(example_path()) if args.example else args.file
-    trace, err = _load(file, args.progress)
-    if err is not None:
-        _trace_error(err)
-        return 1
-    assert trace is not None
     try:
-        s = summary_dict(trace, "-" if file == "-" else os.path.basename(file))
-    except TraceError as e:  # an internal error in the analysis
-        _error(e.message)
+        with _progress(file, args.progress) as cb:
+            trace = summary(_open_source(file), progress=cb)
+        name = "-" if file == "-" else os.path.basename(file)
+        if args.json:
+            s = summary_dict(trace, name)
+        else:
+            s = summary_dict(trace, name, analysis=False)
+            a = trace.analysis
+            s.update(state_time_ns=a.state_time_ns(), gc=a.gc, stw=a.stw)
+    except TraceError as e:
+        _trace_error(e)
         return 1
     if args.json:
         print(json.dumps(s))

@@ -1,6 +1,7 @@
 //! Streaming analyses (`gotrace_core::stream`): the reader hands its events to the
 //! analysis in chunks and drops them, so no event table is kept.
 
+use gotrace_core::analysis::distinct::DistinctIds;
 use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
@@ -42,6 +43,7 @@ struct Seen {
     counts: [u64; 15],
     first: Option<i64>,
     last: Option<i64>,
+    ids: DistinctIds,
 }
 
 impl Seen {
@@ -55,14 +57,19 @@ impl Seen {
             self.first.get_or_insert(a);
             self.last = Some(b);
         }
+        self.ids.add(ev);
     }
 
-    fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn dict<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("events", self.n)?;
         d.set_item("counts_by_kind", self.counts.to_vec())?;
         d.set_item("start_ns", self.first)?;
         d.set_item("end_ns", self.last)?;
+        let [g, p, m] = self.ids.into_sorted();
+        d.set_item("goroutine_ids", g.into_pyarray(py))?;
+        d.set_item("proc_ids", p.into_pyarray(py))?;
+        d.set_item("thread_ids", m.into_pyarray(py))?;
         Ok(d)
     }
 }
