@@ -54,3 +54,44 @@ impl DistinctIds {
         [ids(self.goroutines), ids(self.procs), ids(self.threads)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Row;
+
+    #[test]
+    fn contexts_and_named_resources_count_other_arguments_do_not() {
+        let row = |kind: EventKind, g, p, m, res_kind, arg| Row {
+            kind: kind as u8,
+            g,
+            p,
+            m,
+            res_kind,
+            arg,
+            ..Row::default()
+        };
+        let mut ev = Events::with_capacity(8);
+        let st = EventKind::StateTransition;
+        for r in [
+            row(EventKind::Sync, -1, -1, -1, 0, 1),
+            row(st, 1, 0, 7, resource::GOROUTINE, 5),
+            row(st, 1, 0, 7, resource::GOROUTINE, 1),
+            row(st, -1, -1, 8, resource::PROC, 3),
+            row(EventKind::Label, 2, 1, 7, resource::GOROUTINE, 9),
+            row(EventKind::RangeBegin, 2, 1, 7, resource::THREAD, 1 << 40),
+            row(EventKind::RangeEnd, 2, 1, 7, resource::NONE, 0),
+            // A metric's value and a task's ID are not resources.
+            row(EventKind::Metric, 1 << 33, 1, 7, 0, 11),
+            row(EventKind::TaskBegin, 2, 1, 7, resource::GOROUTINE, 12),
+        ] {
+            ev.push(&r);
+        }
+        let mut d = DistinctIds::default();
+        d.add(&ev);
+        let [g, p, m] = d.into_sorted();
+        assert_eq!(g, [1, 2, 5, 9, 1 << 33]);
+        assert_eq!(p, [0, 1, 3]);
+        assert_eq!(m, [7, 8, 1 << 40]);
+    }
+}
