@@ -10,7 +10,7 @@ import pytest
 
 import gotrace_fast
 import oracle
-from gotrace_fast import EventKind, Trace, TraceError
+from gotrace_fast import EventKind, ResourceKind, Trace, TraceError
 
 ROWS = oracle.read_index(oracle.EXPECTED / "INDEX.tsv")
 
@@ -78,6 +78,17 @@ def test_summary_fields(case: Any) -> None:
     assert n_syncs == s["events_by_kind"]["Sync"]
 
 
+def _ids_by_numpy(trace: Any, column: np.ndarray, resource: ResourceKind) -> np.ndarray:
+    """The distinct-ID rule in numpy: contexts plus resources of transitions, labels and
+    range scopes (the native pass must give the same IDs, not only as many)."""
+    ev = trace.events
+    named = [EventKind.StateTransition, EventKind.Label, EventKind.RangeBegin]
+    named += [EventKind.RangeActive, EventKind.RangeEnd]
+    is_res = (ev.res_kind == resource) & np.isin(ev.kind, [int(k) for k in named])
+    ids = np.concatenate([column[column != -1].astype(np.int64), ev.arg[is_res].astype(np.int64)])
+    return np.unique(ids)
+
+
 def test_distinct_ids(case: Any) -> None:
     row, trace = _ok(case)
     ids = oracle.load_summary(oracle.EXPECTED, row["name"])["distinct_ids"]
@@ -86,3 +97,10 @@ def test_distinct_ids(case: Any) -> None:
         "procs": len(trace.proc_ids()),
         "threads": len(trace.thread_ids()),
     } == ids
+    ev = trace.events
+    for got, col, res in (
+        (trace.goroutine_ids(), ev.g, ResourceKind.Goroutine),
+        (trace.proc_ids(), ev.p, ResourceKind.Proc),
+        (trace.thread_ids(), ev.m, ResourceKind.Thread),
+    ):
+        np.testing.assert_array_equal(got, _ids_by_numpy(trace, col, res), err_msg=res.name)

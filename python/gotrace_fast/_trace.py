@@ -345,25 +345,24 @@ class Trace:
         counts = self._raw.counts_by_kind()
         return {k.name: int(counts[k.value]) for k in EventKind}
 
-    def _ids(self, column: np.ndarray, resource: ResourceKind) -> np.ndarray:
-        ev = self.events
-        in_ctx = column[column != -1]
-        is_res = (ev.res_kind == resource) & np.isin(ev.kind, [int(k) for k in _RESOURCE_KINDS])
-        ids = np.concatenate([in_ctx.astype(np.int64), ev.arg[is_res].astype(np.int64)])
-        return np.unique(ids)
+    def _ids(self, which: int) -> np.ndarray:
+        ids: tuple[np.ndarray, np.ndarray, np.ndarray] = self._cached(
+            "distinct_ids", self._raw.distinct_ids
+        )
+        return ids[which]
 
     def goroutine_ids(self) -> np.ndarray:
         """Sorted distinct goroutine IDs: execution contexts (``g`` != -1) plus goroutines
         named by transitions, labels and range scopes (the oracle's ``distinct_ids``)."""
-        return self._ids(self.events.g, ResourceKind.Goroutine)
+        return self._ids(0)
 
     def proc_ids(self) -> np.ndarray:
         """Sorted distinct proc IDs (``p`` != -1, proc transitions, proc range scopes)."""
-        return self._ids(self.events.p, ResourceKind.Proc)
+        return self._ids(1)
 
     def thread_ids(self) -> np.ndarray:
-        """Sorted distinct thread IDs (``m`` != -1)."""
-        return self._ids(self.events.m, ResourceKind.Thread)
+        """Sorted distinct thread IDs (``m`` != -1, thread range scopes)."""
+        return self._ids(2)
 
     # -- analysis (state intervals, goroutine summary, procs, ranges) ----------------------
 

@@ -491,6 +491,30 @@ impl RawTrace {
         }
     }
 
+    /// The sorted distinct goroutine, proc and thread IDs (the oracle's `distinct_ids`:
+    /// execution contexts and the resources of transitions, labels and range scopes).
+    #[allow(clippy::type_complexity)]
+    fn distinct_ids<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+    )> {
+        let t = &self.trace;
+        let [g, p, m] = py
+            .detach(|| {
+                guard(|| {
+                    let mut d = gotrace_core::analysis::distinct::DistinctIds::default();
+                    d.add(&t.events);
+                    d.into_sorted()
+                })
+            })
+            .map_err(|e| raise_error(py, e))?;
+        Ok((g.into_pyarray(py), p.into_pyarray(py), m.into_pyarray(py)))
+    }
+
     /// State intervals, goroutine states and summaries, procs, ranges, GC and STW sums,
     /// computed in one pass over the events with the GIL released (see
     /// `gotrace_core::analysis`). A dict of numpy arrays and small dicts; string and stack
