@@ -49,15 +49,21 @@ def test_events_from_stdin(tmp_path: pathlib.Path) -> None:
     oracle.assert_same_lines([p.stdout], oracle.EXPECTED / f"{SMALL}.events.tsv.gz", SMALL)
 
 
-def test_events_in_chunks_in_process(
-    monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
-) -> None:
-    """Chunked streaming gives the same bytes as one chunk (tiny chunks forced here)."""
+def test_events_in_process(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """The command streams (a chunk of lines per generation) to sys.stdout."""
     row = _small_row()
-    monkeypatch.setattr("gotrace_fast._trace.TSV_CHUNK_EVENTS", 3)
     assert cli.main(["events", str(oracle.CORPUS / row["file"])]) == 0
     out = capsysbinary.readouterr().out
     oracle.assert_same_lines([out], oracle.EXPECTED / f"{SMALL}.events.tsv.gz", SMALL)
+
+
+def test_iter_events_tsv_in_tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trace.iter_events_tsv gives the same bytes whatever its chunk size."""
+    row = _small_row()
+    monkeypatch.setattr("gotrace_fast._trace.TSV_CHUNK_EVENTS", 3)
+    chunks = list(gt.parse(oracle.CORPUS / row["file"]).iter_events_tsv())
+    assert len(chunks) > 10
+    oracle.assert_same_lines(chunks, oracle.EXPECTED / f"{SMALL}.events.tsv.gz", SMALL)
 
 
 def test_broken_trace_prints_partial_events_and_fails(tmp_path: pathlib.Path) -> None:

@@ -4,7 +4,7 @@ generation and keep no event table (see ``gotrace_core::stream``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,26 @@ def summary(
     _raise_for(raw, source, None)
     assert analysis is not None
     return TraceSummary(raw, analysis, seen)
+
+
+def write_events_tsv(
+    source: Source,
+    write: Callable[[bytes], object],
+    *,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> None:
+    """Writes every event of a trace as ``tracecheck-events/1`` lines (what
+    ``gotrace-fast events`` prints: :meth:`Trace.events_tsv` of the whole trace) by
+    calling ``write(chunk)``, a generation at a time, without keeping the events.
+
+    On a broken trace the events Go's reader yields before the error are written, then
+    the error is raised (its ``partial`` is None). An exception from ``write`` stops the
+    parse and propagates. ``source``, ``progress`` and ``threads`` as for :func:`parse`.
+    """
+    _check_threads(threads)
+    raw = _native.stream_events_tsv(_input(source), write, progress, threads)
+    _raise_for(raw, source, None)
 
 
 def heatmap(

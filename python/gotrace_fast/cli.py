@@ -19,9 +19,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
-from . import example_path, heatmap, parse, summary
+from . import example_path, heatmap, summary
 from ._heatmap import BY, VALUES
-from ._stream import TraceSummary
+from ._stream import TraceSummary, write_events_tsv
 from ._trace import Trace
 from .exceptions import TraceError
 
@@ -90,15 +90,6 @@ def _progress(file: str, enabled: bool) -> Iterator[Callable[[int, int | None], 
         bar.close()
 
 
-def _load(file: str, progress: bool = True) -> tuple[Trace | None, TraceError | None]:
-    """Parses ``file``; returns (trace or partial trace, error or None)."""
-    with _progress(file, progress) as cb:
-        try:
-            return parse(_open_source(file), progress=cb), None
-        except TraceError as e:
-            return e.partial, e
-
-
 def _error(msg: str) -> None:
     print(msg, file=sys.stderr)
 
@@ -115,18 +106,16 @@ def _stdout_bytes() -> BinaryIO:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    trace, err = _load(args.file, args.progress)
+    """Streams the trace (write_events_tsv): lines are written a generation at a time,
+    the events before an error included, and the events are never all in memory."""
     out = _stdout_bytes()
     try:
-        if trace is not None:
-            for chunk in trace.iter_events_tsv():
-                out.write(chunk)
+        with _progress(args.file, args.progress) as cb:
+            write_events_tsv(_open_source(args.file), out.write, progress=cb)
         out.flush()
-    except TraceError as e:  # an internal error while formatting
-        _error(e.message)
-        return 1
-    if err is not None:
-        _trace_error(err)
+    except TraceError as e:
+        out.flush()
+        _trace_error(e)
         return 1
     return 0
 

@@ -1,10 +1,14 @@
 //! Streaming analyses (`gotrace_core::stream`): the reader hands its events to the
 //! analysis in chunks and drops them, so no event table is kept.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Mutex;
+
 use gotrace_core::analysis::distinct::DistinctIds;
 use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
+use gotrace_core::export::tsv::write_events;
 use gotrace_core::store::Trace;
 use gotrace_core::stream::{v2_extent, v2_extent_with, DRAINED};
 use gotrace_core::ParseOptions;
@@ -12,7 +16,7 @@ use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::heat::{set_matrix, spec};
 use crate::{analysis_dict, guard, raise_error, release_mapped, run_detached, Input, RawTrace};
@@ -125,6 +129,64 @@ fn stream_summary<'py>(
     }
 }
 
+/// Parses `source` a chunk at a time (no event table), passing each chunk's events as
+/// `tracecheck-events/1` lines to `write(bytes)` (the GIL taken back for each call),
+/// including the events before an error; returns the `RawTrace` without events, whose
+/// `error` is the parse's. An exception raised by `write` stops the parse and is raised.
+/// `progress` and `threads` as for `parse_path`.
+#[pyfunction]
+#[pyo3(signature = (source, write, progress=None, threads=None))]
+fn stream_events_tsv(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    write: &Bound<'_, PyAny>,
+    progress: Option<&Bound<'_, PyAny>>,
+    threads: Option<usize>,
+) -> PyResult<RawTrace> {
+    let (input, total) = Input::open(source)?;
+    let opts = ParseOptions { threads, ..DRAINED };
+    let write = write.clone().unbind();
+    // Set by the consumer (which may run on a thread of its own) when `write` failed:
+    // the reader's hook then stops the parse.
+    let stop = AtomicBool::new(false);
+    let failed: Mutex<Option<PyErr>> = Mutex::new(None);
+    let r = run_detached(
+        py,
+        progress,
+        total,
+        |hook| {
+            let mut buf = Vec::new();
+            input.drain(
+                &opts,
+                &mut |t| {
+                    if stop.load(Relaxed) || t.events.is_empty() {
+                        return;
+                    }
+                    buf.clear();
+                    let formatted = write_events(t, &mut buf, 0, t.events.len());
+                    let err = Python::attach(|py| match formatted {
+                        Ok(()) => write.call1(py, (PyBytes::new(py, &buf),)).err(),
+                        Err(e) => Some(raise_error(
+                            py,
+                            crate::internal_error_tuple(&format!("writing events: {e}")),
+                        )),
+                    });
+                    if let Some(e) = err {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        stop.store(true, Relaxed);
+                    }
+                },
+                &mut |t, done| stop.load(Relaxed) || hook(t, done),
+            )
+        },
+        |t: &Trace| t.error.is_none() && !stop.load(Relaxed),
+    )?;
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(RawTrace::new(r))
+}
+
 fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     set_matrix(&d, h.matrix)?;
@@ -233,6 +295,7 @@ fn stream_heatmap<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stream_extent, m)?)?;
     m.add_function(wrap_pyfunction!(stream_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_events_tsv, m)?)?;
     m.add_function(wrap_pyfunction!(stream_heatmap, m)?)?;
     Ok(())
 }
