@@ -364,8 +364,7 @@ def heatmap(
     edges = _edges(bins, start, end, (trace.start_ns, trace.end_ns))
     iv = trace.intervals({"proc": "proc", "thread": "thread"}.get(by, "goroutine"))
     if by in ("goroutine", "function"):
-        g = trace.goroutines
-        g_id, g_name = g.id, g.name
+        g_id, g_name = trace._goroutine_names()
     else:
         g_id, g_name = np.empty(0, np.int64), np.empty(0, np.uint32)
 

@@ -107,8 +107,8 @@ def sched_wait_index(trace: Trace) -> np.ndarray:
 
 def _function_keys(trace: Trace, ids: np.ndarray) -> np.ndarray:
     """Summarizer start-function name (string ID) of each goroutine ID in ``ids``."""
-    g = trace.goroutines
-    gid, name = g.id, g.name.astype(np.int64)
+    gid, name = trace._goroutine_names()
+    name = name.astype(np.int64)
     pos = np.searchsorted(gid, ids)
     pos = np.minimum(pos, max(len(gid) - 1, 0))
     found = (gid[pos] == ids) if len(gid) else np.zeros(len(ids), dtype=bool)

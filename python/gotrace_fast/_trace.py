@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _gotrace_fast as _native
 from . import _sched
-from ._analysis import Analysis, Table
+from ._analysis import INTERVAL_STATES, Analysis, Table
 from ._enums import EventKind, GoState, ProcState, ResourceKind
 from .exceptions import TraceError, error_from_tuple
 
@@ -368,10 +368,49 @@ class Trace:
 
     @property
     def analysis(self) -> Analysis:
-        """Everything below, computed once in one pass over the events (GIL released)."""
-        return cast(
-            "Analysis", self._cached("analysis", lambda: Analysis(self._raw.analysis(), self))
-        )
+        """Everything below, computed once in one pass over the events (GIL released):
+        the state intervals and Go's goroutine summaries side by side on two threads, or
+        only the summaries if the intervals were computed already (by :meth:`intervals`,
+        a heatmap or a scheduling metric, which leave the summaries out)."""
+
+        def make() -> Analysis:
+            states = self._side.pop("states", None)
+            self._side.pop("state_tables", None)
+            if states is None:
+                return Analysis(self._raw.analysis(), self)
+            return Analysis({**states, **self._raw.analysis("summaries")}, self)
+
+        return cast("Analysis", self._cached("analysis", make))
+
+    def _states(self) -> dict[str, Any]:
+        """The analysis' state part: interval, proc and range tables and the goroutines'
+        names (``Table`` objects), without Go's goroutine summaries (which cost more
+        memory than the intervals: regions, block and range time per goroutine)."""
+        if "analysis" in self._side:
+            a = self.analysis
+            g = a.goroutines
+            return {
+                "intervals": a.intervals,
+                "procs": a.procs,
+                "ranges": a.ranges,
+                "names": (g.id, g.name),
+            }
+
+        def make() -> dict[str, Any]:
+            raw = self._cached("states", lambda: self._raw.analysis("states"))
+            names = raw["goroutine_names"]
+            return {
+                "intervals": {k: Table(v, INTERVAL_STATES[k]) for k, v in raw["intervals"].items()},
+                "procs": Table(raw["procs"]),
+                "ranges": Table(raw["range_table"]),
+                "names": (names["id"], names["name"]),
+            }
+
+        return cast("dict[str, Any]", self._cached("state_tables", make))
+
+    def _goroutine_names(self) -> tuple[np.ndarray, np.ndarray]:
+        """(goroutine IDs increasing, their name string IDs): Go's Summarizer names."""
+        return cast("tuple[np.ndarray, np.ndarray]", self._states()["names"])
 
     def intervals(self, resource: str = "goroutine") -> Table:
         """State intervals of ``"goroutine"``, ``"proc"`` or ``"thread"`` resources.
@@ -394,7 +433,7 @@ class Trace:
         value fits in 32 bits, as the event table's ``g``/``p``/``m``, else int64.
         """
         try:
-            return self.analysis.intervals[resource]
+            return cast(Table, self._states()["intervals"][resource])
         except KeyError:
             raise ValueError(
                 f"resource must be 'goroutine', 'proc' or 'thread', not {resource!r}"
@@ -420,7 +459,7 @@ class Trace:
     def procs(self) -> Table:
         """Per proc (sorted by ``id``): ``running_ns``, ``running_intervals``, ``idle_ns``,
         ``transitions``, ``running_at_end`` (the oracle's ``procs``)."""
-        return self.analysis.procs
+        return cast(Table, self._states()["procs"])
 
     @property
     def ranges(self) -> Table:
@@ -428,7 +467,7 @@ class Trace:
         ``scope_kind``, ``scope_id``, ``begin``, ``end``, ``active_at_start`` (opened by a
         RangeActive: began before the trace), ``open`` (did not end; ``end`` is then the
         last event)."""
-        return self.analysis.ranges
+        return cast(Table, self._states()["ranges"])
 
     def heatmap(
         self,

@@ -1,11 +1,12 @@
 //! The analysis on two threads (state intervals and summaries side by side) must give
-//! exactly what it gives on one: every interval column, every sum and summary. Checked on
-//! the bundled traces and on every trace of the shared corpus when it is present.
+//! exactly what it gives on one: every interval column, every sum and summary; and its
+//! parts computed alone (`states_of`, `summaries_of`) the same again. Checked on the
+//! bundled traces and on every trace of the shared corpus when it is present.
 
 use std::path::PathBuf;
 
 use gotrace_core::analysis::intervals::Intervals;
-use gotrace_core::analysis::summary::{analyze_with, Analysis};
+use gotrace_core::analysis::summary::{analyze_with, states_of, summaries_of, Analysis};
 
 fn same_intervals(a: &Intervals, b: &Intervals, what: &str) {
     macro_rules! cols {
@@ -45,6 +46,32 @@ fn check(name: &str, data: &[u8]) -> usize {
         format!("{:?}", (&two.goroutines, &two.tasks, &two.ranges)),
         "{name}: summaries"
     );
+    let alone = states_of(&t);
+    let c = &alone.states;
+    same_intervals(
+        &a.goroutines,
+        &c.goroutines,
+        &format!("{name} goroutines alone"),
+    );
+    same_intervals(&a.procs, &c.procs, &format!("{name} procs alone"));
+    same_intervals(&a.threads, &c.threads, &format!("{name} threads alone"));
+    assert_eq!(
+        format!("{:?}", (&a.go_stats, &a.proc_stats, &one.ranges)),
+        format!("{:?}", (&c.go_stats, &c.proc_stats, &alone.ranges)),
+        "{name}: state sums and ranges alone"
+    );
+    let (names, summaries) = (alone.names.into_sorted(), summaries_of(&t));
+    assert_eq!(
+        format!("{:?}", (&one.goroutines, &one.tasks)),
+        format!("{:?}", (&summaries.0, &summaries.1)),
+        "{name}: summaries alone"
+    );
+    // The same goroutines with the same names (looked up as the heatmaps do: an ID
+    // missing from a table is named 0).
+    let ids: Vec<i64> = one.goroutines.iter().map(|g| g.id).collect();
+    assert_eq!(names.0, ids, "{name}: goroutine IDs alone");
+    let want: Vec<u32> = one.goroutines.iter().map(|g| g.name).collect();
+    assert_eq!(names.1, want, "{name}: goroutine names alone");
     a.goroutines.len()
 }
 

@@ -5,11 +5,12 @@
 //! handed to numpy, which takes them without copying.
 
 use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateIntervals};
+use gotrace_core::analysis::ranges::RangeSummary;
 use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
 use gotrace_core::analysis::summarizer::{
     is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
 };
-use gotrace_core::analysis::summary::{analyze_then, Analysis, Summaries};
+use gotrace_core::analysis::summary::{analyze_then, states_of, summaries_of, Analysis, Summaries};
 use gotrace_core::store::{IdCol, Trace};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
@@ -88,25 +89,91 @@ pub(crate) struct StateCols {
     procs: Cols,
 }
 
-/// The tables made from the summaries.
+/// The tables made from the goroutine and task summaries.
 pub(crate) struct SummaryCols {
     tasks: Cols,
     goroutines: Cols,
     regions: Cols,
+}
+
+/// The tables made from the ranges.
+pub(crate) struct RangeCols {
     range_table: Cols,
     by_name: Vec<(u32, RangeCounts)>,
     gc: GcStats,
     stw: StwStats,
 }
 
-/// The whole analysis of `trace` (both threads, GIL released) as the extension's dict.
-pub(crate) fn analyze_dict<'py>(py: Python<'py>, trace: &Trace) -> PyResult<Bound<'py, PyDict>> {
-    let (st, su) = py
+/// Which part of the analysis `RawTrace.analysis` computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Everything (intervals and summaries side by side on two threads).
+    All,
+    /// Intervals, state sums, ranges and goroutine names (`states_of`).
+    States,
+    /// Goroutine and task summaries (`summaries_of`).
+    Summaries,
+}
+
+/// A part of the analysis of `trace` (GIL released) as the extension's dict.
+pub(crate) fn analyze_dict<'py>(
+    py: Python<'py>,
+    trace: &Trace,
+    part: Part,
+) -> PyResult<Bound<'py, PyDict>> {
+    type Parts = (
+        Option<StateCols>,
+        Option<RangeCols>,
+        Option<SummaryCols>,
+        Option<Cols>,
+    );
+    let (st, rc, su, names): Parts = py
         .detach(|| {
-            guard(|| analyze_then(trace, 0, state_cols, |s: Summaries| summary_cols(trace, s)))
+            guard(|| match part {
+                Part::All => {
+                    let (st, (su, rc)) = analyze_then(trace, 0, state_cols, |s: Summaries| {
+                        (
+                            summary_cols(trace, s.goroutines, &s.tasks),
+                            range_cols(s.ranges),
+                        )
+                    });
+                    (Some(st), Some(rc), Some(su), None)
+                }
+                Part::States => {
+                    let s = states_of(trace);
+                    let (id, name) = s.names.into_sorted();
+                    let mut names = Cols::default();
+                    names.put("id", id);
+                    names.put("name", name);
+                    let (st, rc) = (state_cols(s.states), range_cols(s.ranges));
+                    (Some(st), Some(rc), None, Some(names))
+                }
+                Part::Summaries => {
+                    let (goroutines, tasks) = summaries_of(trace);
+                    (
+                        None,
+                        None,
+                        Some(summary_cols(trace, goroutines, &tasks)),
+                        None,
+                    )
+                }
+            })
         })
         .map_err(|e| raise_error(py, e))?;
-    to_dict(py, st, su)
+    let out = PyDict::new(py);
+    if let Some(st) = st {
+        put_states(py, &out, st)?;
+    }
+    if let Some(rc) = rc {
+        put_ranges(py, &out, rc)?;
+    }
+    if let Some(su) = su {
+        put_summaries(py, &out, su)?;
+    }
+    if let Some(names) = names {
+        out.set_item("goroutine_names", names.dict(py)?)?;
+    }
+    Ok(out)
 }
 
 /// The dict of an analysis computed elsewhere (the streaming summary).
@@ -115,17 +182,21 @@ pub(crate) fn analysis_dict<'py>(
     trace: &Trace,
     a: Analysis,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let s = Summaries {
-        goroutines: a.goroutines,
-        tasks: a.tasks,
-        ranges: a.ranges,
-    };
-    to_dict(py, state_cols(a.states), summary_cols(trace, s))
+    let out = PyDict::new(py);
+    put_states(py, &out, state_cols(a.states))?;
+    put_ranges(py, &out, range_cols(a.ranges))?;
+    put_summaries(py, &out, summary_cols(trace, a.goroutines, &a.tasks))?;
+    Ok(out)
 }
 
-fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
+fn put_summaries(py: Python<'_>, out: &Bound<'_, PyDict>, su: SummaryCols) -> PyResult<()> {
     out.set_item("tasks", su.tasks.dict(py)?)?;
+    out.set_item("goroutines", su.goroutines.dict(py)?)?;
+    out.set_item("regions", su.regions.dict(py)?)?;
+    Ok(())
+}
+
+fn put_states(py: Python<'_>, out: &Bound<'_, PyDict>, st: StateCols) -> PyResult<()> {
     let iv = PyDict::new(py);
     let [g, p, t] = st.intervals;
     iv.set_item("goroutine", g.dict(py)?)?;
@@ -134,10 +205,12 @@ fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bou
     out.set_item("intervals", iv)?;
     out.set_item("goroutine_states", st.goroutine_states.dict(py)?)?;
     out.set_item("procs", st.procs.dict(py)?)?;
-    out.set_item("goroutines", su.goroutines.dict(py)?)?;
-    out.set_item("regions", su.regions.dict(py)?)?;
-    out.set_item("range_table", su.range_table.dict(py)?)?;
-    let rows: Vec<(u32, i64, i64, i64, i64, i64, i64)> = su
+    Ok(())
+}
+
+fn put_ranges(py: Python<'_>, out: &Bound<'_, PyDict>, rc: RangeCols) -> PyResult<()> {
+    out.set_item("range_table", rc.range_table.dict(py)?)?;
+    let rows: Vec<(u32, i64, i64, i64, i64, i64, i64)> = rc
         .by_name
         .iter()
         .map(|(n, c)| {
@@ -153,7 +226,7 @@ fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bou
         })
         .collect();
     out.set_item("range_counts", rows)?;
-    let gc = su.gc;
+    let gc = rc.gc;
     let d = PyDict::new(py);
     d.set_item("count", gc.count)?;
     d.set_item("active_at_start", gc.active_at_start)?;
@@ -163,10 +236,10 @@ fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bou
     d.set_item("sweep_bytes_reclaimed", gc.sweep_bytes_reclaimed)?;
     out.set_item("gc", d)?;
     let d = PyDict::new(py);
-    d.set_item("count", su.stw.count)?;
-    d.set_item("total_ns", su.stw.total_ns)?;
+    d.set_item("count", rc.stw.count)?;
+    d.set_item("total_ns", rc.stw.total_ns)?;
     let br = PyDict::new(py);
-    for (reason, count, ns) in su.stw.by_reason {
+    for (reason, count, ns) in rc.stw.by_reason {
         let e = PyDict::new(py);
         e.set_item("count", count)?;
         e.set_item("ns", ns)?;
@@ -174,7 +247,7 @@ fn to_dict<'py>(py: Python<'py>, st: StateCols, su: SummaryCols) -> PyResult<Bou
     }
     d.set_item("by_reason", br)?;
     out.set_item("stw", d)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The table's own ID column (`g` of goroutine intervals...) is the `id` array itself.
@@ -498,8 +571,8 @@ fn drop_later<T: Send + 'static>(v: Vec<T>) {
     }
 }
 
-fn summary_cols(trace: &Trace, s: Summaries) -> SummaryCols {
-    let t = s.ranges.table;
+fn range_cols(r: RangeSummary) -> RangeCols {
+    let t = r.table;
     let mut range_table = Cols::default();
     range_table.put("name", t.name);
     range_table.put("scope_kind", t.scope_kind);
@@ -508,15 +581,24 @@ fn summary_cols(trace: &Trace, s: Summaries) -> SummaryCols {
     range_table.put("end", t.end);
     range_table.put("active_at_start", t.active_at_start);
     range_table.put("open", t.open);
-    let (goroutines, regions) = goroutine_cols(trace, &s.goroutines);
-    drop_later(s.goroutines);
-    SummaryCols {
-        tasks: task_cols(&s.tasks),
-        goroutines,
-        regions,
+    RangeCols {
         range_table,
-        by_name: s.ranges.by_name,
-        gc: s.ranges.gc,
-        stw: s.ranges.stw,
+        by_name: r.by_name,
+        gc: r.gc,
+        stw: r.stw,
+    }
+}
+
+fn summary_cols(
+    trace: &Trace,
+    goroutines: Vec<GoroutineSummary>,
+    tasks: &[TaskSummary],
+) -> SummaryCols {
+    let (gcols, regions) = goroutine_cols(trace, &goroutines);
+    drop_later(goroutines);
+    SummaryCols {
+        tasks: task_cols(tasks),
+        goroutines: gcols,
+        regions,
     }
 }

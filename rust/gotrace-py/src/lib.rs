@@ -518,9 +518,23 @@ impl RawTrace {
     /// State intervals, goroutine states and summaries, procs, ranges, GC and STW sums,
     /// computed in one pass over the events with the GIL released (see
     /// `gotrace_core::analysis`). A dict of numpy arrays and small dicts; string and stack
-    /// columns hold IDs (`string(i)`, `stack(i)`).
-    fn analysis<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        analysis::analyze_dict(py, &self.trace)
+    /// columns hold IDs (`string(i)`, `stack(i)`). `part`: None for everything (intervals
+    /// and summaries on two threads), `"states"` for the intervals, state sums, procs,
+    /// ranges and `goroutine_names` alone, `"summaries"` for the goroutine, region and
+    /// task summaries alone.
+    #[pyo3(signature = (part=None))]
+    fn analysis<'py>(&self, py: Python<'py>, part: Option<&str>) -> PyResult<Bound<'py, PyDict>> {
+        let part = match part {
+            None => analysis::Part::All,
+            Some("states") => analysis::Part::States,
+            Some("summaries") => analysis::Part::Summaries,
+            Some(p) => {
+                return Err(PyValueError::new_err(format!(
+                    "part must be None, 'states' or 'summaries', not {p:?}"
+                )))
+            }
+        };
+        analysis::analyze_dict(py, &self.trace, part)
     }
 
     fn __repr__(&self) -> String {

@@ -255,6 +255,15 @@ impl GoNames {
     pub fn get(&self, id: i64) -> u32 {
         self.names.get(id).map_or(0, |n| n.get() - 1)
     }
+
+    /// Every goroutine ID seen and its name, by increasing ID.
+    pub fn into_sorted(self) -> (Vec<i64>, Vec<u32>) {
+        self.names
+            .into_sorted()
+            .into_iter()
+            .map(|(id, n)| (id, n.get() - 1))
+            .unzip()
+    }
 }
 
 /// The summaries by goroutine ID: one vector of summaries (grown in bulk, its pages faulted

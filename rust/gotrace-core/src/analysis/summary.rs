@@ -3,7 +3,7 @@
 
 use super::intervals::{GoTransition, IntervalSink, StateIntervals, StoredIntervals, Tracker};
 use super::ranges::{RangeSummary, RangeTracker};
-use super::summarizer::{Ev, GoroutineSummary, Names, Summarizer, TaskSummary};
+use super::summarizer::{Ev, GoNames, GoroutineSummary, Names, Summarizer, TaskSummary};
 use crate::store::{resource, Columns, EventKind, Trace, NO_TASK};
 
 /// Everything [`analyze`] computes.
@@ -87,7 +87,7 @@ pub fn analyze_then<A: Send, B: Send>(
         states(tracker.finish(end))
     };
     let summaries = move || {
-        summarize(&mut summ, &mut ranges, trace);
+        summarize(&mut summ, Some(&mut ranges), trace);
         let (goroutines, tasks, ranges) = finish_summaries(summ, ranges, end, trace);
         summaries(Summaries {
             goroutines,
@@ -185,8 +185,72 @@ pub(crate) fn track<S: IntervalSink>(tracker: &mut Tracker<S>, ev: &Columns, i: 
     }
 }
 
+/// The range tracker's part of event `i`, a RangeBegin/Active/End.
+#[inline]
+fn range_event(ranges: &mut RangeTracker, trace: &Trace, i: usize) {
+    let ev = &trace.events;
+    let (kind, name, aux) = (ev.kind[i], ev.name[i], ev.aux[i]);
+    let attrs = if kind == EventKind::RangeEnd as u8 && aux > 0 {
+        trace.range_attrs.get(aux as usize - 1).copied()
+    } else {
+        None
+    };
+    let scope = (ev.res_kind[i], ev.arg.get(i));
+    let name_bytes = trace.strings.get(name);
+    ranges.event(kind, ev.time[i], name, name_bytes, scope.0, scope.1, attrs);
+}
+
+/// What [`states_of`] computes: the analysis but Go's per-goroutine summaries.
+#[derive(Debug)]
+pub struct States {
+    pub states: StateIntervals,
+    pub ranges: RangeSummary,
+    /// The goroutines' names by the Summarizer's rule (what heatmaps label rows with).
+    pub names: GoNames,
+}
+
+/// The state intervals, the ranges and the goroutine names in one pass, without Go's
+/// per-goroutine summaries (regions, block and range time by key): what the intervals,
+/// heatmaps and scheduling metrics need, at a fraction of the whole analysis' memory.
+/// Equal to the same parts of [`analyze`].
+pub fn states_of(trace: &Trace) -> States {
+    let Analyzer {
+        mut tracker,
+        mut ranges,
+        ..
+    } = Analyzer::for_trace(trace);
+    let mut names = GoNames::default();
+    let ev = &trace.events;
+    const ST: u8 = EventKind::StateTransition as u8;
+    const RB: u8 = EventKind::RangeBegin as u8;
+    const RE: u8 = EventKind::RangeEnd as u8;
+    for i in 0..ev.len() {
+        track(&mut tracker, ev, i);
+        match ev.kind[i] {
+            ST if ev.res_kind[i] == resource::GOROUTINE => {
+                names.transition(ev.arg.get(i), ev.from[i], ev.to[i], ev.aux[i], trace);
+            }
+            RB..=RE => range_event(&mut ranges, trace, i),
+            _ => {}
+        }
+    }
+    let end = ev.time.last().copied().unwrap_or(0);
+    States {
+        states: tracker.finish(end),
+        ranges: ranges.finish(end, |id| trace.strings.get(id).to_vec()),
+        names,
+    }
+}
+
+/// Go's per-goroutine and task summaries alone (the other part of [`analyze`]).
+pub fn summaries_of(trace: &Trace) -> (Vec<GoroutineSummary>, Vec<TaskSummary>) {
+    let mut summ = Summarizer::new();
+    summarize(&mut summ, None, trace);
+    summ.finish(trace)
+}
+
 /// The summarizer's and the range tracker's part of every event of `trace.events`.
-fn summarize(summ: &mut Summarizer, ranges: &mut RangeTracker, trace: &Trace) {
+fn summarize(summ: &mut Summarizer, mut ranges: Option<&mut RangeTracker>, trace: &Trace) {
     let ev = &trace.events;
     const SYNC: u8 = EventKind::Sync as u8;
     const ST: u8 = EventKind::StateTransition as u8;
@@ -214,20 +278,9 @@ fn summarize(summ: &mut Summarizer, ranges: &mut RangeTracker, trace: &Trace) {
             aux: ev.aux[i],
         };
         if (RB..=RE).contains(&kind) {
-            let attrs = if kind == RE && e.aux > 0 {
-                trace.range_attrs.get(e.aux as usize - 1).copied()
-            } else {
-                None
-            };
-            ranges.event(
-                kind,
-                t,
-                e.name,
-                trace.strings.get(e.name),
-                e.res_kind,
-                e.arg,
-                attrs,
-            );
+            if let Some(r) = ranges.as_deref_mut() {
+                range_event(r, trace, i);
+            }
         }
         if matches!(kind, SYNC | ST | RB..=RE | REG_B | REG_E) {
             summ.event(&e, trace);
@@ -270,7 +323,7 @@ impl<S: IntervalSink> Analyzer<S> {
         for i in 0..ev.len() {
             track(&mut self.tracker, ev, i);
         }
-        summarize(&mut self.summ, &mut self.ranges, trace);
+        summarize(&mut self.summ, Some(&mut self.ranges), trace);
         if let Some(&t) = ev.time.last() {
             self.end = t;
         }
