@@ -24,6 +24,7 @@ import numpy as np  # imported first, so that only gotrace_fast is instrumented
 with atheris.import_hook.HookManager({"gotrace_fast"}, set(), True, trace_dataflow=False):
     import gotrace_fast as gt
     from gotrace_fast import _analysis, _sched, heatmap  # noqa: F401  (instrumented)
+    from gotrace_fast._stream import write_events_tsv
 
 # Empty bins and empty traces give NaN fractions and statistics: expected, not errors.
 warnings.simplefilter("ignore", RuntimeWarning)
@@ -91,13 +92,33 @@ def exercise(trace: gt.Trace) -> None:
         trace.fairness(bins=8)
 
 
-def streaming(data: bytes, trace: gt.Trace | None) -> None:
+def streamed_tsv(data: bytes, events: gt.Trace | None, threads: int | None) -> bool:
+    """``gotrace-fast events`` (write_events_tsv, no event table) writes exactly the
+    parse's (or its partial trace's) events and fails where the parse fails."""
+    out: list[bytes] = []
+    failed = False
+    try:
+        write_events_tsv(data, out.append, threads=threads)
+    except gt.TraceError as e:
+        check_error(e)
+        failed = True
+    want = events.events_tsv() if events is not None else b""
+    assert b"".join(out) == want, "streamed events differ"
+    return failed
+
+
+def streaming(data: bytes, trace: gt.Trace | None, partial: gt.Trace | None) -> None:
     """The streaming summary and heatmap (no event table): documented errors only, and
     on a trace that parses whole, the same matrix as the parsed trace's heatmap. Every
     other input with threads=2: the analysis on a thread of its own."""
     threads = 2 if len(data) % 2 else None
+    failed = streamed_tsv(data, trace if trace is not None else partial, threads)
+    assert failed == (trace is None), "streamed events fail where the parse does not"
     try:
-        gt.summary(data, threads=threads)
+        s = gt.summary(data, threads=threads)
+        if trace is not None:
+            assert np.array_equal(s.goroutine_ids(), trace.goroutine_ids())
+            assert np.array_equal(s.thread_ids(), trace.thread_ids())
         h = gt.heatmap(data, 16, top=3, threads=threads)
     except gt.TraceError as e:
         check_error(e)
@@ -117,12 +138,12 @@ def test_one(data: bytes) -> None:
         trace = gt.parse(data)
     except gt.TraceError as e:
         check_error(e)
-        streaming(data, None)
+        streaming(data, None, e.partial)
         if e.partial is None:
             return
         trace = e.partial
     else:
-        streaming(data, trace)
+        streaming(data, trace, None)
     exercise(trace)
 
 

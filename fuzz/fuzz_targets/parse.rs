@@ -154,6 +154,42 @@ fuzz_target!(|data: &[u8]| {
 
     // What the Python layer reaches from a parsed (possibly partial) trace.
     let a = summary::analyze(&t);
+    // Its parts computed alone (what heatmaps and `Trace.goroutines` ask for first).
+    let alone = summary::states_of(&t);
+    assert_eq!(
+        format!(
+            "{:?}",
+            (&a.states.go_stats, &a.states.proc_stats, &a.ranges)
+        ),
+        format!(
+            "{:?}",
+            (
+                &alone.states.go_stats,
+                &alone.states.proc_stats,
+                &alone.ranges
+            )
+        ),
+        "states alone"
+    );
+    assert!(
+        a.states.goroutines.id == alone.states.goroutines.id,
+        "intervals alone"
+    );
+    let (ids, names) = alone.names.into_sorted();
+    let (gs, _) = summary::summaries_of(&t);
+    assert_eq!(
+        ids,
+        gs.iter().map(|g| g.id).collect::<Vec<_>>(),
+        "names alone: IDs"
+    );
+    assert_eq!(
+        names,
+        gs.iter().map(|g| g.name).collect::<Vec<_>>(),
+        "names alone"
+    );
+    let mut distinct = gotrace_core::analysis::distinct::DistinctIds::default();
+    distinct.add(&t.events);
+    let _ = distinct.into_sorted();
     for flags in [
         mmu::UTIL_DEFAULT,
         mmu::UTIL_DEFAULT | mmu::UTIL_SWEEP | mmu::UTIL_PER_PROC,
@@ -168,11 +204,11 @@ fuzz_target!(|data: &[u8]| {
         if t1 >= t0 {
             let edges = binning::uniform_edges(t0, t1, 16);
             for iv in [&a.states.goroutines, &a.states.procs, &a.states.threads] {
-                let mut ids = iv.id.clone();
+                let id = iv.id.to_vec();
+                let mut ids = id.clone();
                 ids.sort_unstable();
                 ids.dedup();
-                let rows: Vec<u32> = iv
-                    .id
+                let rows: Vec<u32> = id
                     .iter()
                     .map(|id| ids.binary_search(id).unwrap() as u32)
                     .collect();
@@ -180,22 +216,23 @@ fuzz_target!(|data: &[u8]| {
                 let _ = binning::count(&iv.start, &rows, ids.len(), &edges);
             }
             let (g, p) = (&a.states.goroutines, &a.states.procs);
+            let (gid, pid) = (g.id.to_vec(), p.id.to_vec());
             let _ = sched::fairness(
                 sched::Cols {
-                    id: &g.id,
+                    id: &gid,
                     start: &g.start,
                     end: &g.end,
                     state: &g.state,
                 },
                 sched::Cols {
-                    id: &p.id,
+                    id: &pid,
                     start: &p.start,
                     end: &p.end,
                     state: &p.state,
                 },
                 &edges,
             );
-            let w = sched::sched_wait_indices(&g.id, &g.start, &g.end, &g.state);
+            let w = sched::sched_wait_indices(&gid, &g.start, &g.end, &g.state);
             // As numpy computes them in Python: wrapping.
             let mut d: Vec<i64> = w
                 .iter()

@@ -5,8 +5,7 @@
 //! handed to numpy, which takes them without copying.
 
 use gotrace_core::analysis::intervals::{GoStateStat, Intervals, ProcStat, StateIntervals};
-use gotrace_core::analysis::ranges::RangeSummary;
-use gotrace_core::analysis::ranges::{GcStats, RangeCounts, StwStats};
+use gotrace_core::analysis::ranges::{GcStats, RangeCounts, RangeSummary, StwStats};
 use gotrace_core::analysis::summarizer::{
     is_system_goroutine, EventRef, ExecStats, GoroutineSummary, RegionSummary, TaskSummary,
 };
