@@ -29,6 +29,11 @@ struct Many {
 }
 
 impl KeyedNs {
+    /// No keys (what `default()` gives, in a `const`).
+    pub const fn new() -> Self {
+        KeyedNs(Repr::Empty)
+    }
+
     pub fn position(&self, key: u32) -> Option<usize> {
         match &self.0 {
             Repr::Empty => None,

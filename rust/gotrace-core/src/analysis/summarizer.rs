@@ -96,7 +96,38 @@ pub struct GoroutineSummary {
     /// before the trace), and that creator's stack at the creation (the `go` statement).
     pub creator: i64,
     pub creation_stack: u32,
-    pending: Pending,
+    pending: Pend,
+}
+
+/// A goroutine's [`Pending`] state, allocated at its first write and freed when the
+/// goroutine is finalized: most of a big trace's goroutines have ended, and their
+/// summaries are kept to the end (96 bytes each less; 44 MB for 457 k goroutines).
+/// Reading an absent one reads zeros ("unset"), as Go's fresh summary does.
+#[derive(Default, Debug, Clone)]
+struct Pend(Option<Box<Pending>>);
+
+static NO_PENDING: Pending = Pending {
+    last_start: 0,
+    last_runnable: 0,
+    last_block: 0,
+    last_block_reason: 0,
+    last_syscall: 0,
+    last_syscall_block: 0,
+    last_range: KeyedNs::new(),
+    active_regions: Vec::new(),
+};
+
+impl std::ops::Deref for Pend {
+    type Target = Pending;
+    fn deref(&self) -> &Pending {
+        self.0.as_deref().unwrap_or(&NO_PENDING)
+    }
+}
+
+impl std::ops::DerefMut for Pend {
+    fn deref_mut(&mut self) -> &mut Pending {
+        self.0.get_or_insert_with(Default::default)
+    }
 }
 
 #[derive(Default, Debug, Clone)]
@@ -154,7 +185,10 @@ impl GoroutineSummary {
             self.end_time = t;
         }
         let fin = self.snapshot(last_ts);
-        let active = std::mem::take(&mut self.pending.active_regions);
+        let active = match self.pending.0.as_deref_mut() {
+            Some(p) => std::mem::take(&mut p.active_regions),
+            None => Vec::new(),
+        };
         if !is_system {
             for mut r in active {
                 r.end = trigger;
@@ -163,7 +197,7 @@ impl GoroutineSummary {
             }
         }
         self.stats = fin;
-        self.pending = Pending::default();
+        self.pending = Pend(None);
     }
 }
 
