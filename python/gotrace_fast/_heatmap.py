@@ -162,11 +162,19 @@ class Heatmap:
         if real <= n:
             return self
         other = self.values[n:].sum(axis=0, keepdims=True)
+        return self._with_rows(
+            np.concatenate([self.values[:n], other]),
+            np.concatenate([self.row_ids[:n], np.array([-1], self.row_ids.dtype)]),
+            [*self.row_labels[:n], "other"],
+        )
+
+    def _with_rows(self, values: np.ndarray, row_ids: np.ndarray, labels: list[str]) -> Heatmap:
+        """This heatmap with other rows (same bins, arguments and overlays)."""
         return Heatmap(
-            values=np.concatenate([self.values[:n], other]),
+            values=values,
             edges=self.edges,
-            row_ids=np.concatenate([self.row_ids[:n], np.array([-1], self.row_ids.dtype)]),
-            row_labels=[*self.row_labels[:n], "other"],
+            row_ids=row_ids,
+            row_labels=labels,
             by=self.by,
             state=self.state,
             value=self.value,
@@ -180,18 +188,7 @@ class Heatmap:
         ``KeyError``), e.g. ``trace.heatmap(by="reason").select(["network"])``."""
         where = {lbl: i for i, lbl in enumerate(self.row_labels)}
         idx = [where[lbl] for lbl in labels]
-        return Heatmap(
-            values=self.values[idx],
-            edges=self.edges,
-            row_ids=self.row_ids[idx],
-            row_labels=list(labels),
-            by=self.by,
-            state=self.state,
-            value=self.value,
-            gc=self.gc,
-            stw=self.stw,
-            trace_start=self.trace_start,
-        )
+        return self._with_rows(self.values[idx], self.row_ids[idx], list(labels))
 
     def plot(
         self,
