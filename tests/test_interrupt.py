@@ -13,6 +13,7 @@ import pytest
 
 import gotrace_fast as gt
 import oracle
+from gotrace_fast._stream import write_events_tsv
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "mkfifo") or sys.platform == "win32", reason="needs a named pipe"
@@ -44,7 +45,16 @@ def _end_of_first_generation(data: bytes) -> int:
         i += size
 
 
-def test_sigint_during_parse_raises_keyboard_interrupt(tmp_path: Path) -> None:
+READS = {
+    "parse": gt.parse,
+    "summary": gt.summary,
+    "events": lambda path: write_events_tsv(path, lambda chunk: None),
+}
+
+
+@pytest.mark.parametrize("read", list(READS))
+def test_sigint_during_parse_raises_keyboard_interrupt(tmp_path: Path, read: str) -> None:
+    """The parse, and the streaming summary and events dump (no event table)."""
     oracle.require_shared()
     # A Go 1.27 trace with hundreds of generations (GODEBUG=traceadvanceperiod=0).
     data = (oracle.CORPUS / "go1.27.3-testprog-stress-advance0.trace").read_bytes()
@@ -74,7 +84,7 @@ def test_sigint_during_parse_raises_keyboard_interrupt(tmp_path: Path) -> None:
     t.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            gt.parse(fifo)
+            READS[read](fifo)
     finally:
         signal.signal(signal.SIGINT, previous)
         t.join(timeout=30)
