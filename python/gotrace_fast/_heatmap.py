@@ -155,7 +155,9 @@ class Heatmap:
         own ``other`` row, if any): what ``top=n`` gives when the heatmap is computed,
         since rows come in their ``sort`` order (with ``value="fraction"`` up to float
         rounding in ``other``: the kernel divides the summed ns, this sums quotients).
-        Unchanged if there are at most ``n`` rows besides ``other``."""
+        Unchanged if there are at most ``n`` rows besides ``other``. A ``by="state"``
+        heatmap computed without ``top`` has its rows in the order of ``state``, unranked:
+        its first ``n`` states are kept (``top=n`` would rank them first)."""
         if n < 0:
             raise ValueError("n must be >= 0")
         real = len(self.row_ids) - int(self.has_other)
