@@ -200,7 +200,7 @@ fn range_event(ranges: &mut RangeTracker, trace: &Trace, i: usize) {
     ranges.event(kind, ev.time[i], name, name_bytes, scope.0, scope.1, attrs);
 }
 
-/// What [`states_of`] computes: the analysis but Go's per-goroutine summaries.
+/// What [`states_of`] computes: the analysis without Go's per-goroutine summaries.
 #[derive(Debug)]
 pub struct States {
     pub states: StateIntervals,
