@@ -295,6 +295,22 @@ def test_cli_heatmap_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "13 rows x 200 bins" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("top", "rows"), [("0", 200), ("250", 250)])
+def test_cli_heatmap_draws_the_rows_it_computes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], top: str, rows: int
+) -> None:
+    """--top 0 computes (and draws) as many rows as a plot draws by default; a larger
+    --top is drawn whole. Checked on a trace with more goroutines than either."""
+    pytest.importorskip("matplotlib")
+    oracle.require_shared()
+    path = oracle.CORPUS / "go1.27.3-mixed-medium.trace"
+    assert len(gotrace_fast.parse(path).heatmap(10).row_ids) > 300
+    out = tmp_path / "h.png"
+    assert main(["heatmap", str(path), "-o", str(out), "--bins", "50", "--top", top]) == 0
+    assert f"{rows + 1} rows x 50 bins" in capsys.readouterr().out
+    assert out.read_bytes().startswith(PNG_MAGIC)
+
+
 def test_cli_heatmap_bad_state(tmp_path: Path) -> None:
     assert main(["heatmap", "--example", "-o", str(tmp_path / "x.png"), "--state", "nope"]) == 2
 

@@ -41,6 +41,8 @@ _PROC_STATES = {"running": ProcState.Running, "idle": ProcState.Idle}
 # Threads run goroutines: their intervals are Running or Syscall.
 _THREAD_STATES = {"running": GoState.Running, "syscall": GoState.Syscall}
 _SORTS = ("total", "first", "id")
+#: Rows a plot draws at most by default (besides ``other``): see :meth:`Heatmap.plot`.
+MAX_PLOT_ROWS = 200
 
 
 class Heatmap:
@@ -200,7 +202,7 @@ class Heatmap:
         cmap: Any = None,
         gc: bool = True,
         stw: bool = True,
-        max_rows: int | None = 200,
+        max_rows: int | None = MAX_PLOT_ROWS,
         **kwargs: Any,
     ) -> Axes:
         """Draws the heatmap with matplotlib (see :func:`gotrace_fast.plot.plot_heatmap`;

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
 from . import example_path, heatmap, summary
-from ._heatmap import BY, VALUES
+from ._heatmap import BY, MAX_PLOT_ROWS, VALUES
 from ._stream import TraceSummary, write_events_tsv
 from ._trace import Trace
 from .exceptions import TraceError
@@ -236,7 +236,7 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
                 by=args.by,
                 state=states,
                 value=args.value,
-                top=args.top or None,
+                top=args.top or MAX_PLOT_ROWS,
                 progress=cb,
             )
     except TraceError as e:
@@ -246,7 +246,7 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
         _error(f"{PROG}: {e}")
         return 2
     try:
-        hm.to_png(args.output, norm=args.norm)
+        hm.to_png(args.output, norm=args.norm, max_rows=None)
     except ImportError:
         _error(f"{PROG}: plotting needs matplotlib: pip install 'gotrace-fast[plot]'")
         return 2
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--top",
         type=int,
         default=30,
-        help="rows kept, rest summed (30; 0 = all, of which a plot draws the first 200)",
+        help=f"rows drawn, the rest summed into 'other' (30; 0 = {MAX_PLOT_ROWS})",
     )
     hm.add_argument("--norm", default="log", choices=("log", "linear"), help="colour scale")
     hm.set_defaults(func=cmd_heatmap)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._heatmap import MAX_PLOT_ROWS
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -17,10 +19,6 @@ __all__ = ["heatmap_png", "heatmap_png_bytes", "plot_heatmap"]
 
 #: At most this many row labels are written on the y axis (every k-th row beyond).
 MAX_ROW_LABELS = 40
-
-
-#: Rows :func:`plot_heatmap` draws at most by default (besides ``other``).
-MAX_PLOT_ROWS = 200
 
 
 def _time_unit(span_ns: int) -> tuple[str, float]:
