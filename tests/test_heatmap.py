@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -309,6 +310,26 @@ def test_cli_heatmap_draws_the_rows_it_computes(
     assert main(["heatmap", str(path), "-o", str(out), "--bins", "50", "--top", top]) == 0
     assert f"{rows + 1} rows x 50 bins" in capsys.readouterr().out
     assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_cli_state_heatmap_top_0_keeps_the_states_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state heatmap has a few rows: --top 0 computes it unranked (states in order)."""
+    pytest.importorskip("matplotlib")
+    import gotrace_fast.cli as cli
+
+    made: list[gotrace_fast.Heatmap] = []
+
+    def spy(*args: Any, **kwargs: Any) -> gotrace_fast.Heatmap:
+        made.append(gotrace_fast.heatmap(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "heatmap", spy)
+    out = tmp_path / "s.png"
+    assert main(["heatmap", "--example", "-o", str(out), "--by", "state", "--top", "0"]) == 0
+    assert "4 rows x 500 bins" in capsys.readouterr().out
+    assert made[0].row_labels == ["running", "runnable", "waiting", "syscall"]
 
 
 def test_cli_heatmap_bad_state(tmp_path: Path) -> None:

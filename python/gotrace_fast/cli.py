@@ -236,7 +236,8 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
                 by=args.by,
                 state=states,
                 value=args.value,
-                top=args.top or MAX_PLOT_ROWS,
+                # 0: what a plot draws (a state heatmap, a few rows, keeps their order).
+                top=args.top or (None if args.by == "state" else MAX_PLOT_ROWS),
                 progress=cb,
             )
     except TraceError as e:
