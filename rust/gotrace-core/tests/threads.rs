@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::assert_same;
+use common::{assert_same, damaged, Rng};
 use gotrace_core::{parse_read_with, parse_with, ParseOptions, Trace};
 
 fn parse_threads(data: &[u8], threads: usize) -> Trace {
@@ -69,14 +69,9 @@ fn check_damaged(name: &str, data: &[u8], cuts: usize, flips: usize) {
         let cut = n * k / cuts;
         check(&format!("{name} cut at {cut}"), &data[..cut]);
     }
-    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15u64 ^ n as u64);
     for _ in 0..flips {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut d = data.to_vec();
-        let at = 16 + (state as usize) % (n - 16);
-        d[at] = (state >> 32) as u8;
+        let (at, d) = damaged(data, &mut rng);
         check(&format!("{name} byte {at} = {}", d[at]), &d);
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 mod common;
 
-use common::assert_same;
+use common::{assert_same, damaged, Rng};
 use gotrace_core::v1::convert::FORCE_FINAL_LOOKAHEAD;
 use gotrace_core::{parse, Trace};
 
@@ -87,18 +87,13 @@ fn lookahead_from_the_merged_order_is_right() {
     // conversion, both ways.
     for (name, data) in all.iter().take(4) {
         let n = data.len();
-        let mut state = 0x2545_f491_4f6c_dd1du64 ^ n as u64;
+        let mut rng = Rng(0x2545_f491_4f6c_dd1du64 ^ n as u64);
         for k in 1..12 {
             both_ways(
                 &format!("{name} cut at {}", n * k / 12),
                 &data[..n * k / 12],
             );
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let mut d = data.clone();
-            let at = 16 + (state as usize) % (n - 16);
-            d[at] = (state >> 32) as u8;
+            let (at, d) = damaged(data, &mut rng);
             both_ways(&format!("{name} byte {at}"), &d);
         }
     }

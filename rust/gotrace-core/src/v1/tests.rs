@@ -66,6 +66,11 @@ fn kinds(t: &crate::Trace) -> Vec<u8> {
 /// A small valid trace: one P that starts, runs goroutine 1 (created before the first
 /// Gomaxprocs, so pre-init), which makes a syscall and blocks in a channel receive.
 fn small_trace() -> Vec<u8> {
+    small_trace_with(&[], &[])
+}
+
+/// [`small_trace`] with `after_stop` after its P's stop and `tail` at its end.
+fn small_trace_with(after_stop: &[u8], tail: &[u8]) -> Vec<u8> {
     cat(&[
         H21,
         &batch(0, 1000),
@@ -76,10 +81,12 @@ fn small_trace() -> Vec<u8> {
         &ev(EV_GO_SYS_CALL, &[4, 1]),
         &ev(EV_GO_BLOCK_RECV, &[5, 1]),
         &ev(EV_PROC_STOP, &[6]),
+        after_stop,
         &ev(EV_FREQUENCY, &[1_000_000_000]),
         &ev_long(EV_STACK, &[1, 1, 0x1234, 1, 2, 42]),
         &string(1, b"main.f"),
         &string(2, b"main.go"),
+        tail,
     ])
 }
 
@@ -405,23 +412,7 @@ fn early_conversion_error_with_a_helper_thread_ends() {
 /// (`tracecheck events` of this trace prints that line and no event).
 #[test]
 fn checks_after_the_resort_fail_before_the_string_count() {
-    let data = cat(&[
-        H21,
-        &batch(0, 1000),
-        &ev(EV_PROC_START, &[0, 7]),
-        &ev_long(EV_GO_CREATE, &[1, 1, 0, 0]),
-        &ev(EV_GOMAXPROCS, &[2, 4, 0]),
-        &ev(EV_GO_START, &[3, 1, 1]),
-        &ev(EV_GO_SYS_CALL, &[4, 1]),
-        &ev(EV_GO_BLOCK_RECV, &[5, 1]),
-        &ev(EV_PROC_STOP, &[6]),
-        &ev(EV_PROC_STOP, &[7]),
-        &ev(EV_FREQUENCY, &[1_000_000_000]),
-        &ev_long(EV_STACK, &[1, 1, 0x1234, 1, 2, 42]),
-        &string(1, b"main.f"),
-        &string(2, b"main.go"),
-        &string(u64::MAX - 3, b"x"),
-    ]);
+    let data = small_trace_with(&ev(EV_PROC_STOP, &[7]), &string(u64::MAX - 3, b"x"));
     for threads in [1, 2] {
         let opts = crate::ParseOptions::threads(Some(threads));
         let t = crate::parse_with(&data, &opts, &mut |_, _| false);

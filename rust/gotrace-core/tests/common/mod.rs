@@ -178,12 +178,28 @@ pub fn shared() -> Option<std::path::PathBuf> {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn below(&mut self, n: u64) -> u64 {
+    /// The next state.
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
+        self.0
     }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A copy of `data` (longer than its 16-byte header) with one byte after the header
+/// replaced, both drawn from `rng`: (the byte's offset, the copy).
+#[allow(dead_code)] // not every test binary damages traces
+pub fn damaged(data: &[u8], rng: &mut Rng) -> (usize, Vec<u8>) {
+    let s = rng.next();
+    let mut d = data.to_vec();
+    let at = 16 + (s as usize) % (data.len() - 16);
+    d[at] = (s >> 32) as u8;
+    (at, d)
 }
 
 /// A valid one-generation trace from a small simulated scheduler (`seed` picks the sizes
