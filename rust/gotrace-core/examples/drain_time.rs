@@ -15,6 +15,11 @@ fn main() {
         let n: usize = n.to_str().unwrap().parse().unwrap();
         gotrace_core::reader::set_frontier_index_from(Some(n));
     }
+    match std::env::var("SPEC").as_deref() {
+        Ok("0") => gotrace_core::reader::set_speculation(Some(false)),
+        Ok("1") => gotrace_core::reader::set_speculation(Some(true)),
+        _ => {}
+    }
     let mut best = f64::MAX;
     let mut events = 0usize;
     for _ in 0..n {
@@ -30,6 +35,12 @@ fn main() {
         assert!(trace.error.is_none(), "{:?}", trace.error);
         events = count;
         best = best.min(dt);
+    }
+    if std::env::var_os("SPEC_COUNTS").is_some() {
+        eprintln!(
+            "speculation (merged, redone): {:?}",
+            gotrace_core::reader::speculation_counts()
+        );
     }
     println!(
         "{path}: {events} events, threads {threads}, best {best:.3}s, {:.2} Mev/s, {:.1} MB/s",

@@ -28,6 +28,10 @@ use crate::store::{
 };
 use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
+mod speculative;
+pub use speculative::{set_speculation, speculation_counts};
+use speculative::{speculate, speculation_for, Ahead, SpecIn, SpecJob, SpecRows};
+
 /// A cursor over one M's decoded events of the current generation (Go's `batchCursor`).
 struct BatchCursor {
     m: i64,
@@ -311,6 +315,8 @@ const NO_STACK: u8 = u8::MAX;
 enum Out {
     /// An M advanced; its events are in the ordering's queue.
     Advanced,
+    /// A generation ordered speculatively, to be merged (or ordered again).
+    Spec(Box<SpecIn>),
     Cpu(CpuSample),
     Sync {
         time: i64,
@@ -319,6 +325,7 @@ enum Out {
 }
 
 /// Global string IDs of the names the reader synthesises.
+#[derive(Clone)]
 struct Names {
     gomaxprocs: u32,
     heap_objects: u32,
@@ -500,7 +507,7 @@ struct Loader<S> {
     spare: Vec<Vec<BaseEvent>>,
     /// The byte buffer of the last generation, for reuse (fresh memory costs a page
     /// fault per 4 KiB).
-    spare_buf: Vec<u8>,
+    spare_buf: Vec<Vec<u8>>,
     /// Leave the decoding to the cursors, a batch at a time (see [`MStream`]).
     lazy: bool,
 }
@@ -526,7 +533,7 @@ impl<S: Source> Loader<S> {
                 self.spill.take(),
                 self.ver,
                 &mut pending,
-                std::mem::take(&mut self.spare_buf),
+                self.spare_buf.pop().unwrap_or_default(),
             );
             self.spill = r.spill;
             LoadOut::Spill {
@@ -540,7 +547,7 @@ impl<S: Source> Loader<S> {
                     &mut self.cur,
                     self.ver,
                     &mut pending,
-                    std::mem::take(&mut self.spare_buf),
+                    self.spare_buf.pop().unwrap_or_default(),
                 )
                 .map(|g| g.map(|g| self.prepare(g, parallel))),
             )
@@ -553,7 +560,7 @@ impl<S: Source> Loader<S> {
         }
     }
 
-    fn prepare(&mut self, mut gen: Generation, parallel: bool) -> Prepared {
+    fn prepare(&mut self, gen: Generation, parallel: bool) -> Prepared {
         if self.lazy {
             // The generation keeps its bytes; each M reuses a small buffer.
             let streams = gen
@@ -599,7 +606,8 @@ impl<S: Source> Loader<S> {
                 .map(|((_, b), v)| decode_m(b, buf, freq, v))
                 .collect()
         };
-        self.spare_buf = std::mem::take(&mut gen.buf);
+        // The bytes stay with the generation: a speculative ordering that fails
+        // decodes them again (they come back through `Supply::next`).
         Prepared { gen, streams }
     }
 }
@@ -609,13 +617,25 @@ trait Supply {
     /// The next generation read; `spare` are the event buffers of the finished one, and
     /// `buf` its bytes if it kept them.
     fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded;
+
+    /// Whether the supply reads on another thread (and [`Supply::spawn`] runs there).
+    fn threaded(&self) -> bool {
+        false
+    }
+
+    /// Runs `job` on another thread if there is one, else here and now.
+    fn spawn(&mut self, job: Box<dyn FnOnce() + Send>) {
+        job()
+    }
 }
 
 impl<S> Loader<S> {
     fn recycle(&mut self, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) {
         self.spare.extend(spare);
-        if buf.capacity() > self.spare_buf.capacity() {
-            self.spare_buf = buf;
+        // Up to three generations' bytes are in use at a time (one ordered, one ordered
+        // speculatively, one read ahead).
+        if buf.capacity() > 0 && self.spare_buf.len() < 3 {
+            self.spare_buf.push(buf);
         }
     }
 }
@@ -643,6 +663,14 @@ struct ParSupply<'a, 'scope, S> {
 }
 
 impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
+    fn threaded(&self) -> bool {
+        true
+    }
+
+    fn spawn(&mut self, job: Box<dyn FnOnce() + Send>) {
+        self.scope.spawn(move |_| job());
+    }
+
     fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded {
         let (mut loader, loaded) = if let Some(rx) = self.inflight.take() {
             rx.recv().expect("generation reader thread failed")
@@ -723,6 +751,13 @@ struct Reader {
     unblocked: usize,
     /// Scratch for wait keys.
     waits: Vec<Wait>,
+    /// Speculative ordering of one generation (see [`speculate`]): the rows the merge
+    /// must complete. None: the ordinary reader.
+    spec_rows: Option<Box<SpecRows>>,
+    /// Order the generation after the current one speculatively, on another thread.
+    speculate: bool,
+    /// The generation after the current one, read ahead (and maybe being ordered).
+    ahead: Option<Ahead>,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -1052,30 +1087,8 @@ fn drive(
             exp_name,
         }
     };
-    let mut r = Reader {
-        ver,
-        last_ts: 0,
-        gen: None,
-        streams: Vec::new(),
-        frontier: Vec::new(),
-        cursors: Vec::new(),
-        cpu_idx: 0,
-        order: Ordering::new(ver),
-        syncs: 0,
-        read_gen_err: None,
-        done: false,
-        more: false,
-        spill_err: None,
-        spill_err_sync: false,
-        names,
-        limit,
-        last_gen: None,
-        pos: 0,
-        work: 0,
-        index: None,
-        unblocked: 0,
-        waits: Vec::new(),
-    };
+    let mut r = Reader::new(ver, names, limit);
+    r.speculate = speculation_for(ver, sup.threaded());
     'outer: loop {
         if !r.order.queue.is_empty() {
             let queue = std::mem::take(&mut r.order.queue);
@@ -1101,6 +1114,24 @@ fn drive(
         }
         match r.read_event(&mut trace, sup) {
             Ok(Some(Out::Advanced)) => {}
+            Ok(Some(Out::Spec(s))) => match r.merge_spec(*s, &mut trace, sup, hook, chunk) {
+                Ok(None) => {}
+                Ok(Some(out)) => {
+                    // The speculation failed: the generation is ordered here, from its Sync.
+                    if let Err(e) = r.emit(out, &mut trace) {
+                        trace.error = Some(e);
+                        break;
+                    }
+                    if hook(&mut trace, r.pos) {
+                        trace.error = Some(TraceError::interrupted());
+                        break;
+                    }
+                }
+                Err(e) => {
+                    trace.error = Some(e);
+                    break;
+                }
+            },
             Ok(Some(out @ Out::Sync { .. })) => {
                 if let Err(e) = r.emit(out, &mut trace) {
                     trace.error = Some(e);
@@ -1133,12 +1164,43 @@ fn drive(
 }
 
 impl Reader {
+    fn new(ver: u32, names: Names, limit: u64) -> Reader {
+        Reader {
+            ver,
+            last_ts: 0,
+            gen: None,
+            streams: Vec::new(),
+            frontier: Vec::new(),
+            cursors: Vec::new(),
+            cpu_idx: 0,
+            order: Ordering::new(ver),
+            syncs: 0,
+            read_gen_err: None,
+            done: false,
+            more: false,
+            spill_err: None,
+            spill_err_sync: false,
+            names,
+            limit,
+            last_gen: None,
+            pos: 0,
+            work: 0,
+            index: None,
+            unblocked: 0,
+            waits: Vec::new(),
+            spec_rows: None,
+            speculate: false,
+            ahead: None,
+        }
+    }
+
     fn sync(&mut self, time: i64, snapshot: Option<ClockSnapshot>) -> Out {
         self.syncs += 1;
         Out::Sync { time, snapshot }
     }
 
     /// Go's `Reader.ReadEvent`, up to (not including) the deferred validation/time fix-up.
+    #[inline(always)]
     fn read_event(
         &mut self,
         trace: &mut Trace,
@@ -1158,15 +1220,7 @@ impl Reader {
             if let Some(e) = self.read_gen_err.take() {
                 return Err(e);
             }
-            return match self.fetch(trace, sup) {
-                LoadOut::V26(Err(e)) => {
-                    self.read_gen_err = Some(e);
-                    self.gen = None;
-                    Ok(Some(self.sync(self.last_ts, None)))
-                }
-                LoadOut::V26(Ok(g)) => self.install_gen(g).map(Some),
-                LoadOut::Spill { .. } => unreachable!("spill read for a 1.26+ trace"),
-            };
+            return self.next_gen_v26(trace, sup).map(Some);
         }
         let gen = self
             .gen
@@ -1339,6 +1393,73 @@ impl Reader {
         Ok(true)
     }
 
+    /// The next generation of a 1.26+ trace: its Sync, or a speculation to merge.
+    fn next_gen_v26(&mut self, trace: &mut Trace, sup: &mut dyn Supply) -> Result<Out, TraceError> {
+        let out = match self.ahead.take() {
+            Some(Ahead::Spec(job)) => {
+                let res = job.rx.recv().expect("speculative ordering thread failed");
+                return Ok(Out::Spec(Box::new(SpecIn {
+                    res,
+                    pending: job.pending,
+                    pos: job.pos,
+                })));
+            }
+            Some(Ahead::Plain(loaded)) => self.resolve(trace, *loaded),
+            None => self.fetch(trace, sup),
+        };
+        match out {
+            LoadOut::V26(Err(e)) => {
+                self.read_gen_err = Some(e);
+                self.gen = None;
+                Ok(self.sync(self.last_ts, None))
+            }
+            LoadOut::V26(Ok(g)) => {
+                let more = g.is_some();
+                let out = self.install_gen(g)?;
+                if more {
+                    self.read_ahead(trace, sup);
+                }
+                Ok(out)
+            }
+            LoadOut::Spill { .. } => unreachable!("spill read for a 1.26+ trace"),
+        }
+    }
+
+    /// With speculation on, reads the generation after the one just installed and
+    /// starts ordering it speculatively on another thread.
+    fn read_ahead(&mut self, trace: &mut Trace, sup: &mut dyn Supply) {
+        if !self.speculate {
+            return;
+        }
+        let Loaded {
+            pending,
+            out,
+            pos,
+            io_failed,
+        } = sup.next(trace, Vec::new(), Vec::new());
+        // The first generation is the one the ordering first advances in: known once it
+        // has advanced.
+        let known_start = self.order.initial_gen() != 0;
+        self.ahead = Some(match out {
+            LoadOut::V26(Ok(Some(prep))) if known_start => {
+                let (tx, rx) = mpsc::channel();
+                let (ver, initial, names) =
+                    (self.ver, self.order.initial_gen(), self.names.clone());
+                sup.spawn(Box::new(move || {
+                    // The reader may be gone (an error or an interrupt before it).
+                    let _ = tx.send(speculate(ver, initial, names, prep));
+                }));
+                Ahead::Spec(SpecJob { pending, pos, rx })
+            }
+            out => Ahead::Plain(Box::new(Loaded {
+                pending,
+                out,
+                pos,
+                io_failed,
+            })),
+        });
+    }
+
     /// The next generation from `sup`, its tables merged into the trace's.
     fn fetch(&mut self, trace: &mut Trace, sup: &mut dyn Supply) -> LoadOut {
         let spare = self
@@ -1352,12 +1473,18 @@ impl Reader {
             .as_mut()
             .map(|g| std::mem::take(&mut g.buf))
             .unwrap_or_default();
+        let loaded = sup.next(trace, spare, buf);
+        self.resolve(trace, loaded)
+    }
+
+    /// A generation read: its tables merged into the trace's.
+    fn resolve(&mut self, trace: &mut Trace, loaded: Loaded) -> LoadOut {
         let Loaded {
             pending,
             mut out,
             pos,
             ..
-        } = sup.next(trace, spare, buf);
+        } = loaded;
         self.pos = pos;
         let resolved = pending.merge(&mut Tables {
             strings: &mut trace.strings,
@@ -1429,6 +1556,10 @@ impl Reader {
             }
             let Some(first) = st.evs.first() else {
                 if let Some(e) = st.err.take() {
+                    if self.spec_rows.is_some() {
+                        // A speculation gives the generation back (see `take_prepared`).
+                        self.gen = Some(g);
+                    }
                     return Err(*e);
                 }
                 continue;
@@ -1493,7 +1624,7 @@ impl Reader {
                 })?;
                 s.time
             }
-            Out::Advanced => unreachable!("queued events are emitted by emit_ev"),
+            Out::Advanced | Out::Spec(_) => unreachable!("not an event of its own"),
         };
         let time = if time <= self.last_ts {
             self.last_ts.wrapping_add(1)
@@ -1507,7 +1638,7 @@ impl Reader {
     }
 
     /// Emits one event of the ordering's queue.
-    #[inline]
+    #[inline(always)]
     fn emit_ev(&mut self, q: &QEvent, trace: &mut Trace) -> Result<(), TraceError> {
         self.check_limit(trace)?;
         let mut row = Row::default();
@@ -1520,6 +1651,9 @@ impl Reader {
         };
         self.last_ts = time;
         row.time = time;
+        if let Some(sr) = self.spec_rows.as_deref_mut() {
+            sr.note(q, trace.events.len() as u32, &mut row);
+        }
         trace.events.push(&row);
         Ok(())
     }
@@ -1566,6 +1700,7 @@ impl Reader {
     }
 
     /// The API view of a wire event (Go's `Event.Kind/Stack/Range/StateTransition/...`).
+    #[inline(always)]
     fn convert(&mut self, q: &QEvent, row: &mut Row, trace: &mut Trace) -> Result<(), TraceError> {
         use spec::*;
         let gen = self.gen.as_ref().unwrap();
@@ -1634,6 +1769,8 @@ impl Reader {
                     .with_generation(gen.gen));
                 };
                 row.name = match self.names.stw.get(&reason) {
+                    // A speculation's reason is a local ID, named at the merge.
+                    _ if self.spec_rows.is_some() => reason,
                     Some(&id) => id,
                     None => {
                         let mut s = b"stop-the-world (".to_vec();

@@ -206,6 +206,20 @@ pub struct Resolved {
     stacks: Vec<u32>,
 }
 
+impl Resolved {
+    /// The global ID of local string index `l`.
+    #[inline]
+    pub fn string(&self, l: u32) -> u32 {
+        self.strings.get(l as usize).copied().unwrap_or(0)
+    }
+
+    /// The global ID of local stack index `l`.
+    #[inline]
+    pub fn stack(&self, l: u32) -> u32 {
+        self.stacks.get(l as usize).copied().unwrap_or(0)
+    }
+}
+
 impl Pending {
     fn intern_string(&mut self, s: &[u8]) -> u32 {
         self.str_bytes.extend_from_slice(s);

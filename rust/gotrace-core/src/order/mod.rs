@@ -19,7 +19,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+pub mod speculate;
 pub(crate) mod tables;
+use speculate::{is_unknown, Spec};
 use tables::{DenseMap, GMap, MMap, MState};
 
 use crate::generation::Generation;
@@ -219,6 +221,24 @@ impl RangeState {
     }
 }
 
+/// A speculation's RangeActive on a goroutine or proc introduced by a status event,
+/// before any other range event on it: the range is assumed in flight before (taken
+/// into `ranges` and the assumptions). False: not such a case, check as usual.
+fn spec_active(
+    intro: Option<&mut speculate::Intro>,
+    ranges: &mut RangeState,
+    t: RangeType,
+) -> bool {
+    match intro {
+        Some(i) if !i.ranges_closed && !ranges.has(t) => {
+            i.ranges.push(t);
+            ranges.push(t);
+            true
+        }
+        _ => false,
+    }
+}
+
 #[derive(Debug)]
 struct GState {
     status: u8,
@@ -261,6 +281,8 @@ enum GcState {
     Undetermined,
     NotRunning,
     Running,
+    /// Speculative ordering: decided by the generations before (see [`speculate`]).
+    Unknown,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -329,6 +351,43 @@ fn validate_ctx_err(ctx: Ctx, r: Reqs) -> Result<(), String> {
     Ok(())
 }
 
+/// [`validate_ctx`] for an ordering that may be speculating (see [`Ordering::vctx`]).
+#[inline(always)]
+fn vctx<const S: bool>(spec: &mut Option<Box<Spec>>, ctx: Ctx, r: Reqs) -> Result<(), String> {
+    match spec {
+        Some(s) if S && (is_unknown(ctx.g) || is_unknown(ctx.p)) => vctx_spec(s, ctx, r),
+        _ => validate_ctx(ctx, r),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn vctx_spec(s: &mut Spec, mut ctx: Ctx, r: Reqs) -> Result<(), String> {
+    for (v, need, none, fill) in [(ctx.g, r.g, NO_G, 0), (ctx.p, r.p, NO_P, 1)] {
+        if !is_unknown(v) {
+            continue;
+        }
+        // Checked below against a stand-in value that satisfies it.
+        let stand_in = match need {
+            MustHave => {
+                s.assume_some(v, none);
+                0
+            }
+            MustNotHave => {
+                s.assume_none(v, none);
+                none
+            }
+            MayHave => none,
+        };
+        if fill == 0 {
+            ctx.g = stand_in;
+        } else {
+            ctx.p = stand_in;
+        }
+    }
+    validate_ctx(ctx, r)
+}
+
 pub struct Ordering {
     ver: u32,
     g_states: GMap<GState>,
@@ -347,6 +406,8 @@ pub struct Ordering {
     cur_slot: u32,
     /// The GC state when the frontier index last looked (see [`Ordering::wakes`]).
     gc_seen: (u64, GcState),
+    /// Speculative ordering (see [`speculate`]): the assumptions made so far.
+    spec: Option<Box<Spec>>,
 }
 
 /// Something a blocked event waits for (see [`Ordering::wait_keys`]).
@@ -383,6 +444,7 @@ impl Ordering {
             cur_has_m: false,
             cur_slot: 0,
             gc_seen: (0, GcState::Undetermined),
+            spec: None,
         }
     }
 
@@ -438,7 +500,25 @@ impl Ordering {
     }
 
     /// Go's `ordering.Advance`: may the event `ev`, next on thread `m`, happen now?
+    #[inline]
     pub fn advance(
+        &mut self,
+        ev: &mut BaseEvent,
+        g: &Generation,
+        m: i64,
+        m_slot: u32,
+        gen: u64,
+    ) -> Result<bool, String> {
+        // Two copies of the handlers: the speculative one and the ordinary one, in which
+        // every test of `S` folds away.
+        if self.spec.is_some() {
+            self.advance_in::<true>(ev, g, m, m_slot, gen)
+        } else {
+            self.advance_in::<false>(ev, g, m, m_slot, gen)
+        }
+    }
+
+    fn advance_in<const S: bool>(
         &mut self,
         ev: &mut BaseEvent,
         g: &Generation,
@@ -448,6 +528,9 @@ impl Ordering {
     ) -> Result<bool, String> {
         if self.initial_gen == 0 {
             self.initial_gen = gen;
+        }
+        if S && self.spec_collides(m, &ev.args) {
+            return Self::spec_fail("an ID in the range of unknown values");
         }
         let mut cur = Ctx {
             g: NO_G,
@@ -464,36 +547,36 @@ impl Ordering {
         }
         use spec::*;
         let r = match ev.typ {
-            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(ev, cur),
-            EV_PROC_START => self.proc_start(ev, gen, cur),
-            EV_PROC_STOP => self.proc_stop(ev, cur),
-            EV_PROC_STEAL => self.proc_steal(ev, gen, cur),
-            EV_PROC_STATUS => self.proc_status(ev, gen, cur),
-            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create(ev, gen, cur),
-            EV_GO_CREATE_SYSCALL => self.go_create_syscall(ev, gen, cur),
-            EV_GO_START => self.go_start(ev, gen, cur),
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
-            EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall(ev, cur),
-            EV_GO_UNBLOCK => self.go_unblock(ev, gen, cur),
-            EV_GO_SYSCALL_BEGIN => self.go_syscall_begin(ev, gen, cur),
-            EV_GO_SYSCALL_END => self.go_syscall_end(ev, cur),
-            EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(ev, cur),
-            EV_GO_STATUS | EV_GO_STATUS_STACK => self.go_status(ev, gen, cur),
-            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => self.go_range_begin(ev, cur),
-            EV_STW_END | EV_GC_MARK_ASSIST_END => self.go_range_end(ev, cur),
-            EV_GC_ACTIVE => self.gc_active(ev, gen, cur),
-            EV_GC_BEGIN => self.gc_begin(ev, cur),
-            EV_GC_END => self.gc_end(ev, cur),
-            EV_GC_SWEEP_ACTIVE => self.gc_sweep_active(ev, gen, cur),
-            EV_GC_SWEEP_BEGIN => self.gc_sweep_begin(ev, cur),
-            EV_GC_SWEEP_END => self.gc_sweep_end(ev, cur),
-            EV_GC_MARK_ASSIST_ACTIVE => self.go_range_active(ev, gen, cur),
-            EV_HEAP_ALLOC | EV_HEAP_GOAL => self.heap_metric(ev, cur),
-            EV_USER_TASK_BEGIN => self.user_task_begin(ev, g, cur),
-            EV_USER_TASK_END => self.user_task_end(ev, cur),
-            EV_USER_REGION_BEGIN | EV_USER_REGION_END => self.user_region(ev, g, cur),
-            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch(ev, gen, cur),
-            EV_SPAN..=EV_GOROUTINE_STACK_FREE => self.alloc_free(ev, cur),
+            EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation::<S>(ev, cur),
+            EV_PROC_START => self.proc_start::<S>(ev, gen, cur),
+            EV_PROC_STOP => self.proc_stop::<S>(ev, cur),
+            EV_PROC_STEAL => self.proc_steal::<S>(ev, gen, cur),
+            EV_PROC_STATUS => self.proc_status::<S>(ev, gen, cur),
+            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create::<S>(ev, gen, cur),
+            EV_GO_CREATE_SYSCALL => self.go_create_syscall::<S>(ev, gen, cur),
+            EV_GO_START => self.go_start::<S>(ev, gen, cur),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec::<S>(ev, cur),
+            EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall::<S>(ev, cur),
+            EV_GO_UNBLOCK => self.go_unblock::<S>(ev, gen, cur),
+            EV_GO_SYSCALL_BEGIN => self.go_syscall_begin::<S>(ev, gen, cur),
+            EV_GO_SYSCALL_END => self.go_syscall_end::<S>(ev, cur),
+            EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked::<S>(ev, cur),
+            EV_GO_STATUS | EV_GO_STATUS_STACK => self.go_status::<S>(ev, gen, cur),
+            EV_STW_BEGIN | EV_GC_MARK_ASSIST_BEGIN => self.go_range_begin::<S>(ev, cur),
+            EV_STW_END | EV_GC_MARK_ASSIST_END => self.go_range_end::<S>(ev, cur),
+            EV_GC_ACTIVE => self.gc_active::<S>(ev, gen, cur),
+            EV_GC_BEGIN => self.gc_begin::<S>(ev, cur),
+            EV_GC_END => self.gc_end::<S>(ev, cur),
+            EV_GC_SWEEP_ACTIVE => self.gc_sweep_active::<S>(ev, gen, cur),
+            EV_GC_SWEEP_BEGIN => self.gc_sweep_begin::<S>(ev, cur),
+            EV_GC_SWEEP_END => self.gc_sweep_end::<S>(ev, cur),
+            EV_GC_MARK_ASSIST_ACTIVE => self.go_range_active::<S>(ev, gen, cur),
+            EV_HEAP_ALLOC | EV_HEAP_GOAL => self.heap_metric::<S>(ev, cur),
+            EV_USER_TASK_BEGIN => self.user_task_begin::<S>(ev, g, cur),
+            EV_USER_TASK_END => self.user_task_end::<S>(ev, cur),
+            EV_USER_REGION_BEGIN | EV_USER_REGION_END => self.user_region::<S>(ev, g, cur),
+            EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch::<S>(ev, gen, cur),
+            EV_SPAN..=EV_GOROUTINE_STACK_FREE => self.alloc_free::<S>(ev, cur),
             t => Err(format!("bad event type found while ordering: {t}")),
         };
         r
@@ -609,9 +692,97 @@ impl Ordering {
         Ok(true)
     }
 
+    /// [`validate_ctx`], where a speculative ordering's unknown goroutine or proc
+    /// satisfies a requirement by assuming it.
+    #[inline(always)]
+    fn vctx<const S: bool>(&mut self, ctx: Ctx, r: Reqs) -> Result<(), String> {
+        vctx::<S>(&mut self.spec, ctx, r)
+    }
+
+    /// `a == b`, where `a` may be a speculative ordering's unknown value (then assumed).
+    #[inline(always)]
+    fn is<const S: bool>(&mut self, a: i64, b: i64) -> bool {
+        if S {
+            Spec::is(&mut self.spec, a, b)
+        } else {
+            a == b
+        }
+    }
+
+    /// A speculative ordering's lookup of thread `mid` that the generation has not
+    /// touched: it is assumed to be known to the real ordering, in its unknown state.
+    #[cold]
+    fn spec_m(&mut self, mid: i64) {
+        let slot = self.m_states.slot(mid);
+        if let Some(s) = self.spec.as_mut() {
+            s.assume_m_exists(slot);
+        }
+        self.m_states.insert(mid, speculate::unknown_m(slot));
+    }
+
+    /// A goroutine created here: a speculation assumes it did not exist before (unless
+    /// it was destroyed here first).
+    #[inline]
+    fn spec_new_g<const S: bool>(&mut self, g: i64) {
+        if !S {
+            return;
+        }
+        if let Some(s) = self.spec.as_mut() {
+            if !s.destroyed.contains(&g) {
+                s.assume_g(g, None);
+            }
+        }
+    }
+
+    /// A speculation's first GC event (sequence number `seq`): the GC is assumed to have
+    /// been in phase `before` with the sequence number before `seq`.
+    #[inline]
+    fn spec_gc<const S: bool>(&mut self, seq: u64, before: GcState) {
+        if S && self.gc_state == GcState::Unknown {
+            let prev = seq.wrapping_sub(1);
+            if let Some(s) = self.spec.as_mut() {
+                s.gc = Some((prev, before));
+            }
+            self.gc_seq = prev;
+            self.gc_state = before;
+        }
+    }
+
+    /// A range begins or ends on goroutine (`g`) or proc `id`: from now on its ranges
+    /// are the generation's own.
+    #[inline]
+    fn spec_range_op<const S: bool>(&mut self, g: bool, id: i64) {
+        if !S {
+            return;
+        }
+        if let Some(s) = self.spec.as_mut() {
+            let intro = if g { &mut s.g_intro } else { &mut s.p_intro };
+            if let Some(i) = intro.get_mut(&id) {
+                i.ranges_closed = true;
+            }
+        }
+    }
+
+    /// A goroutine destroyed here.
+    #[inline]
+    fn spec_gone<const S: bool>(&mut self, g: i64) {
+        if !S {
+            return;
+        }
+        if let Some(s) = self.spec.as_mut() {
+            s.destroyed.insert(g);
+        }
+    }
+
+    /// The failure of a speculation on something it cannot know.
+    #[cold]
+    fn spec_fail(what: &str) -> Adv {
+        Err(format!("speculation: {what}"))
+    }
+
     // Precondition: none (status events may come from any thread). Sets up or checks
     // the P's state and resets its sequence number for this generation.
-    fn proc_status(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
+    fn proc_status<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
         let pid = ev.args[0] as i64;
         let status = ev.args[1];
         if status >= 5 {
@@ -635,6 +806,28 @@ impl Ordering {
                 ));
             }
             s.seq = Seq { gen, seq: 0 };
+        } else if let Some(sp) = self.spec.as_mut().filter(|_| S) {
+            // Introduced here: assumed known, in this status; an abandoned syscall is
+            // assumed to be a Syscall before (the runtime writes SyscallAbandoned when
+            // it steals a P whose status it has not written in the generation yet, and
+            // the P was in Syscall in the one before), promoted as below.
+            let before = if status == ps::SYSCALL_ABANDONED {
+                old_state = procstate::RUNNING;
+                ev.args[1] = ps::SYSCALL as u64;
+                ps::SYSCALL
+            } else {
+                status
+            };
+            sp.assume_p(pid, before);
+            sp.p_intro.insert(pid, Default::default());
+            self.p_states.insert(
+                pid,
+                PState {
+                    status: before,
+                    seq: Seq { gen, seq: 0 },
+                    ranges: RangeState::default(),
+                },
+            );
         } else {
             self.p_states.insert(
                 pid,
@@ -659,6 +852,21 @@ impl Ordering {
         // A promoted SyscallAbandoned is about to be stolen and its status was likely not
         // written by the thread it is bound to: emit it in the context it is bound to.
         if status == ps::SYSCALL_ABANDONED && old_state == procstate::RUNNING {
+            if S {
+                // Which thread holds the P depends on threads the speculation may not
+                // know: the merge finds it (see `Spec::holder`).
+                let snapshot = (0..self.m_states.slots())
+                    .map(|slot| self.m_states.slot_info(slot))
+                    .filter(|&(_, seen, _)| seen)
+                    .map(|(id, _, st)| (id, st))
+                    .collect();
+                self.spec.as_mut().unwrap().holder(pid, snapshot);
+                cur.m = speculate::HOLDER;
+                cur.p = pid;
+                cur.g = NO_G;
+                self.push(*ev, cur);
+                return self.done(new);
+            }
             let mut found = false;
             for (mid, ms) in self.m_states.iter() {
                 if ms.p == pid {
@@ -679,17 +887,20 @@ impl Ordering {
     }
 
     // Precondition: the P is Idle with seq+1, and this M has no P. Then M must be present.
-    fn proc_start(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn proc_start<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let pid = ev.args[0] as i64;
         let seq = Seq {
             gen,
             seq: ev.args[1],
         };
         match self.p_states.get(&pid) {
-            Some(s) if s.status == ps::IDLE && seq.succeeds(s.seq) && cur.p == NO_P => {}
+            Some(s) if s.status == ps::IDLE && seq.succeeds(s.seq) => {}
             _ => return Ok(false),
         }
-        validate_ctx(cur, reqs(MustHave, MustNotHave, MayHave))?;
+        if !self.is::<S>(cur.p, NO_P) {
+            return Ok(false);
+        }
+        self.vctx::<S>(cur, reqs(MustHave, MustNotHave, MayHave))?;
         let s = self.p_states.get_mut(&pid).unwrap();
         s.status = ps::RUNNING;
         s.seq = seq;
@@ -700,7 +911,7 @@ impl Ordering {
     }
 
     // Precondition: this M holds a Running or Syscall P. Always advanceable.
-    fn proc_stop(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+    fn proc_stop<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let name = EvName(self.ver, ev.typ);
         let Some(s) = self.p_states.get_mut(&cur.p) else {
             return Err(format!(
@@ -724,7 +935,7 @@ impl Ordering {
     }
 
     // Precondition: the P is in (possibly abandoned) Syscall with seq+1.
-    fn proc_steal(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn proc_steal<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let pid = ev.args[0] as i64;
         let seq = Seq {
             gen,
@@ -739,7 +950,7 @@ impl Ordering {
             }
             _ => return Ok(false),
         };
-        validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
+        self.vctx::<S>(cur, reqs(MustHave, MayHave, MayHave))?;
         ev.args[3] = old_status as u64; // extra[0]: lets the view say Idle->Idle.
         let s = self.p_states.get_mut(&pid).unwrap();
         s.status = ps::IDLE;
@@ -753,7 +964,7 @@ impl Ordering {
         let mut new = cur;
         if mid == cur.m {
             // Self-steal: like a ProcStop.
-            if cur.p != pid {
+            if !self.is::<S>(cur.p, pid) {
                 return Err(format!(
                     "tried to self-steal proc {pid} (thread {mid}), but got proc {} instead",
                     cur.p
@@ -763,10 +974,17 @@ impl Ordering {
             self.push(*ev, cur);
             return self.done(new);
         }
+        if S && self.m_states.get(&mid).is_none() {
+            self.spec_m(mid);
+        }
         let Some(ms) = self.m_states.get_mut(&mid) else {
             return Err(format!("stole proc from non-existent thread {mid}"));
         };
-        if ms.p != pid {
+        if !(if S {
+            Spec::is(&mut self.spec, ms.p, pid)
+        } else {
+            ms.p == pid
+        }) {
             return Err(format!(
                 "tried to steal proc {pid} from thread {mid}, but got proc {} instead",
                 ms.p
@@ -780,7 +998,7 @@ impl Ordering {
 
     // Precondition: none on the context. First generation: any goroutine may appear
     // (Undetermined -> X); later ones only goroutines we know, in the state we know.
-    fn go_status(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
+    fn go_status<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, mut cur: Ctx) -> Adv {
         let gid = ev.args[0] as i64;
         let mid = ev.args[1] as i64;
         let status = ev.args[2];
@@ -798,6 +1016,15 @@ impl Ordering {
                 ));
             }
             s.seq = Seq { gen, seq: 0 };
+        } else if let Some(sp) = self.spec.as_mut().filter(|_| S) {
+            // Introduced here: assumed known, in this status.
+            if sp.destroyed.contains(&gid) {
+                return Self::spec_fail("status of a goroutine destroyed before");
+            }
+            sp.assume_g(gid, Some(status));
+            sp.g_intro.insert(gid, Default::default());
+            self.g_states
+                .insert(gid, GState::new(status, Seq { gen, seq: 0 }));
         } else if gen == self.initial_gen {
             self.g_states
                 .insert(gid, GState::new(status, Seq { gen, seq: 0 }));
@@ -818,7 +1045,7 @@ impl Ordering {
                     return Err(format!("found goroutine {gid} in syscall without a thread"));
                 }
                 if mid == cur.m {
-                    if gen != self.initial_gen && cur.g != gid {
+                    if gen != self.initial_gen && !self.is::<S>(cur.g, gid) {
                         return Err(format!(
                             "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
                             cur.g
@@ -828,15 +1055,18 @@ impl Ordering {
                 } else {
                     // A goroutine sitting in a syscall on another M for the whole
                     // generation: attribute the event to that M.
-                    match self.m_states.get(&mid) {
+                    if S && self.m_states.get(&mid).is_none() {
+                        self.spec_m(mid);
+                    }
+                    match self.m_states.get(&mid).copied() {
                         Some(ms) => {
-                            if ms.g != gid {
+                            if !self.is::<S>(ms.g, gid) {
                                 return Err(format!(
                                     "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
                                     ms.g
                                 ));
                             }
-                            cur.g = ms.g;
+                            cur.g = if is_unknown(ms.g) { gid } else { ms.g };
                         }
                         None => {
                             self.m_states.insert(mid, MState { g: gid, p: NO_P });
@@ -852,15 +1082,22 @@ impl Ordering {
     }
 
     // Precondition: M and P; the current G, if any, is running.
-    fn go_create(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
-        if let Some(s) = self.g_states.get(&cur.g) {
-            if s.status != gs::RUNNING {
+    fn go_create<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MustHave, MayHave))?;
+        match self.g_states.get(&cur.g).map(|s| s.status) {
+            Some(st) if st != gs::RUNNING => {
                 return Err(format!(
                     "{} event for goroutine that's not Running",
                     self.name(ev.typ)
                 ));
             }
+            Some(_) => {}
+            // Unknown: assumed none (the runtime names a creating goroutine's status
+            // first).
+            None if S && !self.is::<S>(cur.g, NO_G) => {
+                return Self::spec_fail("the creating goroutine");
+            }
+            None => {}
         }
         let newg = ev.args[0] as i64;
         if self.g_states.contains_key(&newg) {
@@ -868,6 +1105,7 @@ impl Ordering {
                 "tried to create goroutine ({newg}) that already exists"
             ));
         }
+        self.spec_new_g::<S>(newg);
         let status = if ev.typ == spec::EV_GO_CREATE_BLOCKED {
             gs::WAITING
         } else {
@@ -880,13 +1118,14 @@ impl Ordering {
     }
 
     // Precondition: M, P and a Running G on this M. Always advanceable.
-    fn go_stop_exec(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_stop_exec<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         let s = self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         let mut new = cur;
         match ev.typ {
             spec::EV_GO_DESTROY => {
                 self.g_states.remove(&cur.g);
+                self.spec_gone::<S>(cur.g);
                 new.g = NO_G;
             }
             spec::EV_GO_STOP => {
@@ -903,7 +1142,7 @@ impl Ordering {
     }
 
     // Precondition: the G is Runnable with seq+1; this M has a P and no G.
-    fn go_start(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn go_start<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0] as i64;
         let seq = Seq {
             gen,
@@ -915,7 +1154,7 @@ impl Ordering {
         if s.status != gs::RUNNABLE || !seq.succeeds(s.seq) {
             return Ok(false);
         }
-        validate_ctx(cur, reqs(MustHave, MustHave, MustNotHave))?;
+        vctx::<S>(&mut self.spec, cur, reqs(MustHave, MustHave, MustNotHave))?;
         s.status = gs::RUNNING;
         s.seq = seq;
         let mut new = cur;
@@ -925,7 +1164,7 @@ impl Ordering {
     }
 
     // Precondition: the G is Waiting with seq+1. Any context may unblock.
-    fn go_unblock(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn go_unblock<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0] as i64;
         let seq = Seq {
             gen,
@@ -945,8 +1184,8 @@ impl Ordering {
     // Precondition: a Running G on this M; the next G is Waiting with seq+1.
     // Emits: the switch itself (an unblock of next), a GoBlock or GoDestroy of the
     // current G, and a GoStart of next.
-    fn go_switch(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_switch<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         let nextg = ev.args[0] as i64;
         let seq = Seq {
@@ -970,6 +1209,7 @@ impl Ordering {
             );
         } else {
             self.g_states.remove(&cur.g);
+            self.spec_gone::<S>(cur.g);
             self.push(
                 BaseEvent {
                     typ: spec::EV_GO_DESTROY,
@@ -998,8 +1238,8 @@ impl Ordering {
     }
 
     // Precondition: a Running G on this M with a P whose seq advances by one.
-    fn go_syscall_begin(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_syscall_begin<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         let name = EvName(self.ver, ev.typ);
         let s = self.cur_g(ev.typ, cur.g, gs::RUNNING, "Running")?;
         s.status = gs::SYSCALL;
@@ -1023,8 +1263,8 @@ impl Ordering {
     }
 
     // Precondition: a G in Syscall on this M, whose P is in Syscall. Always advanceable.
-    fn go_syscall_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_syscall_end<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         let name = EvName(self.ver, ev.typ);
         let s = self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Running")?;
         s.status = gs::RUNNING;
@@ -1045,9 +1285,9 @@ impl Ordering {
     }
 
     // Precondition: this M's P (if any) has left Syscall (stopped or stolen first).
-    fn go_syscall_end_blocked(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+    fn go_syscall_end_blocked<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let name = EvName(self.ver, ev.typ);
-        if cur.p != NO_P {
+        if !self.is::<S>(cur.p, NO_P) {
             let Some(p) = self.p_states.get(&cur.p) else {
                 return Err(format!("uninitialized proc {} found during {name}", cur.p));
             };
@@ -1055,7 +1295,7 @@ impl Ordering {
                 return Ok(false);
             }
         }
-        validate_ctx(cur, reqs(MustHave, MayHave, MustHave))?;
+        self.vctx::<S>(cur, reqs(MustHave, MayHave, MustHave))?;
         let s = self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Running")?;
         s.status = gs::RUNNABLE;
         let mut new = cur;
@@ -1065,14 +1305,15 @@ impl Ordering {
     }
 
     // Precondition: M, no G (a cgo callback creates its goroutine in a syscall).
-    fn go_create_syscall(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MayHave, MustNotHave))?;
+    fn go_create_syscall<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MayHave, MustNotHave))?;
         let newg = ev.args[0] as i64;
         if self.g_states.contains_key(&newg) {
             return Err(format!(
                 "tried to create goroutine ({newg}) in syscall that already exists"
             ));
         }
+        self.spec_new_g::<S>(newg);
         self.g_states
             .insert(newg, GState::new(gs::SYSCALL, Seq { gen, seq: 0 }));
         let mut new = cur;
@@ -1083,14 +1324,15 @@ impl Ordering {
 
     // Precondition: M and a G in Syscall. If the M holds a P (in Syscall), the P is
     // abandoned and an extra self-ProcSteal is emitted first.
-    fn go_destroy_syscall(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MayHave, MustHave))?;
+    fn go_destroy_syscall<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MayHave, MustHave))?;
         let name = EvName(self.ver, ev.typ);
         self.cur_g(ev.typ, cur.g, gs::SYSCALL, "Syscall")?;
         self.g_states.remove(&cur.g);
+        self.spec_gone::<S>(cur.g);
         let mut new = cur;
         new.g = NO_G;
-        if cur.p != NO_P {
+        if !self.is::<S>(cur.p, NO_P) {
             let Some(p) = self.p_states.get_mut(&cur.p) else {
                 return Err(format!("found invalid proc {} during {name}", cur.p));
             };
@@ -1117,10 +1359,20 @@ impl Ordering {
     }
 
     // Precondition: M, P, G. Task IDs may not begin twice while active.
-    fn user_task_begin(&mut self, ev: &mut BaseEvent, g: &Generation, cur: Ctx) -> Adv {
+    fn user_task_begin<const S: bool>(
+        &mut self,
+        ev: &mut BaseEvent,
+        g: &Generation,
+        cur: Ctx,
+    ) -> Adv {
         let id = ev.args[0];
         if self.active_tasks.contains_key(&id) {
             return Err(format!("task ID conflict: {id}"));
+        }
+        if let Some(s) = self.spec.as_mut().filter(|_| S) {
+            if !s.tasks_ended.contains(&id) {
+                s.assume_task_absent(id);
+            }
         }
         let mut parent = ev.args[1];
         if parent == 0 {
@@ -1133,31 +1385,36 @@ impl Ordering {
             return Err(format!("invalid string ID {name_id} for {} event", ev.typ));
         };
         self.active_tasks.insert(id, (name, parent));
-        validate_ctx(cur, USER_GO_REQS)?;
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M, P, G. Carries the task's type and parent from its Begin, which
     // may lie in an earlier generation (extra[0] = parent, extra[1] = type, global ID).
-    fn user_task_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+    fn user_task_end<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let id = ev.args[0];
         if let Some((name, parent)) = self.active_tasks.remove(&id) {
             ev.args[2] = parent;
             ev.args[3] = name as u64;
+        } else if let Some(s) = self.spec.as_mut().filter(|_| S) {
+            // Begun before, maybe: the merge fills in the type and parent.
+            s.tasks_ended.insert(id);
+            ev.args[2] = NO_TASK;
+            ev.args[3] = speculate::TASK_UNKNOWN;
         } else {
             ev.args[2] = NO_TASK;
             ev.args[3] = 0;
         }
-        validate_ctx(cur, USER_GO_REQS)?;
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M, P and a known G. Regions nest per goroutine; an End with no open
     // region is fine (it began before the trace).
-    fn user_region(&mut self, ev: &mut BaseEvent, g: &Generation, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn user_region<const S: bool>(&mut self, ev: &mut BaseEvent, g: &Generation, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         let tid = ev.args[0];
         let name_id = ev.args[1];
         let Some(name) = g.strings.get(name_id) else {
@@ -1177,6 +1434,11 @@ impl Ordering {
         };
         if begin {
             s.extra().regions.push((tid, name));
+        } else if s.extra().regions.is_empty() && S {
+            // The goroutine may hold regions begun before this generation.
+            if let Some(intro) = self.spec.as_mut().unwrap().g_intro.get_mut(&cur.g) {
+                intro.regions_below.push((tid, name));
+            }
         } else if let Some(&last) = s.extra().regions.last() {
             if last != (tid, name) {
                 return Err(format!(
@@ -1190,7 +1452,7 @@ impl Ordering {
         self.done(cur)
     }
 
-    fn gc_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn gc_active<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let seq = ev.args[0];
         if gen == self.initial_gen {
             if self.gc_state != GcState::Undetermined {
@@ -1201,6 +1463,7 @@ impl Ordering {
             self.push(*ev, cur);
             return self.done(cur);
         }
+        self.spec_gc::<S>(seq, GcState::Running);
         if seq != self.gc_seq.wrapping_add(1) {
             return Ok(false);
         }
@@ -1208,13 +1471,14 @@ impl Ordering {
             return Err("encountered GCActive while GC was not in progress".into());
         }
         self.gc_seq = seq;
-        validate_ctx(cur, USER_GO_REQS)?;
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
-    fn gc_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+    fn gc_begin<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let seq = ev.args[0];
+        self.spec_gc::<S>(seq, GcState::NotRunning);
         if self.gc_state == GcState::Undetermined {
             self.gc_seq = seq;
             self.gc_state = GcState::Running;
@@ -1229,13 +1493,14 @@ impl Ordering {
         }
         self.gc_seq = seq;
         self.gc_state = GcState::Running;
-        validate_ctx(cur, USER_GO_REQS)?;
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
-    fn gc_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+    fn gc_end<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
         let seq = ev.args[0];
+        self.spec_gc::<S>(seq, GcState::Running);
         if seq != self.gc_seq.wrapping_add(1) {
             return Ok(false);
         }
@@ -1247,29 +1512,30 @@ impl Ordering {
         }
         self.gc_seq = seq;
         self.gc_state = GcState::NotRunning;
-        validate_ctx(cur, USER_GO_REQS)?;
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M, P, G.
-    fn annotation(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn annotation<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M and P.
-    fn heap_metric(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
+    fn heap_metric<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MustHave, MayHave))?;
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M and P; no sweep in flight on the P.
-    fn gc_sweep_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
+    fn gc_sweep_begin<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MustHave, MayHave))?;
         let t = make_range_type(ev.typ, 0);
+        self.spec_range_op::<S>(false, cur.p);
         match self.p_states.get_mut(&cur.p) {
             Some(p) => p.ranges.begin(t)?,
             None => {
@@ -1283,19 +1549,28 @@ impl Ordering {
         self.done(cur)
     }
 
-    fn gc_sweep_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn gc_sweep_active<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let pid = ev.args[0] as i64;
         let initial = gen == self.initial_gen;
         let Some(p) = self.p_states.get_mut(&pid) else {
             return Err(format!("encountered GCSweepActive for unknown proc {pid}"));
         };
-        p.ranges.active(make_range_type(ev.typ, 0), initial)?;
+        let t = make_range_type(ev.typ, 0);
+        let intro = self
+            .spec
+            .as_mut()
+            .filter(|_| S)
+            .and_then(|s| s.p_intro.get_mut(&pid));
+        if !spec_active(intro, &mut p.ranges, t) {
+            p.ranges.active(t, initial)?;
+        }
         self.push(*ev, cur);
         self.done(cur)
     }
 
-    fn gc_sweep_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MustHave, MayHave))?;
+    fn gc_sweep_end<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MustHave, MayHave))?;
+        self.spec_range_op::<S>(false, cur.p);
         match self.p_states.get_mut(&cur.p) {
             Some(p) => {
                 p.ranges.end(ev.typ)?;
@@ -1312,13 +1587,14 @@ impl Ordering {
     }
 
     // Precondition: M, P and a known G; the range not already in flight.
-    fn go_range_begin(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_range_begin<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
         let desc = if ev.typ == spec::EV_STW_BEGIN {
             ev.args[0]
         } else {
             0
         };
+        self.spec_range_op::<S>(true, cur.g);
         let Some(s) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
@@ -1331,24 +1607,31 @@ impl Ordering {
     }
 
     // Precondition: none on the context (may name a non-running goroutine).
-    fn go_range_active(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
+    fn go_range_active<const S: bool>(&mut self, ev: &mut BaseEvent, gen: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0] as i64;
         let initial = gen == self.initial_gen;
         let name = EvName(self.ver, ev.typ);
         let Some(s) = self.g_states.get_mut(&gid) else {
             return Err(format!("uninitialized goroutine {gid} found during {name}"));
         };
-        s.extra()
-            .ranges
-            .active(make_range_type(ev.typ, 0), initial)?;
+        let t = make_range_type(ev.typ, 0);
+        let intro = self
+            .spec
+            .as_mut()
+            .filter(|_| S)
+            .and_then(|s| s.g_intro.get_mut(&gid));
+        if !spec_active(intro, &mut s.extra().ranges, t) {
+            s.extra().ranges.active(t, initial)?;
+        }
         self.push(*ev, cur);
         self.done(cur)
     }
 
     // Precondition: M, P and a known G with the range in flight. STWEnd gets the
     // reason of its Begin in args[0].
-    fn go_range_end(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, USER_GO_REQS)?;
+    fn go_range_end<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, USER_GO_REQS)?;
+        self.spec_range_op::<S>(true, cur.g);
         let Some(s) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
@@ -1364,8 +1647,8 @@ impl Ordering {
     }
 
     // Precondition: M.
-    fn alloc_free(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
-        validate_ctx(cur, reqs(MustHave, MayHave, MayHave))?;
+    fn alloc_free<const S: bool>(&mut self, ev: &mut BaseEvent, cur: Ctx) -> Adv {
+        self.vctx::<S>(cur, reqs(MustHave, MayHave, MayHave))?;
         self.push(*ev, cur);
         self.done(cur)
     }

@@ -93,6 +93,17 @@ impl<T> DenseMap<T> {
             self.sparse.remove(id)
         }
     }
+
+    /// Every entry, moved out (the map is left empty).
+    pub fn drain(&mut self) -> impl Iterator<Item = (i64, T)> + '_ {
+        let dense = std::mem::take(&mut self.dense);
+        let sparse = std::mem::take(&mut self.sparse);
+        dense
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i as i64, v)))
+            .chain(sparse)
+    }
 }
 
 /// Per-M scheduling state: the goroutine and proc bound to the thread.
@@ -116,6 +127,9 @@ pub struct MMap {
     slots: Vec<Slot>,
     /// Slots written while `log.on` (see [`DenseMap::log`]).
     pub log: Log<u32>,
+    /// Speculative ordering: an M first touched in the generation starts from its
+    /// unknown state (see [`super::speculate::unknown`]) rather than from none.
+    pub unknown_start: bool,
 }
 
 impl MMap {
@@ -141,9 +155,24 @@ impl MMap {
         if !s.seen {
             self.log.note(slot);
             s.seen = true;
-            s.state = MState { g: -1, p: -1 };
+            s.state = if self.unknown_start {
+                super::speculate::unknown_m(slot)
+            } else {
+                MState { g: -1, p: -1 }
+            };
         }
         s.state
+    }
+
+    /// The thread in `slot`: its ID, whether touched, and its state.
+    pub fn slot_info(&self, slot: u32) -> (i64, bool, MState) {
+        let s = &self.slots[slot as usize];
+        (s.id, s.seen, s.state)
+    }
+
+    /// Number of slots made.
+    pub fn slots(&self) -> u32 {
+        self.slots.len() as u32
     }
 
     /// The state in `slot` without making it "seen" (an unseen M has none yet).
@@ -305,6 +334,11 @@ impl<T> GMap<T> {
             self.dense[i] = Some(v);
             return;
         }
+        if self.dense.is_empty() && self.sparse.is_empty() && id >= 0 {
+            // The first goroutine places the window (a trace, or a speculatively ordered
+            // generation, may start with IDs far from 0).
+            self.base = id;
+        }
         let limit = 4 * self.inserted as u64 + 65536;
         if id >= self.base && (id.wrapping_sub(self.base) as u64) < limit {
             while self.dense.len() >= MIN_SLIDE && self.live * 8 <= self.dense.len() {
@@ -332,6 +366,27 @@ impl<T> GMap<T> {
             }
         }
         self.base += half as i64;
+    }
+
+    /// Every value, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.dense
+            .iter_mut()
+            .flatten()
+            .chain(self.sparse.values_mut())
+    }
+
+    /// Every entry, moved out (the map is left empty).
+    pub fn drain(&mut self) -> impl Iterator<Item = (i64, T)> + '_ {
+        let dense = std::mem::take(&mut self.dense);
+        let sparse = std::mem::take(&mut self.sparse);
+        let base = self.base;
+        self.live = 0;
+        dense
+            .into_iter()
+            .enumerate()
+            .filter_map(move |(i, v)| v.map(|v| (base + i as i64, v)))
+            .chain(sparse)
     }
 
     pub fn remove(&mut self, id: &i64) -> Option<T> {

@@ -1,0 +1,174 @@
+//! Generations ordered speculatively (side by side, without the state of the ones
+//! before) must give exactly what ordering them one after the other gives: every column,
+//! every table, the error and the events before it. Speculation forced on a single
+//! thread runs each speculation before its predecessor is ordered, which checks the
+//! merge deterministically; with two threads they run side by side. The speculations
+//! must also mostly succeed on real traces (else the parallel reader gains nothing).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+mod common;
+
+use common::{assert_same, damaged, shared, Rng};
+use gotrace_core::reader::{set_speculation, speculation_counts};
+use gotrace_core::{parse_with, stream, ParseOptions, Trace};
+
+/// The speculation switch is process-wide: one test at a time.
+static SWITCH: Mutex<()> = Mutex::new(());
+
+fn parse(data: &[u8], threads: usize, spec: bool) -> Trace {
+    set_speculation(Some(spec));
+    let t = parse_with(data, &ParseOptions::threads(Some(threads)), &mut |_, _| {
+        false
+    });
+    set_speculation(None);
+    t
+}
+
+fn check(name: &str, data: &[u8]) {
+    let plain = parse(data, 1, false);
+    for threads in [1, 2] {
+        let spec = parse(data, threads, true);
+        assert_same(
+            &plain,
+            &spec,
+            &format!("{name}, speculating, {threads} threads"),
+        );
+    }
+}
+
+/// The Go 1.26+ traces (the ones ordered speculatively) of the corpus, and Go's golden
+/// cases of that format.
+fn v26_traces() -> Vec<(String, Vec<u8>)> {
+    let Some(dir) = shared() else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    for sub in ["corpus/traces", "oracle/golden"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in rd {
+            let p: PathBuf = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "trace") {
+                continue;
+            }
+            let data = std::fs::read(&p).unwrap();
+            let ver = gotrace_core::wire::parse_header(&data).map(|(v, _)| v);
+            if matches!(ver, Ok(v) if v >= 26) {
+                v.push((p.file_name().unwrap().to_string_lossy().into_owned(), data));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn speculation_equals_sequential_ordering() {
+    let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let all = v26_traces();
+    if all.is_empty() {
+        return;
+    }
+    let (merged0, _) = speculation_counts();
+    for (name, data) in &all {
+        check(name, data);
+    }
+    let (merged, redone) = speculation_counts();
+    let merged = merged - merged0;
+    // Two speculating parses of each trace: most generations after the second are
+    // merged, not ordered again.
+    assert!(
+        merged > 0 && merged >= 4 * redone,
+        "merged {merged}, ordered again {redone}"
+    );
+}
+
+#[test]
+fn speculation_on_damaged_traces() {
+    let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let all = v26_traces();
+    // Multi-generation traces: where speculations can fail on the damage.
+    for (name, data) in all.iter().filter(|(n, _)| {
+        n.contains("mixed-small") || n.contains("gc-stress") || n.contains("annotations-stress")
+    }) {
+        let n = data.len();
+        for k in 1..8 {
+            let cut = n * k / 8;
+            check(&format!("{name} cut at {cut}"), &data[..cut]);
+        }
+        let mut rng = Rng(0x5bd1_e995_u64 ^ n as u64);
+        for _ in 0..24 {
+            let (at, d) = damaged(data, &mut rng);
+            check(&format!("{name} byte {at} = {}", d[at]), &d);
+        }
+    }
+}
+
+/// Row `i` of `t` with its side-table references resolved (a drained parse numbers them
+/// per chunk): (time, kind, g, p, m, stack, from, to, name, and the referenced values).
+fn row_key(t: &Trace, i: usize) -> String {
+    use gotrace_core::store::EventKind as K;
+    let e = &t.events;
+    let (kind, arg, aux) = (e.kind[i], e.arg.get(i), e.aux[i]);
+    let side = match kind {
+        k if k == K::Experimental as u8 => format!("{:?}", t.experimental[arg as usize]),
+        k if k == K::TaskBegin as u8 || k == K::TaskEnd as u8 => {
+            format!("{arg} {}", t.u64s[aux as usize])
+        }
+        k if k == K::Sync as u8 && aux > 0 => {
+            format!("{arg} {:?}", t.clock_snapshots[aux as usize - 1])
+        }
+        k if k == K::RangeEnd as u8 && aux > 0 && !t.range_attrs.is_empty() => {
+            format!("{arg} {:?}", t.range_attrs.get(aux as usize - 1))
+        }
+        _ => format!("{arg} {aux}"),
+    };
+    format!(
+        "{} {} {} {} {} {} {} {} {} {side}",
+        e.time[i],
+        kind,
+        e.g.get(i),
+        e.p.get(i),
+        e.m.get(i),
+        e.stack[i],
+        e.from[i],
+        e.to[i],
+        e.name[i]
+    )
+}
+
+#[test]
+fn drained_speculation_equals_full_parse() {
+    let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, data) in v26_traces() {
+        let full = parse(&data, 1, false);
+        for threads in [1, 2] {
+            set_speculation(Some(true));
+            let mut rows = Vec::new();
+            let opts = ParseOptions {
+                chunk_rows: 1000,
+                threads: Some(threads),
+                ..stream::DRAINED
+            };
+            let t = stream::drain(
+                |h| parse_with(&data, &opts, h),
+                &mut |t: &Trace| rows.extend((0..t.events.len()).map(|i| row_key(t, i))),
+                &mut |_, _| false,
+            );
+            set_speculation(None);
+            let what = format!("{name}, drained, {threads} threads");
+            assert_eq!(
+                t.error.as_ref().map(|e| e.to_string()),
+                full.error.as_ref().map(|e| e.to_string()),
+                "{what}"
+            );
+            assert_eq!(rows.len(), full.events.len(), "{what}");
+            for (i, r) in rows.iter().enumerate() {
+                assert_eq!(*r, row_key(&full, i), "{what}: row {i}");
+            }
+        }
+    }
+}
