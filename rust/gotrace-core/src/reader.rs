@@ -758,6 +758,8 @@ struct Reader {
     speculate: bool,
     /// The generation after the current one, read ahead (and maybe being ordered).
     ahead: Option<Ahead>,
+    /// The table of the last merged speculation, for the next.
+    spare_table: Option<crate::store::Events>,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -1088,7 +1090,10 @@ fn drive(
         }
     };
     let mut r = Reader::new(ver, names, limit);
-    r.speculate = speculation_for(ver, sup.threaded());
+    // Speculation pays where the rows are handed on in chunks (a drained parse): the
+    // speculation's rows are copied into the caller's table, which a full parse (one
+    // large table, faulted in ahead) does not recover on two cores.
+    r.speculate = speculation_for(ver, sup.threaded() && chunk > 0);
     'outer: loop {
         if !r.order.queue.is_empty() {
             let queue = std::mem::take(&mut r.order.queue);
@@ -1191,6 +1196,7 @@ impl Reader {
             spec_rows: None,
             speculate: false,
             ahead: None,
+            spare_table: None,
         }
     }
 
@@ -1445,9 +1451,10 @@ impl Reader {
                 let (tx, rx) = mpsc::channel();
                 let (ver, initial, names) =
                     (self.ver, self.order.initial_gen(), self.names.clone());
+                let table = self.spare_table.take().unwrap_or_default();
                 sup.spawn(Box::new(move || {
                     // The reader may be gone (an error or an interrupt before it).
-                    let _ = tx.send(speculate(ver, initial, names, prep));
+                    let _ = tx.send(speculate(ver, initial, names, prep, table));
                 }));
                 Ahead::Spec(SpecJob { pending, pos, rx })
             }

@@ -12,10 +12,11 @@ use std::sync::mpsc;
 
 use super::{Hook, Loaded, MStream, Names, Ordering, Out, Prepared, Reader, Supply, WORK_CHECK};
 use crate::error::TraceError;
+use crate::generation;
 use crate::generation::{Generation, Pending, Tables};
-use crate::order::speculate::{is_unknown, HOLDER, TASK_UNKNOWN};
+use crate::order::speculate::{is_unknown, Resolved as Known, HOLDER, TASK_UNKNOWN};
 use crate::order::QEvent;
-use crate::store::{EventKind, Events, Row, Trace};
+use crate::store::{EventKind, Events, Row, StringTable, Trace};
 use crate::wire::spec;
 
 /// Rows of a speculation that the merge completes (indices into its rows).
@@ -110,9 +111,10 @@ pub fn speculation_counts() -> (u64, u64) {
 static OVERRIDE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Speculative ordering for all parses of this process: `Some(true)` even on one
-/// thread (the speculation then runs before the generation before it is ordered, which
-/// tests the merge deterministically), `Some(false)` never, `None` the default (with
-/// more than one thread, for Go 1.26+ traces). The events are the same either way.
+/// thread and in a full parse (a speculation on one thread runs before the generation
+/// before it is ordered, which tests the merge deterministically), `Some(false)` never,
+/// `None` the default (drained parses of Go 1.26+ traces with more than one thread).
+/// The events are the same either way.
 #[doc(hidden)]
 pub fn set_speculation(on: Option<bool>) {
     let v = match on {
@@ -123,21 +125,28 @@ pub fn set_speculation(on: Option<bool>) {
     OVERRIDE.store(v, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Whether a reader of version `ver` speculates (`threaded`: it has helper threads).
-pub(super) fn speculation_for(ver: u32, threaded: bool) -> bool {
+/// Whether a reader of version `ver` speculates (`fit`: it has helper threads and hands
+/// its rows on in chunks).
+pub(super) fn speculation_for(ver: u32, fit: bool) -> bool {
     // Before 1.26 a generation's end is found in the next one's first batch: not read
     // ahead this way.
     ver >= 26
         && match OVERRIDE.load(std::sync::atomic::Ordering::Relaxed) {
             1 => true,
             2 => false,
-            _ => threaded,
+            _ => fit,
         }
 }
 
 /// Orders `prep` (generation `prep.gen.gen`, its tables not merged: local string and
 /// stack IDs) without the state of the generations before it.
-pub(super) fn speculate(ver: u32, initial_gen: u64, names: Names, prep: Prepared) -> SpecResult {
+pub(super) fn speculate(
+    ver: u32,
+    initial_gen: u64,
+    names: Names,
+    prep: Prepared,
+    mut table: Events,
+) -> SpecResult {
     let mut r = Reader::new(ver, names, u64::MAX);
     r.order = Ordering::speculative(ver, initial_gen);
     r.spec_rows = Some(Box::default());
@@ -160,7 +169,12 @@ pub(super) fn speculate(ver: u32, initial_gen: u64, names: Names, prep: Prepared
         .max(bytes / 6)
         + prep.gen.cpu_samples.len()
         + 16;
-    out.events = Events::with_capacity(rows + rows / 16);
+    // A table of an earlier speculation (its pages already faulted in), if there is one.
+    table.clear();
+    if table.capacity() < rows {
+        table = Events::with_capacity(rows + rows / 16);
+    }
+    out.events = table;
     match r.order_one(prep, &mut out) {
         Ok(()) => Ok(Box::new(SpecDone {
             order: r.order,
@@ -271,97 +285,28 @@ impl Reader {
         done.gen.remap(&resolved);
         MERGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 
-        // Side-table entries are appended with their rows, as the ordinary reader does
-        // (a hook may consume and clear the tables between rows).
-        let out = &done.out;
-        let rows = &done.rows;
-        let (mut unknown, mut tasks, mut stw, mut holders) = (0, 0, 0, 0);
-        let sweep = self.names.gc_sweep;
-        let ev = &out.events;
-        for i in 0..n {
-            let mut row = ev.row(i);
-            row.stack = resolved.stack(row.stack);
-            match row.kind {
-                k if k == EventKind::StateTransition as u8 => {
-                    row.name = resolved.string(row.name);
-                    row.aux = resolved.stack(row.aux);
-                }
-                k if k == EventKind::Label as u8
-                    || k == EventKind::TaskBegin as u8
-                    || k == EventKind::RegionBegin as u8
-                    || k == EventKind::RegionEnd as u8 =>
-                {
-                    row.name = resolved.string(row.name);
-                    if k == EventKind::TaskBegin as u8 {
-                        trace.u64s.push(out.u64s[row.aux as usize]);
-                        row.aux = (trace.u64s.len() - 1) as u32;
-                    }
-                }
-                k if k == EventKind::Log as u8 => {
-                    row.name = resolved.string(row.name);
-                    row.aux = resolved.string(row.aux);
-                }
-                k if k == EventKind::TaskEnd as u8 => {
-                    let mut parent = out.u64s[row.aux as usize];
-                    if rows.tasks.get(tasks) == Some(&(i as u32)) {
-                        let name;
-                        (name, parent) = known.tasks[tasks];
-                        tasks += 1;
-                        row.name = name;
-                    } else {
-                        row.name = resolved.string(row.name);
-                    }
-                    trace.u64s.push(parent);
-                    row.aux = (trace.u64s.len() - 1) as u32;
-                }
-                k if k == EventKind::Sync as u8 => {
-                    self.syncs += 1;
-                    row.arg = self.syncs as i64;
-                    if row.aux > 0 {
-                        trace
-                            .clock_snapshots
-                            .push(out.clock_snapshots[row.aux as usize - 1]);
-                        row.aux = trace.clock_snapshots.len() as u32;
-                    }
-                }
-                k if (EventKind::RangeBegin as u8..=EventKind::RangeEnd as u8).contains(&k) => {
-                    if rows.stw.get(stw) == Some(&(i as u32)) {
-                        stw += 1;
-                        row.name = stw_name(&mut self.names, resolved.string(row.name), trace);
-                    } else if k == EventKind::RangeEnd as u8 && row.name == sweep && row.aux > 0 {
-                        trace
-                            .range_attrs
-                            .push(out.range_attrs[row.aux as usize - 1]);
-                        row.aux = trace.range_attrs.len() as u32;
-                    }
-                }
-                k if k == EventKind::Experimental as u8 => {
-                    trace.experimental.push(out.experimental[row.arg as usize]);
-                    row.arg = (trace.experimental.len() - 1) as i64;
-                }
-                _ => {}
-            }
-            if let Some(&(_, g, p, arg)) = rows.unknown.get(unknown).filter(|u| u.0 == i as u32) {
-                unknown += 1;
-                row.g = known.value(g);
-                row.p = known.value(p);
-                row.arg = known.value(arg);
-            }
-            if rows.holders.get(holders) == Some(&(i as u32)) {
-                (row.m, row.g) = known.holders[holders];
-                holders += 1;
-            }
-            if row.time <= self.last_ts {
-                row.time = self.last_ts.wrapping_add(1);
-            }
-            self.last_ts = row.time;
-            trace.events.push(&row);
-            // The hook calls of the ordinary reader: after the Sync, and every `chunk`
-            // rows of a drained parse.
-            if (i == 0 || (chunk > 0 && trace.events.len() >= chunk)) && hook(trace, self.pos) {
+        // Appended in segments: the first is the Sync, after which the ordinary reader
+        // calls the hook, as it does whenever a drained parse holds `chunk` rows.
+        let mut at = Marks::default();
+        let mut a = 0;
+        while a < n {
+            let room = if a == 0 {
+                1
+            } else if chunk > 0 {
+                chunk.saturating_sub(trace.events.len()).max(1)
+            } else {
+                n
+            };
+            let b = (a + room).min(n);
+            self.append_rows(
+                &done.out, &done.rows, &known, &resolved, a, b, &mut at, trace,
+            );
+            a = b;
+            if (b == 1 || (chunk > 0 && trace.events.len() >= chunk)) && hook(trace, self.pos) {
                 return Err(TraceError::interrupted());
             }
         }
+        self.spare_table = Some(std::mem::take(&mut done.out.events));
         let gen = done.gen;
         self.cpu_idx = gen.cpu_samples.len();
         self.last_gen = Some(gen.gen);
@@ -389,16 +334,173 @@ impl Reader {
 
 /// The name of an STW range with the reason string `reason` (global ID), interned on
 /// first use as the ordinary reader does.
-fn stw_name(names: &mut Names, reason: u32, trace: &mut Trace) -> u32 {
+fn stw_name(names: &mut Names, reason: u32, strings: &mut StringTable) -> u32 {
     if let Some(&id) = names.stw.get(&reason) {
         return id;
     }
     let mut s = b"stop-the-world (".to_vec();
-    s.extend_from_slice(trace.strings.get(reason));
+    s.extend_from_slice(strings.get(reason));
     s.push(b')');
-    let id = trace.strings.intern(&s);
+    let id = strings.intern(&s);
     names.stw.insert(reason, id);
     id
+}
+
+/// How far the merge got in each of the [`SpecRows`] lists.
+#[derive(Default)]
+struct Marks {
+    unknown: usize,
+    tasks: usize,
+    stw: usize,
+    holders: usize,
+}
+
+impl Reader {
+    /// Appends rows `a..b` of the speculation `out` to `trace`, completed: global
+    /// string and stack IDs, times after the trace's last, side-table entries appended
+    /// with their rows, and the values the merge found (`known`).
+    #[allow(clippy::too_many_arguments)]
+    fn append_rows(
+        &mut self,
+        out: &Trace,
+        rows: &SpecRows,
+        known: &Known,
+        resolved: &generation::Resolved,
+        a: usize,
+        b: usize,
+        at: &mut Marks,
+        trace: &mut Trace,
+    ) {
+        use EventKind as K;
+        let start = trace.events.len();
+        trace.events.append_rows(&out.events, a, b);
+        let Trace {
+            events,
+            u64s,
+            clock_snapshots,
+            range_attrs,
+            experimental,
+            strings,
+            ..
+        } = trace;
+        // (row, g, p, m, arg) to set once the columns are no longer borrowed.
+        let mut ids: Vec<(usize, i64, i64, i64, i64)> = Vec::new();
+        let src = &out.events;
+        {
+            let w = events.rows_mut(start);
+            for x in w.stack.iter_mut() {
+                *x = resolved.stack(*x);
+            }
+            // The speculation's times increase strictly: only a prefix can need moving
+            // past the trace's last.
+            let mut last = self.last_ts;
+            for t in w.time.iter_mut() {
+                if *t > last {
+                    break;
+                }
+                *t = last.wrapping_add(1);
+                last = *t;
+            }
+            if let Some(&t) = w.time.last() {
+                self.last_ts = t;
+            }
+            let sweep = self.names.gc_sweep;
+            for (j, &kind) in w.kind.iter().enumerate() {
+                let i = a + j;
+                let ids_of = |i: usize| (src.g.get(i), src.p.get(i), src.m.get(i), src.arg.get(i));
+                match kind {
+                    k if k == K::StateTransition as u8 => {
+                        w.name[j] = resolved.string(w.name[j]);
+                        w.aux[j] = resolved.stack(w.aux[j]);
+                    }
+                    k if k == K::Label as u8
+                        || k == K::RegionBegin as u8
+                        || k == K::RegionEnd as u8 =>
+                    {
+                        w.name[j] = resolved.string(w.name[j]);
+                    }
+                    k if k == K::TaskBegin as u8 => {
+                        w.name[j] = resolved.string(w.name[j]);
+                        u64s.push(out.u64s[w.aux[j] as usize]);
+                        w.aux[j] = (u64s.len() - 1) as u32;
+                    }
+                    k if k == K::Log as u8 => {
+                        w.name[j] = resolved.string(w.name[j]);
+                        w.aux[j] = resolved.string(w.aux[j]);
+                    }
+                    k if k == K::TaskEnd as u8 => {
+                        let mut parent = out.u64s[w.aux[j] as usize];
+                        if rows.tasks.get(at.tasks) == Some(&(i as u32)) {
+                            let name;
+                            (name, parent) = known.tasks[at.tasks];
+                            at.tasks += 1;
+                            w.name[j] = name;
+                        } else {
+                            w.name[j] = resolved.string(w.name[j]);
+                        }
+                        u64s.push(parent);
+                        w.aux[j] = (u64s.len() - 1) as u32;
+                    }
+                    k if k == K::Sync as u8 => {
+                        self.syncs += 1;
+                        let (g, p, m, _) = ids_of(i);
+                        ids.push((start + j, g, p, m, self.syncs as i64));
+                        if w.aux[j] > 0 {
+                            clock_snapshots.push(out.clock_snapshots[w.aux[j] as usize - 1]);
+                            w.aux[j] = clock_snapshots.len() as u32;
+                        }
+                    }
+                    k if (K::RangeBegin as u8..=K::RangeEnd as u8).contains(&k) => {
+                        if rows.stw.get(at.stw) == Some(&(i as u32)) {
+                            at.stw += 1;
+                            w.name[j] =
+                                stw_name(&mut self.names, resolved.string(w.name[j]), strings);
+                        } else if k == K::RangeEnd as u8 && w.name[j] == sweep && w.aux[j] > 0 {
+                            range_attrs.push(out.range_attrs[w.aux[j] as usize - 1]);
+                            w.aux[j] = range_attrs.len() as u32;
+                        }
+                    }
+                    k if k == K::Experimental as u8 => {
+                        let (g, p, m, arg) = ids_of(i);
+                        experimental.push(out.experimental[arg as usize]);
+                        ids.push((start + j, g, p, m, (experimental.len() - 1) as i64));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (i, g, p, m, arg) in ids {
+            events.set_ids(i, g, p, m, arg);
+        }
+        // Then the unknown thread states (only where the row held one).
+        let pick = |was: i64, now: i64| {
+            if is_unknown(was) {
+                known.value(was)
+            } else {
+                now
+            }
+        };
+        while let Some(&(i, g, p, arg)) =
+            rows.unknown.get(at.unknown).filter(|u| (u.0 as usize) < b)
+        {
+            at.unknown += 1;
+            let r = start + i as usize - a;
+            let (g, p, m, arg) = (
+                pick(g, events.g.get(r)),
+                pick(p, events.p.get(r)),
+                events.m.get(r),
+                pick(arg, events.arg.get(r)),
+            );
+            events.set_ids(r, g, p, m, arg);
+        }
+        while let Some(&i) = rows.holders.get(at.holders).filter(|&&i| (i as usize) < b) {
+            let (m, g) = known.holders[at.holders];
+            at.holders += 1;
+            let r = start + i as usize - a;
+            let (p, arg) = (events.p.get(r), events.arg.get(r));
+            events.set_ids(r, g, p, m, arg);
+        }
+    }
 }
 
 impl MStream {

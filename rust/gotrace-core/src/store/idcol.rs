@@ -132,6 +132,32 @@ impl IdCol {
         }
     }
 
+    /// Appends rows `from..to` of `src` (widening if they need it).
+    pub(crate) fn extend_from(&mut self, src: &IdCol, from: usize, to: usize) {
+        match (&mut *self, src) {
+            (IdCol::Narrow(d), IdCol::Narrow(s)) => d.extend_from_slice(&s[from..to]),
+            (IdCol::Wide(d), IdCol::Narrow(s)) => d.extend(s[from..to].iter().map(|&x| x as i64)),
+            (IdCol::Wide(d), IdCol::Wide(s)) => d.extend_from_slice(&s[from..to]),
+            (IdCol::Narrow(_), IdCol::Wide(s)) => {
+                for &x in &s[from..to] {
+                    self.push(x);
+                }
+            }
+        }
+    }
+
+    /// Sets row `i` to `x` (widening the column first if `x` does not fit).
+    pub fn set(&mut self, i: usize, x: i64) {
+        match self {
+            IdCol::Narrow(v) if fits(x) => v[i] = x as i32,
+            IdCol::Narrow(_) => {
+                self.widen();
+                self.set(i, x)
+            }
+            IdCol::Wide(v) => v[i] = x,
+        }
+    }
+
     /// Appends `x` (widening the column first if `x` does not fit).
     #[inline]
     pub fn push(&mut self, x: i64) {

@@ -279,6 +279,15 @@ impl std::ops::Deref for Events {
     }
 }
 
+/// Columns of rows appended in bulk, to fix up in place (see [`Events::rows_mut`]).
+pub struct RowsMut<'a> {
+    pub time: &'a mut [i64],
+    pub kind: &'a [u8],
+    pub stack: &'a mut [u32],
+    pub name: &'a mut [u32],
+    pub aux: &'a mut [u32],
+}
+
 /// One row to append (a plain struct so that builders stay readable).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Row {
@@ -514,6 +523,49 @@ impl Events {
             ($($col:ident),*) => {$( c.$col.push(r.$col); )*};
         }
         push!(time, kind, g, p, m, stack, res_kind, from, to, arg, name, aux);
+    }
+
+    /// Appends rows `from..to` of `src` as they are (for a reader that fixes them up in
+    /// place with [`Events::rows_mut`] and [`Events::set_ids`]).
+    pub fn append_rows(&mut self, src: &Columns, from: usize, to: usize) {
+        let n = self.len();
+        if n + (to - from) > self.cap {
+            self.grow((to - from).max(1024));
+        }
+        let c = &mut self.c;
+        macro_rules! ext {
+            ($($col:ident),*) => {$( c.$col.extend_from_slice(&src.$col[from..to]); )*};
+        }
+        ext!(time, kind, stack, res_kind, from, to, name, aux);
+        macro_rules! ext_id {
+            ($($col:ident),*) => {$( c.$col.extend_from(&src.$col, from, to); )*};
+        }
+        ext_id!(g, p, m, arg);
+        // A column that widened has new memory; capacities may have changed.
+        self.update_cap();
+        self.populated = self.populated.min(n);
+    }
+
+    /// The columns a reader fixes up in rows `from..` after [`Events::append_rows`].
+    pub fn rows_mut(&mut self, from: usize) -> RowsMut<'_> {
+        let c = &mut self.c;
+        RowsMut {
+            time: &mut c.time[from..],
+            kind: &c.kind[from..],
+            stack: &mut c.stack[from..],
+            name: &mut c.name[from..],
+            aux: &mut c.aux[from..],
+        }
+    }
+
+    /// Sets the goroutine, proc, thread and argument of row `i`.
+    pub fn set_ids(&mut self, i: usize, g: i64, p: i64, m: i64, arg: i64) {
+        let c = &mut self.c;
+        c.g.set(i, g);
+        c.p.set(i, p);
+        c.m.set(i, m);
+        c.arg.set(i, arg);
+        self.update_cap();
     }
 
     /// Row `i`.
