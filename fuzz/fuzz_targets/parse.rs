@@ -1,7 +1,8 @@
 //! Any input: the in-memory parse, both streamed parses (a reader that fills every
 //! request, and one that hands out a few bytes at a time) and a parse with two threads
 //! must agree event for event, on the string, stack and side tables and on the error (so
-//! must a parse whose every frontier search, v2 or v1, goes through the frontier index); a
+//! must a parse whose every frontier search, v2 or v1, goes through the frontier index,
+//! and one whose generations are ordered speculatively and merged); a
 //! parse interrupted after the k-th Sync must give a prefix of the events; a drained
 //! parse (the streaming path: events handed to a sink every few rows, each M decoded a
 //! piece at a time) must list the same event lines and end with the same error; the text
@@ -81,6 +82,12 @@ fuzz_target!(|data: &[u8]| {
     let s = parse_with(data, &ParseOptions::threads(Some(1)), &mut |_, _| false);
     gotrace_core::reader::set_frontier_index_from(None);
     assert_same(&t, &s, "indexed frontier search");
+    // Every generation after the first ordered speculatively (without the state the
+    // ones before leave) and merged, or ordered again: the same trace.
+    gotrace_core::reader::set_speculation(Some(true));
+    let s = parse_with(data, &ParseOptions::threads(Some(1)), &mut |_, _| false);
+    gotrace_core::reader::set_speculation(None);
+    assert_same(&t, &s, "speculative ordering");
     let s = gotrace_core::parse_read(
         Trickle {
             data,
