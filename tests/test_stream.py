@@ -39,10 +39,11 @@ def _same_table(a: Any, b: Any, what: str) -> None:
         np.testing.assert_array_equal(a[col], b[col], err_msg=f"{what}.{col}")
 
 
-@pytest.mark.parametrize("threads", [None, 2])
+@pytest.mark.parametrize("threads", [None, 2, 3])
 def test_summary_equals_batch(case: tuple[Path, gt.Trace], threads: int | None) -> None:
     """threads=2: the analysis runs beside the reader, on a replica of its tables (by
-    default traces under 1 MB are read on one thread)."""
+    default traces under 1 MB are read on one thread); threads=3: the reader has two,
+    and orders Go 1.26+ generations speculatively, two at a time."""
     path, t = case
     s = gt.summary(path, threads=threads)
     a, b = t.analysis, s.analysis
@@ -101,8 +102,10 @@ def test_heatmap_equals_batch(case: tuple[Path, gt.Trace], bins: int, kw: dict[s
     path, t = case
     want = t.heatmap(bins, **kw)
     _same_heatmap(want, gt.heatmap(path, bins, **kw), f"{path.name} {kw}")
-    # The binning on a thread of its own, beside the reader.
+    # The binning on a thread of its own, beside the reader; then beside a reader of two
+    # threads that orders Go 1.26+ generations speculatively.
     _same_heatmap(want, gt.heatmap(path, bins, threads=2, **kw), f"{path.name} {kw} threads=2")
+    _same_heatmap(want, gt.heatmap(path, bins, threads=3, **kw), f"{path.name} {kw} threads=3")
 
 
 # Goroutine heatmaps with `top`: the streaming path drops the rows of ended goroutines

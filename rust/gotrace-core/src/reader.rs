@@ -12,6 +12,11 @@
 //!
 //! The heap and sort are replicas of Go's (`batchcursor.go`, `slices.SortFunc`), because
 //! with equal timestamps the choice between Ms is decided by the exact array layout.
+//!
+//! With a helper thread, a drained parse of a Go 1.26+ trace orders generation k+1
+//! speculatively while it orders k, and merges the result if the speculation's
+//! assumptions about the state before k+1 hold ([`speculative`],
+//! [`crate::order::speculate`]); else it orders k+1 itself. The events are the same.
 
 use rustc_hash::FxHashMap;
 
