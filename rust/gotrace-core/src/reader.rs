@@ -421,6 +421,18 @@ pub(crate) struct Prepared {
     streams: Vec<MStream>,
 }
 
+impl Prepared {
+    /// Bytes of the generation's event batches.
+    fn event_bytes(&self) -> usize {
+        self.gen
+            .batches
+            .iter()
+            .flat_map(|(_, b)| b)
+            .map(|b| b.len)
+            .sum()
+    }
+}
+
 /// One generation read (Go's `readGeneration` / `readGenerationWithSpill`), with the
 /// interning of its tables still to be merged into the trace's.
 struct Loaded {
@@ -490,13 +502,7 @@ impl Loaded {
             _ => return 1,
         };
         let decoded: usize = p.streams.iter().map(|s| s.evs.len()).sum();
-        let bytes: usize = p
-            .gen
-            .batches
-            .iter()
-            .flat_map(|(_, b)| b)
-            .map(|b| b.len)
-            .sum();
+        let bytes = p.event_bytes();
         // Decoded a batch at a time: ~7.5 bytes per event.
         let evs = decoded.max(bytes * 2 / 15);
         evs + evs / 64 + p.gen.cpu_samples.len() + 1
@@ -1126,14 +1132,10 @@ fn drive(
             Ok(Some(Out::Advanced)) => {}
             Ok(Some(Out::Spec(s))) => match r.merge_spec(*s, &mut trace, sup, hook, chunk) {
                 Ok(None) => {}
+                // The speculation failed: the generation is ordered here, from its Sync.
                 Ok(Some(out)) => {
-                    // The speculation failed: the generation is ordered here, from its Sync.
-                    if let Err(e) = r.emit(out, &mut trace) {
+                    if let Err(e) = r.emit_sync(out, &mut trace, hook) {
                         trace.error = Some(e);
-                        break;
-                    }
-                    if hook(&mut trace, r.pos) {
-                        trace.error = Some(TraceError::interrupted());
                         break;
                     }
                 }
@@ -1143,12 +1145,8 @@ fn drive(
                 }
             },
             Ok(Some(out @ Out::Sync { .. })) => {
-                if let Err(e) = r.emit(out, &mut trace) {
+                if let Err(e) = r.emit_sync(out, &mut trace, hook) {
                     trace.error = Some(e);
-                    break;
-                }
-                if hook(&mut trace, r.pos) {
-                    trace.error = Some(TraceError::interrupted());
                     break;
                 }
             }
@@ -1646,6 +1644,20 @@ impl Reader {
         self.last_ts = time;
         row.time = time;
         trace.events.push(&row);
+        Ok(())
+    }
+
+    /// Emits a generation's Sync, then calls the hook (which may stop the parse).
+    fn emit_sync(
+        &mut self,
+        out: Out,
+        trace: &mut Trace,
+        hook: &mut Hook,
+    ) -> Result<(), TraceError> {
+        self.emit(out, trace)?;
+        if hook(trace, self.pos) {
+            return Err(TraceError::interrupted());
+        }
         Ok(())
     }
 

@@ -154,13 +154,7 @@ pub(super) fn speculate(
         version: ver,
         ..Trace::default()
     };
-    let bytes: usize = prep
-        .gen
-        .batches
-        .iter()
-        .flat_map(|(_, b)| b)
-        .map(|b| b.len)
-        .sum();
+    let bytes = prep.event_bytes();
     let rows = prep
         .streams
         .iter()
