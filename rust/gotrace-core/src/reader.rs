@@ -629,6 +629,10 @@ trait Supply {
     /// `buf` its bytes if it kept them.
     fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded;
 
+    /// The parse ended before the reader used a generation read ahead whose read met
+    /// the input's I/O error: that read does not count.
+    fn unread_io_error(&mut self);
+
     /// Whether the supply reads on another thread (and [`Supply::spawn`] runs there).
     fn threaded(&self) -> bool {
         false
@@ -655,6 +659,10 @@ impl<S> Loader<S> {
 struct SeqSupply<S>(Loader<S>);
 
 impl<S: Source> Supply for SeqSupply<S> {
+    fn unread_io_error(&mut self) {
+        self.0.cur.forget_io_error();
+    }
+
     fn next(&mut self, _: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded {
         self.0.recycle(spare, buf);
         self.0.load(false)
@@ -674,6 +682,13 @@ struct ParSupply<'a, 'scope, S> {
 }
 
 impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
+    fn unread_io_error(&mut self) {
+        // After a failed read nothing more is read ahead: the loader is back here.
+        if let Some(l) = self.loader.as_mut() {
+            l.cur.forget_io_error();
+        }
+    }
+
     fn threaded(&self) -> bool {
         true
     }
@@ -1165,6 +1180,13 @@ fn drive(
                 trace.error = Some(e);
                 break;
             }
+        }
+    }
+    // A generation read ahead but never reached (the parse ended before it): as if it
+    // had not been read.
+    if let Some(Ahead::Plain(l)) = &r.ahead {
+        if l.io_failed {
+            sup.unread_io_error();
         }
     }
     trace.generations = r.syncs.saturating_sub(1);

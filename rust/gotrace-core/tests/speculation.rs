@@ -90,10 +90,11 @@ fn speculation_equals_sequential_ordering() {
 fn speculation_on_damaged_traces() {
     let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
     let all = v26_traces();
-    // Multi-generation traces: where speculations can fail on the damage.
-    for (name, data) in all.iter().filter(|(n, _)| {
-        n.contains("mixed-small") || n.contains("gc-stress") || n.contains("annotations-stress")
-    }) {
+    // The corpus traces with many generations (most have one): 367 of ~4 KB, and 14.
+    for (name, data) in all
+        .iter()
+        .filter(|(n, _)| n.contains("stress-advance0") || n.contains("mixed-medium"))
+    {
         let n = data.len();
         for k in 1..8 {
             let cut = n * k / 8;
@@ -168,6 +169,82 @@ fn drained_speculation_equals_full_parse() {
             assert_eq!(rows.len(), full.events.len(), "{what}");
             for (i, r) in rows.iter().enumerate() {
                 assert_eq!(*r, row_key(&full, i), "{what}: row {i}");
+            }
+        }
+    }
+}
+
+/// The input, then an I/O error at byte `at`.
+struct Failing<'a> {
+    data: &'a [u8],
+    at: usize,
+    pos: usize,
+}
+
+impl std::io::Read for Failing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.at {
+            return Err(std::io::Error::other("disk gone"));
+        }
+        let n = buf.len().min(self.at - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn speculation_and_io_errors() {
+    // A streamed input that fails further on, the parse stopped by the hook at each of
+    // its calls in turn: the speculating reader (which reads a generation further ahead)
+    // must give the error, events and generations the sequential reader gives.
+    let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((name, data)) = v26_traces()
+        .into_iter()
+        .find(|(n, _)| n.contains("mixed-medium"))
+    else {
+        return;
+    };
+    let parse_failing = |at: usize, stop: usize, threads: usize, spec: bool| {
+        set_speculation(Some(spec));
+        let mut calls = 0;
+        let opts = ParseOptions {
+            threads: Some(threads),
+            ..stream::DRAINED
+        };
+        let mut rows = 0usize;
+        let t = gotrace_core::parse_read_with(
+            Failing {
+                data: &data,
+                at,
+                pos: 0,
+            },
+            data.len(),
+            &opts,
+            &mut |t, _| {
+                rows += t.events.len();
+                t.clear_events();
+                calls += 1;
+                calls == stop
+            },
+        );
+        set_speculation(None);
+        (
+            t.error.map(|e| e.to_string()),
+            rows + t.events.len(),
+            t.generations,
+        )
+    };
+    // Every stop, for errors in two generations (14 generations, ~26 hook calls).
+    for at in [data.len() / 2, data.len() - 10] {
+        for stop in (1..40).chain([usize::MAX]) {
+            let want = parse_failing(at, stop, 1, false);
+            for threads in [1, 2] {
+                let got = parse_failing(at, stop, threads, true);
+                assert_eq!(
+                    got, want,
+                    "{name}: I/O error at {at}, stop at call {stop}, {threads} threads"
+                );
             }
         }
     }

@@ -96,6 +96,8 @@ impl Supply for NoSupply {
     fn next(&mut self, _: &mut Trace, _: Vec<Vec<crate::order::BaseEvent>>, _: Vec<u8>) -> Loaded {
         unreachable!("a speculation reads no other generation")
     }
+
+    fn unread_io_error(&mut self) {}
 }
 
 static MERGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
