@@ -421,6 +421,10 @@ pub(crate) struct Prepared {
     streams: Vec<MStream>,
 }
 
+/// Largest generation ordered speculatively (event bytes): a speculation holds its
+/// generation's rows (~5x the bytes) until the merge, which a drained parse would not.
+const SPEC_MAX_BYTES: usize = 32 << 20;
+
 impl Prepared {
     /// Bytes of the generation's event batches.
     fn event_bytes(&self) -> usize {
@@ -1472,7 +1476,7 @@ impl Reader {
         // has advanced.
         let known_start = self.order.initial_gen() != 0;
         self.ahead = Some(match out {
-            LoadOut::V26(Ok(Some(prep))) if known_start => {
+            LoadOut::V26(Ok(Some(prep))) if known_start && prep.event_bytes() <= SPEC_MAX_BYTES => {
                 let (tx, rx) = mpsc::channel();
                 let (ver, initial, names) =
                     (self.ver, self.order.initial_gen(), self.names.clone());
