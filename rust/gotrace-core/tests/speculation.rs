@@ -101,7 +101,9 @@ fn speculation_on_damaged_traces() {
             check(&format!("{name} cut at {cut}"), &data[..cut]);
         }
         let mut rng = Rng(0x5bd1_e995_u64 ^ n as u64);
-        for _ in 0..24 {
+        // Many flips on the small trace of many generations (speculations everywhere).
+        let flips = if n < 2 << 20 { 400 } else { 24 };
+        for _ in 0..flips {
             let (at, d) = damaged(data, &mut rng);
             check(&format!("{name} byte {at} = {}", d[at]), &d);
         }
@@ -246,6 +248,46 @@ fn speculation_and_io_errors() {
                     "{name}: I/O error at {at}, stop at call {stop}, {threads} threads"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn speculation_meets_a_broken_first_event() {
+    // The first event of a thread in a later generation made undecodable: the
+    // speculation fails where the generation is installed, and the generation is ordered
+    // again, failing there with the ordinary reader's error and the events before it.
+    let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((name, data)) = v26_traces()
+        .into_iter()
+        .find(|(n, _)| n.contains("stress-advance0"))
+    else {
+        return;
+    };
+    let (_, hlen) = gotrace_core::wire::parse_header(&data).unwrap();
+    let mut cur = gotrace_core::wire::Cursor::new(&data, hlen);
+    let mut firsts = Vec::new();
+    let mut pending = gotrace_core::generation::Pending::default();
+    while let Ok(Some(g)) =
+        gotrace_core::generation::read_generation(&mut cur, 27, &mut pending, Vec::new())
+    {
+        if let Some(b) = g.batches.first().and_then(|(_, bs)| bs.first()) {
+            firsts.push(b.offset);
+        }
+    }
+    assert!(firsts.len() > 100, "{name}: {} generations", firsts.len());
+    for &at in firsts.iter().skip(2).step_by(37) {
+        let mut d = data.clone();
+        d[at] = 0xff;
+        let plain = parse(&d, 1, false);
+        assert!(plain.error.is_some(), "{name}: byte {at}");
+        for threads in [1, 2] {
+            let spec = parse(&d, threads, true);
+            assert_same(
+                &plain,
+                &spec,
+                &format!("{name}: first event at {at} broken, {threads} threads"),
+            );
         }
     }
 }

@@ -322,7 +322,12 @@ impl Reader {
         sup: &mut dyn Supply,
     ) -> Result<Out, TraceError> {
         REDONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out = self.install_gen(Some(prep))?;
+        // An error here is the one the ordinary reader meets installing the generation,
+        // and names the generation before, as there (see `drive`).
+        let out = self.install_gen(Some(prep)).map_err(|e| match &self.gen {
+            Some(g) => e.with_generation(g.gen),
+            None => e,
+        })?;
         self.read_ahead(trace, sup);
         Ok(out)
     }
