@@ -1124,17 +1124,10 @@ fn drive(
     // speculation's rows are copied into the caller's table, which a full parse (one
     // large table, faulted in ahead) does not recover on two cores.
     r.speculate = speculation_for(ver, sup.threaded() && chunk > 0);
-    'outer: loop {
-        if !r.order.queue.is_empty() {
-            let queue = std::mem::take(&mut r.order.queue);
-            for q in &queue {
-                if let Err(e) = r.emit_ev(q, &mut trace) {
-                    trace.error = Some(e);
-                    break 'outer;
-                }
-            }
-            r.order.queue = queue;
-            r.order.queue.clear();
+    loop {
+        if let Err(e) = r.emit_queue(&mut trace) {
+            trace.error = Some(e);
+            break;
         }
         if chunk > 0 && trace.events.len() >= chunk && hook(&mut trace, r.pos) {
             trace.error = Some(TraceError::interrupted());
@@ -1684,6 +1677,23 @@ impl Reader {
         if hook(trace, self.pos) {
             return Err(TraceError::interrupted());
         }
+        Ok(())
+    }
+
+    /// Emits the events the last advance queued, in order (the queue keeps its
+    /// allocation).
+    #[inline(always)]
+    fn emit_queue(&mut self, trace: &mut Trace) -> Result<(), TraceError> {
+        if self.order.queue.is_empty() {
+            return Ok(());
+        }
+        let mut queue = std::mem::take(&mut self.order.queue);
+        for q in &queue {
+            // On an error the parse ends: the queue is not needed again.
+            self.emit_ev(q, trace)?;
+        }
+        queue.clear();
+        self.order.queue = queue;
         Ok(())
     }
 

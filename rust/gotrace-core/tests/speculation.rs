@@ -65,6 +65,11 @@ fn v26_traces() -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// The first of [`v26_traces`] whose name contains `part`.
+fn v26_trace(part: &str) -> Option<(String, Vec<u8>)> {
+    v26_traces().into_iter().find(|(n, _)| n.contains(part))
+}
+
 #[test]
 fn speculation_equals_sequential_ordering() {
     let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,10 +206,7 @@ fn speculation_and_io_errors() {
     // its calls in turn: the speculating reader (which reads a generation further ahead)
     // must give the error, events and generations the sequential reader gives.
     let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((name, data)) = v26_traces()
-        .into_iter()
-        .find(|(n, _)| n.contains("mixed-medium"))
-    else {
+    let Some((name, data)) = v26_trace("mixed-medium") else {
         return;
     };
     let parse_failing = |at: usize, stop: usize, threads: usize, spec: bool| {
@@ -258,18 +260,15 @@ fn speculation_meets_a_broken_first_event() {
     // speculation fails where the generation is installed, and the generation is ordered
     // again, failing there with the ordinary reader's error and the events before it.
     let _g = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((name, data)) = v26_traces()
-        .into_iter()
-        .find(|(n, _)| n.contains("stress-advance0"))
-    else {
+    let Some((name, data)) = v26_trace("stress-advance0") else {
         return;
     };
-    let (_, hlen) = gotrace_core::wire::parse_header(&data).unwrap();
+    let (ver, hlen) = gotrace_core::wire::parse_header(&data).unwrap();
     let mut cur = gotrace_core::wire::Cursor::new(&data, hlen);
     let mut firsts = Vec::new();
     let mut pending = gotrace_core::generation::Pending::default();
     while let Ok(Some(g)) =
-        gotrace_core::generation::read_generation(&mut cur, 27, &mut pending, Vec::new())
+        gotrace_core::generation::read_generation(&mut cur, ver, &mut pending, Vec::new())
     {
         if let Some(b) = g.batches.first().and_then(|(_, bs)| bs.first()) {
             firsts.push(b.offset);

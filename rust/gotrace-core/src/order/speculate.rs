@@ -222,26 +222,21 @@ impl Ordering {
     pub fn merge_speculation(&mut self, mut spec: Ordering, task_ends: &[u64]) -> Option<Resolved> {
         let s = spec.spec.take()?;
         // The real state of each speculative thread slot at the generation's start.
-        let initial: Vec<MState> = (0..spec.m_states.slots())
-            .map(|slot| {
-                let (id, _, _) = spec.m_states.slot_info(slot);
-                self.m_states
-                    .get(&id)
-                    .copied()
-                    .unwrap_or(MState { g: -1, p: -1 })
-            })
-            .collect();
-        let value = |v: i64| {
-            let (slot, p) = unknown_of(v);
-            let st = initial[slot as usize];
-            if p {
-                st.p
-            } else {
-                st.g
-            }
+        let mut known = Resolved {
+            initial: (0..spec.m_states.slots())
+                .map(|slot| {
+                    let (id, _, _) = spec.m_states.slot_info(slot);
+                    self.m_states
+                        .get(&id)
+                        .copied()
+                        .unwrap_or(MState { g: -1, p: -1 })
+                })
+                .collect(),
+            tasks: Vec::with_capacity(task_ends.len()),
+            holders: Vec::with_capacity(s.holders.len()),
         };
         for &(a, b, eq) in &s.m_conds {
-            if (value(a) == b) != eq {
+            if (known.value(a) == b) != eq {
                 return None;
             }
         }
@@ -275,10 +270,9 @@ impl Ordering {
         // The threads holding promoted Ps, as Go's search over all threads finds them:
         // each thread as the speculation had it where it knew it, else as the real state
         // has it. Two matches would make the order of the search matter: not assumed.
-        let mut holders = Vec::with_capacity(s.holders.len());
-        for (pid, known) in &s.holders {
+        for (pid, seen) in &s.holders {
             let now = |id: i64, real: MState| -> MState {
-                match known.iter().find(|k| k.0 == id) {
+                match seen.iter().find(|k| k.0 == id) {
                     Some(&(_, st)) => MState {
                         g: if is_unknown(st.g) { real.g } else { st.g },
                         p: if is_unknown(st.p) { real.p } else { st.p },
@@ -287,7 +281,7 @@ impl Ordering {
                 }
             };
             let real = self.m_states.iter().map(|(id, st)| (id, now(id, *st)));
-            let new = known
+            let new = seen
                 .iter()
                 .filter(|k| self.m_states.get(&k.0).is_none())
                 .map(|k| (k.0, now(k.0, MState { g: -1, p: -1 })));
@@ -295,7 +289,7 @@ impl Ordering {
             let (Some((id, st)), None) = (found.next(), found.next()) else {
                 return None;
             };
-            holders.push((id, st.g));
+            known.holders.push((id, st.g));
         }
 
         // Regions and ranges of the goroutines and procs introduced by status events.
@@ -327,9 +321,8 @@ impl Ordering {
         }
 
         // Every assumption holds: take the generation's changes.
-        let mut tasks = Vec::with_capacity(task_ends.len());
         for id in task_ends {
-            tasks.push(match self.active_tasks.remove(id) {
+            known.tasks.push(match self.active_tasks.remove(id) {
                 Some((name, parent)) => (name, parent),
                 None => (0, crate::store::NO_TASK),
             });
@@ -353,13 +346,12 @@ impl Ordering {
         for (p, st) in spec.p_states.drain() {
             self.p_states.insert(p, st);
         }
-        let resolve = |v: i64| if is_unknown(v) { value(v) } else { v };
         for slot in 0..spec.m_states.slots() {
             let (id, seen, st) = spec.m_states.slot_info(slot);
             if seen {
                 let st = MState {
-                    g: resolve(st.g),
-                    p: resolve(st.p),
+                    g: known.value(st.g),
+                    p: known.value(st.p),
                 };
                 self.m_states.insert(id, st);
             }
@@ -368,10 +360,6 @@ impl Ordering {
             self.gc_seq = spec.gc_seq;
             self.gc_state = spec.gc_state;
         }
-        Some(Resolved {
-            initial,
-            tasks,
-            holders,
-        })
+        Some(known)
     }
 }

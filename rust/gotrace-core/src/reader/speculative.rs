@@ -189,14 +189,7 @@ impl Reader {
         let sync = self.install_gen(Some(prep))?;
         self.emit(sync, out)?;
         loop {
-            if !self.order.queue.is_empty() {
-                let queue = std::mem::take(&mut self.order.queue);
-                for q in &queue {
-                    self.emit_ev(q, out)?;
-                }
-                self.order.queue = queue;
-                self.order.queue.clear();
-            }
+            self.emit_queue(out)?;
             // A search this long is left to the ordinary reader (which can be
             // interrupted meanwhile).
             if self.work >= WORK_CHECK {

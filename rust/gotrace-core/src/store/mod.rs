@@ -568,25 +568,6 @@ impl Events {
         self.update_cap();
     }
 
-    /// Row `i`.
-    pub fn row(&self, i: usize) -> Row {
-        let c = &self.c;
-        Row {
-            time: c.time[i],
-            kind: c.kind[i],
-            g: c.g.get(i),
-            p: c.p.get(i),
-            m: c.m.get(i),
-            stack: c.stack[i],
-            res_kind: c.res_kind[i],
-            from: c.from[i],
-            to: c.to[i],
-            arg: c.arg.get(i),
-            name: c.name[i],
-            aux: c.aux[i],
-        }
-    }
-
     /// Keeps the first `n` rows.
     pub fn truncate(&mut self, n: usize) {
         macro_rules! all {
