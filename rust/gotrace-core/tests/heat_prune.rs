@@ -139,3 +139,83 @@ fn a_dropped_goroutine_coming_back_is_reported() {
     }
     assert!(std::fs::read(&path).unwrap() == reused_id_trace());
 }
+
+/// Goroutine rows are binned from a tracker of goroutines alone; the general tracker
+/// (procs, threads and every interval field) gives the same matrix, for every kind of
+/// goroutine row, state, value and order.
+#[test]
+fn goroutine_tracker_equals_the_general_one() {
+    let check = |t: &Trace, what: &str| {
+        let (t0, t1) = match (t.events.time.first(), t.events.time.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0, 1),
+        };
+        use gostate::*;
+        let all = [RUNNING, RUNNABLE, WAITING, SYSCALL];
+        for (by, states, value, top, sort) in [
+            (
+                By::Goroutine,
+                &[RUNNING][..],
+                Value::Time,
+                Some(30),
+                Sort::Total,
+            ),
+            (By::Goroutine, &all[..], Value::Count, None, Sort::First),
+            (
+                By::Function,
+                &[RUNNABLE, SYSCALL][..],
+                Value::Fraction,
+                Some(5),
+                Sort::Id,
+            ),
+            (By::State, &all[..], Value::Time, None, Sort::Total),
+            (
+                By::Reason,
+                &[WAITING][..],
+                Value::Time,
+                Some(3),
+                Sort::Total,
+            ),
+        ] {
+            let spec = HeatSpec {
+                by,
+                states: states.to_vec(),
+                value,
+                edges: uniform_edges(t0, t1, 77),
+                top,
+                sort,
+            };
+            let run = |general: bool| {
+                let mut h = HeatStream::new(t.version, spec.clone());
+                if general {
+                    h = h.with_general_tracker(t.version);
+                }
+                h.feed(t);
+                h.finish(t)
+            };
+            let (a, b) = (run(false), run(true));
+            let what = format!("{what} {by:?} {states:?} {value:?}");
+            assert_eq!(a.matrix.row_ids, b.matrix.row_ids, "{what}: rows");
+            assert_eq!(a.matrix.names, b.matrix.names, "{what}: names");
+            assert_eq!(a.matrix.other, b.matrix.other, "{what}: other");
+            assert_eq!(a.matrix.values, b.matrix.values, "{what}: values");
+            assert_eq!((a.start, a.end), (b.start, b.end), "{what}: extent");
+        }
+    };
+    for seed in 1..=40 {
+        check(
+            &parse(&random_sched(seed)),
+            &format!("random_sched({seed})"),
+        );
+    }
+    let Some(shared) = shared() else { return };
+    for e in std::fs::read_dir(shared.join("corpus/traces")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "trace") {
+            check(
+                &parse(&std::fs::read(&p).unwrap()),
+                &p.display().to_string(),
+            );
+        }
+    }
+}

@@ -11,7 +11,7 @@ use super::ranges::RangeTracker;
 use super::summarizer::GoNames;
 use super::summary::track;
 use crate::binning::{self, SparseBinner, REMOVED, SKIP};
-use crate::store::{resource, EventKind, Trace};
+use crate::store::{gostate, resource, EventKind, Trace};
 
 /// What a row is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +162,50 @@ fn prune_min() -> usize {
 }
 
 impl HeatSink {
+    /// An interval `[start, end)` of resource `id` (of this heatmap's resource) in `state`,
+    /// begun by a transition of reason `reason`.
+    #[inline]
+    fn add(&mut self, id: i64, state: u8, reason: u32, start: i64, end: i64) {
+        let sr = self.state_row[state as usize];
+        if sr == 0 {
+            return;
+        }
+        let key = match self.by {
+            By::Reason => reason as i64,
+            By::State => (sr - 1) as i64,
+            _ => id,
+        };
+        let row = match self.rows.get(key).map(|r| r.get() - 1) {
+            Some(PRUNED) => {
+                if let Some(pr) = &mut self.prune {
+                    pr.conflict = true;
+                }
+                return;
+            }
+            Some(r) => r,
+            None => {
+                let r = self.keys.len() as u32;
+                self.rows.insert(key, row_ix(r));
+                self.keys.push(key);
+                if self.firsts {
+                    self.first.push(start);
+                }
+                if let Some(pr) = &mut self.prune {
+                    pr.ended.push(false);
+                }
+                r
+            }
+        };
+        if let Some(f) = self.first.get_mut(row as usize) {
+            *f = (*f).min(start);
+        }
+        if self.count {
+            self.bins.add_instant(row, start);
+        } else {
+            self.bins.add_interval(row, start, end);
+        }
+    }
+
     /// Drops the ended rows that can no longer reach the top (see [`Prune`]).
     fn prune_pass(&mut self) {
         let sort = self.sort;
@@ -239,43 +283,8 @@ impl IntervalSink for HeatSink {
 
     #[inline]
     fn interval(&mut self, res: Resource, iv: &Interval) {
-        let sr = self.state_row[iv.state as usize];
-        if res != self.res || sr == 0 {
-            return;
-        }
-        let key = match self.by {
-            By::Reason => iv.reason as i64,
-            By::State => (sr - 1) as i64,
-            _ => iv.id,
-        };
-        let row = match self.rows.get(key).map(|r| r.get() - 1) {
-            Some(PRUNED) => {
-                if let Some(pr) = &mut self.prune {
-                    pr.conflict = true;
-                }
-                return;
-            }
-            Some(r) => r,
-            None => {
-                let r = self.keys.len() as u32;
-                self.rows.insert(key, row_ix(r));
-                self.keys.push(key);
-                if self.firsts {
-                    self.first.push(iv.start);
-                }
-                if let Some(pr) = &mut self.prune {
-                    pr.ended.push(false);
-                }
-                r
-            }
-        };
-        if let Some(f) = self.first.get_mut(row as usize) {
-            *f = (*f).min(iv.start);
-        }
-        if self.count {
-            self.bins.add_instant(row, iv.start);
-        } else {
-            self.bins.add_interval(row, iv.start, iv.end);
+        if res == self.res {
+            self.add(iv.id, iv.state, iv.reason, iv.start, iv.end);
         }
     }
 
@@ -295,11 +304,107 @@ impl IntervalSink for HeatSink {
     }
 }
 
+/// A goroutine's interval in progress, as a heatmap of goroutines needs it (16 bytes in
+/// an [`IdMap`] slot: the state is never 0, so `Option` takes no room).
+#[derive(Clone, Copy, Debug)]
+struct GoCur {
+    since: i64,
+    reason: u32,
+    state: std::num::NonZeroU8,
+}
+
+/// The goroutine part of [`Tracker`] with a [`HeatSink`], for heatmaps whose rows come
+/// from goroutine intervals: the same intervals, from one map lookup per transition
+/// (the general tracker keeps the fields every analysis needs, procs and threads, and
+/// looks a goroutine up twice), which is most of a streaming heatmap's time.
+struct GoTrack {
+    sink: HeatSink,
+    cur: IdMap<GoCur>,
+    last_sync: i64,
+    seen_event: bool,
+}
+
+impl GoTrack {
+    /// As [`Tracker::go_transition`] (without the stack and context fields, which a
+    /// heatmap does not use).
+    #[inline]
+    fn transition(&mut self, id: i64, from: u8, to: u8, time: i64, reason: u32) {
+        if let Some(c) = self.cur.get(id) {
+            if c.state.get() == to {
+                return;
+            }
+            let c = *c;
+            self.sink.add(id, c.state.get(), c.reason, c.since, time);
+        }
+        match to {
+            gostate::RUNNING | gostate::RUNNABLE | gostate::WAITING | gostate::SYSCALL => {
+                let since = if from == gostate::UNDETERMINED {
+                    self.last_sync
+                } else {
+                    time
+                };
+                let state = std::num::NonZeroU8::new(to).expect("tracked states are not 0");
+                let c = GoCur {
+                    since,
+                    reason,
+                    state,
+                };
+                match self.cur.get_mut(id) {
+                    Some(slot) => *slot = c,
+                    None => {
+                        self.cur.insert(id, c);
+                    }
+                }
+            }
+            _ => {
+                self.cur.remove(id);
+                if to == gostate::NOT_EXIST && from != gostate::SYSCALL && from != to {
+                    self.sink.ended(id);
+                }
+            }
+        }
+    }
+
+    /// Closes what is still open at `end`, in ID order, as [`Tracker::finish_sink`].
+    fn finish(self, end: i64) -> HeatSink {
+        let mut sink = self.sink;
+        for (id, c) in self.cur.into_sorted() {
+            sink.add(id, c.state.get(), c.reason, c.since, end);
+        }
+        sink
+    }
+}
+
+/// The interval tracker of a [`HeatStream`]: [`GoTrack`] when the rows come from
+/// goroutine intervals, the general one for procs and threads.
+// One per heatmap: the sizes of the variants do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Track {
+    Go(GoTrack),
+    All(Tracker<HeatSink>),
+}
+
+impl Track {
+    fn sink_ref(&self) -> &HeatSink {
+        match self {
+            Track::Go(g) => &g.sink,
+            Track::All(t) => &t.sink,
+        }
+    }
+
+    fn sink(&mut self) -> &mut HeatSink {
+        match self {
+            Track::Go(g) => &mut g.sink,
+            Track::All(t) => &mut t.sink,
+        }
+    }
+}
+
 /// The streaming heatmap: [`HeatStream::feed`] it the events in order (in chunks), then
 /// [`HeatStream::finish`].
 pub struct HeatStream {
     spec: HeatSpec,
-    tracker: Tracker<HeatSink>,
+    tracker: Track,
     names: GoNames,
     ranges: RangeTracker,
     /// Range name string ID -> is it a GC mark phase or a stop-the-world range.
@@ -355,7 +460,16 @@ impl HeatStream {
         };
         HeatStream {
             spec,
-            tracker: Tracker::with_sink(version > 0 && version < 22, sink),
+            tracker: if res == Resource::Goroutine {
+                Track::Go(GoTrack {
+                    sink,
+                    cur: IdMap::default(),
+                    last_sync: 0,
+                    seen_event: false,
+                })
+            } else {
+                Track::All(Tracker::with_sink(version > 0 && version < 22, sink))
+            },
             names: GoNames::default(),
             ranges: RangeTracker::default(),
             keep_range: FxHashMap::default(),
@@ -368,31 +482,54 @@ impl HeatStream {
     pub fn feed(&mut self, trace: &Trace) {
         let ev = &trace.events;
         let want_names = matches!(self.spec.by, By::Goroutine | By::Function);
-        for i in 0..ev.len() {
-            track(&mut self.tracker, ev, i);
-            let kind = ev.kind[i];
+        let HeatStream {
+            tracker,
+            names,
+            ranges,
+            keep_range,
+            ..
+        } = self;
+        // What every event is also given to: the names and the GC and STW ranges.
+        let mut rest = |i: usize, kind: u8| {
             if kind == EventKind::StateTransition as u8 {
                 if want_names && ev.res_kind[i] == resource::GOROUTINE {
-                    self.names
-                        .transition(ev.arg.get(i), ev.from[i], ev.to[i], ev.aux[i], trace);
+                    names.transition(ev.arg.get(i), ev.from[i], ev.to[i], ev.aux[i], trace);
                 }
             } else if (EventKind::RangeBegin as u8..=EventKind::RangeEnd as u8).contains(&kind) {
                 let name = ev.name[i];
-                let keep = *self.keep_range.entry(name).or_insert_with(|| {
+                let keep = *keep_range.entry(name).or_insert_with(|| {
                     let s = trace.strings.get(name);
                     s == GC_MARK || s.starts_with(STW_PREFIX)
                 });
                 if keep {
                     let s = trace.strings.get(name);
-                    self.ranges.event(
-                        kind,
-                        ev.time[i],
-                        name,
-                        s,
-                        ev.res_kind[i],
-                        ev.arg.get(i),
-                        None,
-                    );
+                    let (res, id) = (ev.res_kind[i], ev.arg.get(i));
+                    ranges.event(kind, ev.time[i], name, s, res, id, None);
+                }
+            }
+        };
+        match tracker {
+            Track::All(t) => {
+                for i in 0..ev.len() {
+                    track(t, ev, i);
+                    rest(i, ev.kind[i]);
+                }
+            }
+            Track::Go(g) => {
+                for i in 0..ev.len() {
+                    let (kind, t) = (ev.kind[i], ev.time[i]);
+                    if !g.seen_event {
+                        g.seen_event = true;
+                        g.last_sync = t;
+                    }
+                    if kind == EventKind::Sync as u8 {
+                        g.last_sync = t;
+                    } else if kind == EventKind::StateTransition as u8
+                        && ev.res_kind[i] == resource::GOROUTINE
+                    {
+                        g.transition(ev.arg.get(i), ev.from[i], ev.to[i], t, ev.name[i]);
+                    }
+                    rest(i, kind);
                 }
             }
         }
@@ -406,12 +543,26 @@ impl HeatStream {
     /// result may differ from the batch heatmap's, and the trace must be streamed again
     /// with [`HeatStream::without_pruning`].
     pub fn conflicted(&self) -> bool {
-        self.tracker.sink.prune.as_ref().is_some_and(|p| p.conflict)
+        self.tracker
+            .sink_ref()
+            .prune
+            .as_ref()
+            .is_some_and(|p| p.conflict)
+    }
+
+    /// Bins from the general interval tracker even for goroutine rows (before any
+    /// [`HeatStream::feed`]; the result is the same: tests compare the two).
+    #[doc(hidden)]
+    pub fn with_general_tracker(mut self, version: u32) -> Self {
+        if let Track::Go(g) = self.tracker {
+            self.tracker = Track::All(Tracker::with_sink(version > 0 && version < 22, g.sink));
+        }
+        self
     }
 
     /// Keeps every row until the end (for a trace in which [`HeatStream::conflicted`]).
     pub fn without_pruning(mut self) -> Self {
-        self.tracker.sink.prune = None;
+        self.tracker.sink().prune = None;
         self
     }
 
@@ -419,7 +570,10 @@ impl HeatStream {
     /// `trace` gives the string table.
     pub fn finish(self, trace: &Trace) -> HeatResult {
         let end = self.end.unwrap_or(0);
-        let (_, _, sink) = self.tracker.finish_sink(end);
+        let sink = match self.tracker {
+            Track::Go(g) => g.finish(end),
+            Track::All(t) => t.finish_sink(end).2,
+        };
         let pruned = sink.prune.as_ref().is_some_and(|p| p.any);
         let spec = &self.spec;
         let bins = spec.edges.len() - 1;
