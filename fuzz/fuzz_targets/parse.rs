@@ -194,6 +194,36 @@ fuzz_target!(|data: &[u8]| {
         gs.iter().map(|g| g.name).collect::<Vec<_>>(),
         "names alone"
     );
+    // The streaming heatmap's goroutine tracker against the general one, on whatever
+    // the parse kept (a broken trace's transitions included). Its cells are i64 ns: a
+    // span of centuries (hand-made times) would overflow them, in both.
+    let span = t.events.time.first().zip(t.events.time.last());
+    if let Some((&t0, &t1)) = span.filter(|(a, b)| b.checked_sub(**a).is_some_and(|d| d < 1 << 40))
+    {
+        use gotrace_core::analysis::heat::{By, HeatSpec, HeatStream, Sort, Value};
+        let by = [By::Goroutine, By::Function, By::State, By::Reason][data.len() % 4];
+        let spec = HeatSpec {
+            by,
+            states: vec![3, 2, 4, 5],
+            value: Value::Time,
+            edges: binning::uniform_edges(t0, t1.max(t0 + 1), 1 + data.len() % 40),
+            top: Some(data.len() % 5),
+            sort: Sort::Total,
+        };
+        let run = |general: bool| {
+            let mut h = HeatStream::new(t.version, spec.clone()).without_pruning();
+            if general {
+                h = h.with_general_tracker(t.version);
+            }
+            h.feed(&t);
+            h.finish(&t).matrix
+        };
+        let (a, b) = (run(false), run(true));
+        assert!(
+            a.values == b.values && a.row_ids == b.row_ids && a.names == b.names,
+            "heatmap: goroutine tracker differs from the general one"
+        );
+    }
     let mut distinct = gotrace_core::analysis::distinct::DistinctIds::default();
     distinct.add(&t.events);
     let _ = distinct.into_sorted();
