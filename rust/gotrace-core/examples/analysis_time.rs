@@ -5,16 +5,6 @@
 //! analysis takes on two otherwise idle cores.
 use std::time::Instant;
 
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -33,13 +23,13 @@ fn main() {
         trace = gotrace_core::parse_with(&data, &opts, &mut |_, _| false);
         best_parse = best_parse.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let c0 = thread_cpu();
+        let c0 = gotrace_core::thread_cpu();
         // With two threads the summaries start on a fresh thread: its CPU time is theirs.
         let (a, b) = gotrace_core::analysis::summary::analyze_then(
             &trace,
             threads,
-            |s| (s, thread_cpu() - c0),
-            |s| (s, thread_cpu()),
+            |s| (s, gotrace_core::thread_cpu() - c0),
+            |s| (s, gotrace_core::thread_cpu()),
         );
         best_an = best_an.min(t.elapsed().as_secs_f64());
         let sums = if threads > 1 { b.1 } else { b.1 - c0 - a.1 };

@@ -39,16 +39,6 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
 #[global_allocator]
 static A: Counting = Counting;
 
@@ -87,9 +77,9 @@ fn main() {
             |h| gotrace_core::parse_with(&data, &opts, h),
             &mut |t| {
                 n += t.events.len();
-                let s = thread_cpu();
+                let s = gotrace_core::thread_cpu();
                 heat.feed(t);
-                feed_s += thread_cpu() - s;
+                feed_s += gotrace_core::thread_cpu() - s;
             },
             &mut |_, _| false,
         );

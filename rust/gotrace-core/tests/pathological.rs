@@ -158,28 +158,16 @@ pub fn frontier_shuffled(k: u64) -> Vec<u8> {
     one_gen_trace(26, &[(1, b"yield")], &[], &ms)
 }
 
-/// CPU time of the calling thread (s): unlike wall time, not inflated when other
-/// processes take the CPU.
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
 fn best_time(data: &[u8], analyze: bool) -> (f64, Trace) {
     let mut best = f64::MAX;
     let mut out = None;
     for _ in 0..5 {
-        let t0 = thread_cpu();
+        let t0 = gotrace_core::thread_cpu();
         let t = parse(data);
         if analyze {
             std::hint::black_box(gotrace_core::analysis::summary::analyze(&t));
         }
-        best = best.min(thread_cpu() - t0);
+        best = best.min(gotrace_core::thread_cpu() - t0);
         out = Some(t);
     }
     (best, out.unwrap())
