@@ -34,7 +34,7 @@ use crate::store::{
 use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
 mod speculative;
-pub use speculative::{set_speculation, speculation_counts};
+pub use speculative::{set_speculation, speculation_counts, speculation_times};
 use speculative::{speculate, speculation_for, Ahead, SpecIn, SpecJob, SpecRows};
 
 /// A cursor over one M's decoded events of the current generation (Go's `batchCursor`).
@@ -703,7 +703,8 @@ impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
 
     fn next(&mut self, trace: &mut Trace, spare: Vec<Vec<BaseEvent>>, buf: Vec<u8>) -> Loaded {
         let (mut loader, loaded) = if let Some(rx) = self.inflight.take() {
-            rx.recv().expect("generation reader thread failed")
+            speculative::timed(speculative::WAIT_LOAD, || rx.recv())
+                .expect("generation reader thread failed")
         } else {
             // The first generation: on this thread, which is not in the pool (a
             // parallel iterator here would start rayon's global pool).
@@ -718,7 +719,7 @@ impl<'scope, S: Source + Send + 'scope> Supply for ParSupply<'_, 'scope, S> {
             let start = trace.events.len() + loaded.rows_estimate();
             let (tx, rx) = mpsc::channel();
             self.scope.spawn(move |_| {
-                let next = loader.load(true);
+                let next = speculative::timed(speculative::LOAD, || loader.load(true));
                 let end = start + next.rows_estimate();
                 let _ = tx.send((loader, next));
                 if let Some(p) = prefault {
@@ -1425,7 +1426,8 @@ impl Reader {
     fn next_gen_v26(&mut self, trace: &mut Trace, sup: &mut dyn Supply) -> Result<Out, TraceError> {
         let out = match self.ahead.take() {
             Some(Ahead::Spec(job)) => {
-                let res = job.rx.recv().expect("speculative ordering thread failed");
+                let res = speculative::timed(speculative::WAIT_SPEC, || job.rx.recv())
+                    .expect("speculative ordering thread failed");
                 return Ok(Out::Spec(Box::new(SpecIn {
                     res,
                     pending: job.pending,
@@ -1476,7 +1478,10 @@ impl Reader {
                 let table = self.spare_table.take().unwrap_or_default();
                 sup.spawn(Box::new(move || {
                     // The reader may be gone (an error or an interrupt before it).
-                    let _ = tx.send(speculate(ver, initial, names, prep, table));
+                    let done = speculative::timed(speculative::SPEC, || {
+                        speculate(ver, initial, names, prep, table)
+                    });
+                    let _ = tx.send(done);
                 }));
                 Ahead::Spec(SpecJob { pending, pos, rx })
             }

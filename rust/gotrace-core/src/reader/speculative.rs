@@ -110,6 +110,40 @@ pub fn speculation_counts() -> (u64, u64) {
     (MERGED.load(Relaxed), REDONE.load(Relaxed))
 }
 
+/// Where a threaded drained parse's time goes, in ns summed over this process's parses
+/// (see [`speculation_times`]).
+static TIMES: [std::sync::atomic::AtomicU64; 5] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 5];
+
+/// What [`TIMES`] holds, by index.
+pub(super) const WAIT_SPEC: usize = 0;
+pub(super) const WAIT_LOAD: usize = 1;
+pub(super) const LOAD: usize = 2;
+pub(super) const SPEC: usize = 3;
+pub(super) const SPEC_CPU: usize = 4;
+
+/// Runs `f`, adding its wall time to `TIMES[slot]` (and, for [`SPEC`], the thread's CPU
+/// time to `TIMES[SPEC_CPU]`).
+pub(super) fn timed<T>(slot: usize, f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (t0, c0) = (std::time::Instant::now(), crate::thread_cpu());
+    let r = f();
+    TIMES[slot].fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
+    if slot == SPEC {
+        let cpu = (crate::thread_cpu() - c0).max(0.0) * 1e9;
+        TIMES[SPEC_CPU].fetch_add(cpu as u64, Relaxed);
+    }
+    r
+}
+
+/// Seconds, summed over this process's parses so far: the reader waiting for a
+/// speculation, the reader waiting for a generation read ahead, the helper reading
+/// generations ahead, the helper ordering speculatively (wall), and the same in CPU time.
+#[doc(hidden)]
+pub fn speculation_times() -> [f64; 5] {
+    std::array::from_fn(|i| TIMES[i].load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9)
+}
+
 static OVERRIDE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Speculative ordering for all parses of this process: `Some(true)` even on one
