@@ -3,6 +3,7 @@
 //! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
 //! set: the heap in use at each generation and the net growth of the heatmap's state.
 //! With PIPELINED set: the heatmap's analysis on a thread of its own (`drain_pipelined`).
+//! SPEC=0/1 turns the reader's speculation off/on.
 //! `stream_mem FILE THREADS summary`: the same for the streaming summary (no intervals).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -47,6 +48,11 @@ fn main() {
     let path = args.next().expect("usage: stream_mem FILE [THREADS]");
     let threads: Option<usize> = args.next().map(|s| s.parse().unwrap());
     let data = std::fs::read(&path).expect("read");
+    match std::env::var("SPEC").as_deref() {
+        Ok("0") => gotrace_core::reader::set_speculation(Some(false)),
+        Ok("1") => gotrace_core::reader::set_speculation(Some(true)),
+        _ => {}
+    }
     if args.next().as_deref() == Some("summary") {
         return summary(&path, &data, threads);
     }
