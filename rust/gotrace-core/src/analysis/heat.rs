@@ -313,10 +313,14 @@ struct GoCur {
     state: std::num::NonZeroU8,
 }
 
+const _: () = assert!(std::mem::size_of::<Option<GoCur>>() == 16);
+
 /// The goroutine part of [`Tracker`] with a [`HeatSink`], for heatmaps whose rows come
 /// from goroutine intervals: the same intervals, from one map lookup per transition
 /// (the general tracker keeps the fields every analysis needs, procs and threads, and
-/// looks a goroutine up twice), which is most of a streaming heatmap's time.
+/// looks a goroutine up twice), which is most of a streaming heatmap's time. It costs
+/// 8 bytes more per goroutine ID than the general tracker's slot (the interval's fields
+/// live in the slot): ~4 MB more on a 100 MB trace of 457k goroutines.
 struct GoTrack {
     sink: HeatSink,
     cur: IdMap<GoCur>,
