@@ -343,6 +343,22 @@ struct Names {
     exp_name: [u32; spec::EXPERIMENT_NAMES.len()],
 }
 
+impl Names {
+    /// The name of an STW range with the reason string `reason` (global ID), interned on
+    /// first use.
+    fn stw_name(&mut self, reason: u32, strings: &mut crate::store::StringTable) -> u32 {
+        if let Some(&id) = self.stw.get(&reason) {
+            return id;
+        }
+        let mut s = b"stop-the-world (".to_vec();
+        s.extend_from_slice(strings.get(reason));
+        s.push(b')');
+        let id = strings.intern(&s);
+        self.stw.insert(reason, id);
+        id
+    }
+}
+
 /// Options of a parse. `Default` is a plain parse on all cores: every event kept, no
 /// limit. The events never depend on `threads`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1833,18 +1849,11 @@ impl Reader {
                     ))
                     .with_generation(gen.gen));
                 };
-                row.name = match self.names.stw.get(&reason) {
-                    // A speculation's reason is a local ID, named at the merge.
-                    _ if self.spec_rows.is_some() => reason,
-                    Some(&id) => id,
-                    None => {
-                        let mut s = b"stop-the-world (".to_vec();
-                        s.extend_from_slice(trace.strings.get(reason));
-                        s.push(b')');
-                        let id = trace.strings.intern(&s);
-                        self.names.stw.insert(reason, id);
-                        id
-                    }
+                // A speculation's reason is a local ID, named at the merge.
+                row.name = if self.spec_rows.is_some() {
+                    reason
+                } else {
+                    self.names.stw_name(reason, &mut trace.strings)
                 };
                 row.res_kind = resource::GOROUTINE;
                 row.arg = ctx.g;

@@ -360,6 +360,16 @@ fn vctx<const S: bool>(spec: &mut Option<Box<Spec>>, ctx: Ctx, r: Reqs) -> Resul
     }
 }
 
+/// [`Ordering::is`] for callers that hold a borrow of another of the ordering's tables.
+#[inline(always)]
+fn same<const S: bool>(spec: &mut Option<Box<Spec>>, a: i64, b: i64) -> bool {
+    if S {
+        Spec::is(spec, a, b)
+    } else {
+        a == b
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn vctx_spec(s: &mut Spec, mut ctx: Ctx, r: Reqs) -> Result<(), String> {
@@ -702,11 +712,7 @@ impl Ordering {
     /// `a == b`, where `a` may be a speculative ordering's unknown value (then assumed).
     #[inline(always)]
     fn is<const S: bool>(&mut self, a: i64, b: i64) -> bool {
-        if S {
-            Spec::is(&mut self.spec, a, b)
-        } else {
-            a == b
-        }
+        same::<S>(&mut self.spec, a, b)
     }
 
     /// A speculative ordering's lookup of thread `mid` that the generation has not
@@ -980,11 +986,7 @@ impl Ordering {
         let Some(ms) = self.m_states.get_mut(&mid) else {
             return Err(format!("stole proc from non-existent thread {mid}"));
         };
-        if !(if S {
-            Spec::is(&mut self.spec, ms.p, pid)
-        } else {
-            ms.p == pid
-        }) {
+        if !same::<S>(&mut self.spec, ms.p, pid) {
             return Err(format!(
                 "tried to steal proc {pid} from thread {mid}, but got proc {} instead",
                 ms.p

@@ -16,7 +16,7 @@ use crate::generation;
 use crate::generation::{Generation, Pending, Tables};
 use crate::order::speculate::{is_unknown, Resolved as Known, HOLDER, TASK_UNKNOWN};
 use crate::order::QEvent;
-use crate::store::{EventKind, Events, Row, StringTable, Trace};
+use crate::store::{EventKind, Events, Row, Trace};
 use crate::wire::spec;
 
 /// Rows of a speculation that the merge completes (indices into its rows).
@@ -126,10 +126,13 @@ pub(super) const SPEC_CPU: usize = 4;
 /// time to `TIMES[SPEC_CPU]`).
 pub(super) fn timed<T>(slot: usize, f: impl FnOnce() -> T) -> T {
     use std::sync::atomic::Ordering::Relaxed;
-    let (t0, c0) = (std::time::Instant::now(), crate::thread_cpu());
+    let (t0, c0) = (
+        std::time::Instant::now(),
+        (slot == SPEC).then(crate::thread_cpu),
+    );
     let r = f();
     TIMES[slot].fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
-    if slot == SPEC {
+    if let Some(c0) = c0 {
         let cpu = (crate::thread_cpu() - c0).max(0.0) * 1e9;
         TIMES[SPEC_CPU].fetch_add(cpu as u64, Relaxed);
     }
@@ -360,20 +363,6 @@ impl Reader {
     }
 }
 
-/// The name of an STW range with the reason string `reason` (global ID), interned on
-/// first use as the ordinary reader does.
-fn stw_name(names: &mut Names, reason: u32, strings: &mut StringTable) -> u32 {
-    if let Some(&id) = names.stw.get(&reason) {
-        return id;
-    }
-    let mut s = b"stop-the-world (".to_vec();
-    s.extend_from_slice(strings.get(reason));
-    s.push(b')');
-    let id = strings.intern(&s);
-    names.stw.insert(reason, id);
-    id
-}
-
 /// How far the merge got in each of the [`SpecRows`] lists.
 #[derive(Default)]
 struct Marks {
@@ -481,8 +470,7 @@ impl Reader {
                     k if (K::RangeBegin as u8..=K::RangeEnd as u8).contains(&k) => {
                         if rows.stw.get(at.stw) == Some(&(i as u32)) {
                             at.stw += 1;
-                            w.name[j] =
-                                stw_name(&mut self.names, resolved.string(w.name[j]), strings);
+                            w.name[j] = self.names.stw_name(resolved.string(w.name[j]), strings);
                         } else if k == K::RangeEnd as u8 && w.name[j] == sweep && w.aux[j] > 0 {
                             range_attrs.push(out.range_attrs[w.aux[j] as usize - 1]);
                             w.aux[j] = range_attrs.len() as u32;
