@@ -2,7 +2,8 @@
 //! counting allocator) of a streaming goroutine heatmap over FILE held in memory, the
 //! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
 //! set: the heap in use at each generation and the net growth of the heatmap's state.
-//! With PIPELINED set: the heatmap's analysis on a thread of its own (`drain_pipelined`).
+//! With PIPELINED set: the heatmap's analysis on a thread of its own (`drain_pipelined`),
+//! which also makes the rows (LATE=0: the reader makes them).
 //! SPEC=0/1 turns the reader's speculation off/on.
 //! `stream_mem FILE THREADS summary`: the same for the streaming summary (no intervals).
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -69,14 +70,20 @@ fn main() {
     };
     let base = CUR.load(Relaxed);
     PEAK.store(base, Relaxed);
-    let opts = gotrace_core::ParseOptions { threads, ..DRAINED };
+    let pipelined = std::env::var_os("PIPELINED").is_some();
+    let opts = gotrace_core::ParseOptions {
+        threads,
+        // As `drain_threads` asks: the rows made on the consumer's thread (LATE=0: not).
+        unconverted: pipelined && std::env::var("LATE").map_or(true, |v| v != "0"),
+        ..DRAINED
+    };
     let mut heat = HeatStream::new(t.version.max(22), spec);
     let (mut last, mut big_bytes, mut big_evs) = (0u64, 0u64, 0usize);
     let evs = std::cell::Cell::new(0usize);
     let heat_net = std::cell::Cell::new(0isize);
     let total = std::cell::Cell::new(0usize);
     let start = Instant::now();
-    let trace = if std::env::var_os("PIPELINED").is_some() {
+    let trace = if pipelined {
         let mut n = 0usize;
         let mut feed_s = 0f64;
         let t = gotrace_core::stream::drain_pipelined(

@@ -28,12 +28,13 @@ use rayon::prelude::*;
 use crate::frontier::{self, HeapEnt, Index, Plain};
 use crate::generation::{self, CpuSample, Freq, Generation, Pending, Tables};
 use crate::order::{BaseEvent, Ctx, Ordering, QEvent, Wait};
-use crate::store::{
-    gostate, procstate, resource, ClockSnapshot, EventKind, ExperimentalArgs, Row, Trace,
-};
+use crate::store::{ClockSnapshot, EventKind, Row, Trace};
 use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
+mod rows;
 mod speculative;
+pub use rows::Unconverted;
+use rows::{GenIds, Ids, RowNames, Side, Stw, LATE_CPU, LATE_SYNC};
 pub use speculative::{set_speculation, speculation_counts, speculation_times};
 use speculative::{speculate, speculation_for, Ahead, SpecIn, SpecJob, SpecRows};
 
@@ -332,30 +333,15 @@ enum Out {
 /// Global string IDs of the names the reader synthesises.
 #[derive(Clone)]
 struct Names {
-    gomaxprocs: u32,
-    heap_objects: u32,
-    heap_goal: u32,
-    gc_mark: u32,
-    gc_sweep: u32,
-    gc_assist: u32,
+    row: RowNames,
     stw: FxHashMap<u32, u32>,
-    exp_event: [u32; SPECS.len()],
-    exp_name: [u32; spec::EXPERIMENT_NAMES.len()],
 }
 
 impl Names {
     /// The name of an STW range with the reason string `reason` (global ID), interned on
     /// first use.
     fn stw_name(&mut self, reason: u32, strings: &mut crate::store::StringTable) -> u32 {
-        if let Some(&id) = self.stw.get(&reason) {
-            return id;
-        }
-        let mut s = b"stop-the-world (".to_vec();
-        s.extend_from_slice(strings.get(reason));
-        s.push(b')');
-        let id = strings.intern(&s);
-        self.stw.insert(reason, id);
-        id
+        rows::stw_name(&mut self.stw, reason, strings)
     }
 }
 
@@ -377,6 +363,12 @@ pub struct ParseOptions {
     pub drained: bool,
     /// Rows between hook calls of a drained parse (0: [`CHUNK_ROWS`]).
     pub chunk_rows: usize,
+    /// With `drained`, for a Go 1.22+ trace: leave the events' conversion into rows to
+    /// the hook's side, which finds them ordered in `Trace::unconverted` (not in
+    /// `Trace::events`) and converts them with [`Unconverted::convert_into`], on another
+    /// thread if it likes ([`crate::stream::drain_pipelined`] does). The rows are the same.
+    /// A v1 trace fills `Trace::events` whatever this says.
+    pub unconverted: bool,
 }
 
 /// Default rows between the hook calls of a drained parse.
@@ -390,6 +382,11 @@ impl ParseOptions {
             (true, 0) => CHUNK_ROWS,
             (true, n) => n,
         }
+    }
+
+    /// Whether a v2 reader leaves the rows to the hook's side.
+    fn late(&self) -> bool {
+        self.drained && self.unconverted
     }
 
     pub fn threads(threads: Option<usize>) -> Self {
@@ -807,6 +804,17 @@ struct Reader {
     ahead: Option<Ahead>,
     /// The table of the last merged speculation, for the next.
     spare_table: Option<crate::store::Events>,
+    /// Set when the rows are made on another thread ([`ParseOptions::unconverted`]):
+    /// events are queued in `Trace::unconverted` (see [`rows`]).
+    late: Option<Late>,
+}
+
+/// A reader that leaves the rows to another thread: the maps of the generation being
+/// ordered, shared once one of its events needs them.
+struct Late {
+    ids: Option<std::sync::Arc<GenIds>>,
+    /// Events to make room for in a new queue (a chunk's).
+    room: usize,
 }
 
 /// What the readers call now and then with the trace built so far and the number of input
@@ -872,6 +880,7 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
         limit,
         threads,
         opts.chunk(),
+        opts.late(),
     )
 }
 
@@ -924,7 +933,16 @@ pub fn parse_read_with<R: std::io::Read + Send>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run(&mut src, reserve, trace, hook, limit, threads, opts.chunk());
+    let trace = run(
+        &mut src,
+        reserve,
+        trace,
+        hook,
+        limit,
+        threads,
+        opts.chunk(),
+        opts.late(),
+    );
     with_io_error(trace, &mut src)
 }
 
@@ -944,7 +962,15 @@ fn parse_read_seq<R: std::io::Read>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run_seq(&mut src, reserve, trace, hook, limit, opts.chunk());
+    let trace = run_seq(
+        &mut src,
+        reserve,
+        trace,
+        hook,
+        limit,
+        opts.chunk(),
+        opts.late(),
+    );
     with_io_error(trace, &mut src)
 }
 
@@ -1042,7 +1068,9 @@ fn start(header: Result<(u32, usize), String>) -> Result<(Trace, usize), Box<Tra
 }
 
 /// Runs the v2 reader over `src` (positioned after the header) with `threads` threads;
-/// `chunk` > 0: a drained parse calling the hook every `chunk` rows too.
+/// `chunk` > 0: a drained parse calling the hook every `chunk` rows too; `late`: the
+/// rows are left to the hook's side ([`ParseOptions::unconverted`]).
+#[allow(clippy::too_many_arguments)]
 fn run<S: Source + Send>(
     src: S,
     size_hint: usize,
@@ -1051,9 +1079,10 @@ fn run<S: Source + Send>(
     limit: u64,
     threads: usize,
     chunk: usize,
+    late: bool,
 ) -> Trace {
     if threads <= 1 {
-        return run_seq(src, size_hint, trace, hook, limit, chunk);
+        return run_seq(src, size_hint, trace, hook, limit, chunk, late);
     }
     // The calling thread orders; the pool reads ahead.
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -1062,7 +1091,7 @@ fn run<S: Source + Send>(
         .build()
     {
         Ok(p) => p,
-        Err(_) => return run_seq(src, size_hint, trace, hook, limit, chunk),
+        Err(_) => return run_seq(src, size_hint, trace, hook, limit, chunk, late),
     };
     let ver = trace.version;
     let trace = pool.in_place_scope(|s| {
@@ -1071,7 +1100,7 @@ fn run<S: Source + Send>(
             loader: Some(Loader::new(src, ver, chunk > 0)),
             inflight: None,
         };
-        let trace = drive(trace, size_hint, &mut sup, hook, limit, chunk);
+        let trace = drive(trace, size_hint, &mut sup, hook, limit, chunk, late);
         sup.finish();
         trace
     });
@@ -1086,10 +1115,11 @@ fn run_seq<S: Source>(
     hook: &mut Hook,
     limit: u64,
     chunk: usize,
+    late: bool,
 ) -> Trace {
     let ver = trace.version;
     let mut sup = SeqSupply(Loader::new(src, ver, chunk > 0));
-    finalize(drive(trace, size_hint, &mut sup, hook, limit, chunk))
+    finalize(drive(trace, size_hint, &mut sup, hook, limit, chunk, late))
 }
 
 fn finalize(mut trace: Trace) -> Trace {
@@ -1107,6 +1137,7 @@ fn drive(
     hook: &mut Hook,
     limit: u64,
     chunk: usize,
+    late: bool,
 ) -> Trace {
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
@@ -1125,28 +1156,36 @@ fn drive(
             exp_name[i] = s.intern(n.as_bytes());
         }
         Names {
-            gomaxprocs: s.intern(b"/sched/gomaxprocs:threads"),
-            heap_objects: s.intern(b"/memory/classes/heap/objects:bytes"),
-            heap_goal: s.intern(b"/gc/heap/goal:bytes"),
-            gc_mark: s.intern(b"GC concurrent mark phase"),
-            gc_sweep: s.intern(b"GC incremental sweep"),
-            gc_assist: s.intern(b"GC mark assist"),
+            row: RowNames {
+                gomaxprocs: s.intern(b"/sched/gomaxprocs:threads"),
+                heap_objects: s.intern(b"/memory/classes/heap/objects:bytes"),
+                heap_goal: s.intern(b"/gc/heap/goal:bytes"),
+                gc_mark: s.intern(b"GC concurrent mark phase"),
+                gc_sweep: s.intern(b"GC incremental sweep"),
+                gc_assist: s.intern(b"GC mark assist"),
+                exp_event,
+                exp_name,
+            },
             stw: FxHashMap::default(),
-            exp_event,
-            exp_name,
         }
     };
     let mut r = Reader::new(ver, names, limit);
     // Speculation pays where the rows are handed on in chunks (a drained parse): the
     // speculation's rows are copied into the caller's table, which a full parse (one
     // large table, faulted in ahead) does not recover on two cores.
-    r.speculate = speculation_for(ver, sup.threaded() && chunk > 0);
+    // (Not with the rows left to another thread: that thread then has the second core.)
+    r.late = late.then(|| Late {
+        ids: None,
+        // (A Sync or a few events may follow the chunk's last.)
+        room: chunk + 64,
+    });
+    r.speculate = !late && speculation_for(ver, sup.threaded() && chunk > 0);
     loop {
         if let Err(e) = r.emit_queue(&mut trace) {
             trace.error = Some(e);
             break;
         }
-        if chunk > 0 && trace.events.len() >= chunk && hook(&mut trace, r.pos) {
+        if chunk > 0 && trace.pending() >= chunk && hook(&mut trace, r.pos) {
             trace.error = Some(TraceError::interrupted());
             break;
         }
@@ -1236,6 +1275,7 @@ impl Reader {
             speculate: false,
             ahead: None,
             spare_table: None,
+            late: None,
         }
     }
 
@@ -1589,6 +1629,9 @@ impl Reader {
         self.cpu_idx = 0;
         self.frontier.clear();
         self.cursors.clear();
+        if let Some(l) = &mut self.late {
+            l.ids = None;
+        }
         if self.index.take().is_some() {
             self.order.log_writes(false);
         }
@@ -1641,6 +1684,9 @@ impl Reader {
     /// then the conversion of the event into a row of the store.
     fn emit(&mut self, out: Out, trace: &mut Trace) -> Result<(), TraceError> {
         self.check_limit(trace)?;
+        if self.late.is_some() {
+            return self.emit_late(out, trace);
+        }
         let mut row = Row {
             g: -1,
             p: -1,
@@ -1658,32 +1704,148 @@ impl Reader {
                 time
             }
             Out::Cpu(s) => {
-                let gen = self.gen.as_ref().unwrap();
                 row.kind = EventKind::StackSample as u8;
                 row.g = s.g;
                 row.p = s.p;
                 row.m = s.m;
-                // Go does not validate sample stacks, but resolving a missing one panics
-                // in `Stack.Frames`; we report it as an error at the same point.
-                row.stack = gen.stacks.get(s.stack).ok_or_else(|| {
-                    TraceError::validation(format!(
-                        "panic in trace parser: expected id {} in trace.stack table",
-                        s.stack
-                    ))
-                    .with_generation(gen.gen)
-                })?;
+                row.stack = rows::cpu_stack(self.ids(), s.stack)?;
                 s.time
             }
             Out::Advanced | Out::Spec(_) => unreachable!("not an event of its own"),
         };
-        let time = if time <= self.last_ts {
+        row.time = self.bump(time);
+        trace.events.push(&row);
+        Ok(())
+    }
+
+    /// `t` made strictly later than the event emitted before.
+    #[inline(always)]
+    fn bump(&mut self, t: i64) -> i64 {
+        let t = if t <= self.last_ts {
             self.last_ts.wrapping_add(1)
         } else {
-            time
+            t
         };
-        self.last_ts = time;
-        row.time = time;
-        trace.events.push(&row);
+        self.last_ts = t;
+        t
+    }
+
+    /// [`Reader::emit`] of a reader that leaves the rows to another thread.
+    fn emit_late(&mut self, out: Out, trace: &mut Trace) -> Result<(), TraceError> {
+        let (typ, time, args, ctx, ids) = match out {
+            Out::Sync { time, snapshot } => {
+                let aux = snapshot.map_or(0, |s| {
+                    trace.clock_snapshots.push(s);
+                    trace.clock_snapshots.len()
+                });
+                let none = Ctx {
+                    g: -1,
+                    p: -1,
+                    m: -1,
+                };
+                (LATE_SYNC, time, [self.syncs, aux as u64, 0, 0], none, None)
+            }
+            Out::Cpu(s) => {
+                let ctx = Ctx {
+                    g: s.g,
+                    p: s.p,
+                    m: s.m,
+                };
+                (
+                    LATE_CPU,
+                    s.time,
+                    [s.stack, 0, 0, 0],
+                    ctx,
+                    Some(self.late_ids().clone()),
+                )
+            }
+            Out::Advanced | Out::Spec(_) => unreachable!("not an event of its own"),
+        };
+        let time = self.bump(time);
+        let q = QEvent {
+            ev: BaseEvent { typ, time, args },
+            ctx,
+        };
+        let u = self.unconverted(trace);
+        if let Some(ids) = &ids {
+            u.use_ids(ids);
+        }
+        u.evs.push(q);
+        Ok(())
+    }
+
+    /// The current generation's maps, shared (see [`Late`]).
+    #[inline]
+    fn late_ids(&mut self) -> &std::sync::Arc<GenIds> {
+        let late = self.late.as_mut().expect("a reader leaving its rows");
+        if late.ids.is_none() {
+            let gen = self.gen.as_ref().expect("an event outside a generation");
+            late.ids = Some(std::sync::Arc::new(GenIds::of(Ids {
+                gen: gen.gen,
+                strings: &gen.strings,
+                stacks: &gen.stacks,
+            })));
+        }
+        late.ids.as_ref().expect("just made")
+    }
+
+    fn unconverted<'t>(&self, trace: &'t mut Trace) -> &'t mut Unconverted {
+        let room = self.late.as_ref().map_or(0, |l| l.room);
+        trace
+            .unconverted
+            .get_or_insert_with(|| Box::new(Unconverted::new(self.names.row, room)))
+    }
+
+    /// [`Reader::emit_queue`] of a reader that leaves the rows to another thread.
+    #[inline(always)]
+    fn queue_late(&mut self, trace: &mut Trace) -> Result<(), TraceError> {
+        self.late_ids();
+        let ids = self
+            .late
+            .as_ref()
+            .and_then(|l| l.ids.as_ref())
+            .expect("the maps");
+        let room = self.late.as_ref().map_or(0, |l| l.room);
+        let u = trace
+            .unconverted
+            .get_or_insert_with(|| Box::new(Unconverted::new(self.names.row, room)));
+        u.use_ids(ids);
+        // The events up to the limit, then its error, as `check_limit` for each would.
+        let held = trace.cleared + trace.events.len() as u64 + u.len() as u64;
+        let room = self.limit.saturating_sub(held);
+        let n = self
+            .order
+            .queue
+            .len()
+            .min(room.min(usize::MAX as u64) as usize);
+        // Copied whole, then completed in place (completing a copy on the stack first
+        // would have the push read back fields just written, by wider loads: a stall).
+        let start = u.evs.len();
+        u.evs.extend_from_slice(&self.order.queue[..n]);
+        for i in start..u.evs.len() {
+            let q = &mut u.evs[i];
+            if matches!(q.ev.typ, spec::EV_STW_BEGIN | spec::EV_STW_END) {
+                let reason = match rows::stw_reason(ids.ids(), q.ev.args[0]) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        u.evs.truncate(i);
+                        return Err(e);
+                    }
+                };
+                q.ev.args[3] = self.names.stw_name(reason, &mut trace.strings) as u64;
+            }
+            let t = q.ev.time;
+            self.last_ts = if t <= self.last_ts {
+                self.last_ts.wrapping_add(1)
+            } else {
+                t
+            };
+            q.ev.time = self.last_ts;
+        }
+        if n < self.order.queue.len() {
+            return Err(self.limit_error());
+        }
+        self.order.queue.clear();
         Ok(())
     }
 
@@ -1708,6 +1870,9 @@ impl Reader {
         if self.order.queue.is_empty() {
             return Ok(());
         }
+        if self.late.is_some() {
+            return self.queue_late(trace);
+        }
         let mut queue = std::mem::take(&mut self.order.queue);
         for q in &queue {
             // On an error the parse ends: the queue is not needed again.
@@ -1724,14 +1889,7 @@ impl Reader {
         self.check_limit(trace)?;
         let mut row = Row::default();
         self.convert(q, &mut row, trace)?;
-        let t = q.ev.time;
-        let time = if t <= self.last_ts {
-            self.last_ts.wrapping_add(1)
-        } else {
-            t
-        };
-        self.last_ts = time;
-        row.time = time;
+        row.time = self.bump(q.ev.time);
         if let Some(sr) = self.spec_rows.as_deref_mut() {
             sr.note(q, trace.events.len() as u32, &mut row);
         }
@@ -1741,7 +1899,7 @@ impl Reader {
 
     #[inline]
     fn check_limit(&self, trace: &Trace) -> Result<(), TraceError> {
-        if trace.cleared + trace.events.len() as u64 >= self.limit {
+        if trace.cleared + trace.pending() as u64 >= self.limit {
             return Err(self.limit_error());
         }
         Ok(())
@@ -1753,266 +1911,32 @@ impl Reader {
         TraceError::limit(self.limit, gen, self.pos)
     }
 
-    /// Go's `Event.validateTableIDs`.
-    fn validate_ids(&self, q: &QEvent) -> Result<(), TraceError> {
-        let gen = self.gen.as_ref().unwrap();
-        let sp = &SPECS[q.ev.typ as usize];
-        for &i in sp.stack_ids {
-            let id = q.ev.args[i - 1];
-            if gen.stacks.get(id).is_none() {
-                return Err(TraceError::validation(format!(
-                    "found invalid stack ID {id} for event {}",
-                    sp.name
-                ))
-                .with_generation(gen.gen));
-            }
+    /// The current generation's ID maps.
+    fn ids(&self) -> Ids<'_> {
+        let gen = self.gen.as_ref().expect("an event outside a generation");
+        Ids {
+            gen: gen.gen,
+            strings: &gen.strings,
+            stacks: &gen.stacks,
         }
-        for &i in sp.string_ids {
-            let id = q.ev.args[i - 1];
-            if gen.strings.get(id).is_none() {
-                return Err(TraceError::validation(format!(
-                    "found invalid string ID {id} for event {}",
-                    sp.name
-                ))
-                .with_generation(gen.gen));
-            }
-        }
-        Ok(())
     }
 
-    /// The API view of a wire event (Go's `Event.Kind/Stack/Range/StateTransition/...`).
+    /// The row of an ordered event (but its time), see [`rows::convert`].
     #[inline(always)]
     fn convert(&mut self, q: &QEvent, row: &mut Row, trace: &mut Trace) -> Result<(), TraceError> {
-        use spec::*;
-        let gen = self.gen.as_ref().unwrap();
-        let a = &q.ev.args;
-        let ctx: Ctx = q.ctx;
-        row.g = ctx.g;
-        row.p = ctx.p;
-        row.m = ctx.m;
-        let sp = &SPECS[q.ev.typ as usize];
-        // Table references are looked up once; a miss means the trace is broken, and
-        // `validate_ids` then finds the error Go reports (it checks in Go's order).
-        let missing = std::cell::Cell::new(false);
-        let stack_of = |id: u64| {
-            gen.stacks.get(id).unwrap_or_else(|| {
-                missing.set(true);
-                0
-            })
+        let gen = self.gen.as_ref().expect("an event outside a generation");
+        let ids = Ids {
+            gen: gen.gen,
+            strings: &gen.strings,
+            stacks: &gen.stacks,
         };
-        if let Some(&i) = sp.stack_ids.first() {
-            row.stack = stack_of(a[i - 1]);
-        }
-        let string = |id: u64| {
-            gen.strings.get(id).unwrap_or_else(|| {
-                missing.set(true);
-                0
-            })
+        let (mut side, strings) = Side::of(trace);
+        // A speculation's STW reason is a local ID, named at the merge.
+        let stw = if self.spec_rows.is_some() {
+            Stw::Reason
+        } else {
+            Stw::Intern(&mut self.names.stw, strings)
         };
-        let n = &self.names;
-        let go_st = |row: &mut Row, id: i64, from: u8, to: u8| {
-            row.kind = EventKind::StateTransition as u8;
-            row.res_kind = resource::GOROUTINE;
-            row.arg = id;
-            row.from = from;
-            row.to = to;
-        };
-        use gostate as G;
-        match q.ev.typ {
-            EV_PROCS_CHANGE | EV_HEAP_ALLOC | EV_HEAP_GOAL => {
-                row.kind = EventKind::Metric as u8;
-                row.name = match q.ev.typ {
-                    EV_PROCS_CHANGE => n.gomaxprocs,
-                    EV_HEAP_ALLOC => n.heap_objects,
-                    _ => n.heap_goal,
-                };
-                row.arg = a[0] as i64;
-            }
-            EV_GO_LABEL => {
-                row.kind = EventKind::Label as u8;
-                row.name = string(a[0]);
-                row.res_kind = resource::GOROUTINE;
-                row.arg = ctx.g;
-            }
-            EV_STW_BEGIN | EV_STW_END => {
-                row.kind = if q.ev.typ == EV_STW_BEGIN {
-                    EventKind::RangeBegin
-                } else {
-                    EventKind::RangeEnd
-                } as u8;
-                // For STWEnd the reason's ID comes from its Begin's generation but is
-                // looked up in this one, as Go does.
-                let Some(reason) = gen.strings.get(a[0]) else {
-                    return Err(TraceError::validation(format!(
-                        "panic in trace parser: expected id {} in string table",
-                        a[0]
-                    ))
-                    .with_generation(gen.gen));
-                };
-                // A speculation's reason is a local ID, named at the merge.
-                row.name = if self.spec_rows.is_some() {
-                    reason
-                } else {
-                    self.names.stw_name(reason, &mut trace.strings)
-                };
-                row.res_kind = resource::GOROUTINE;
-                row.arg = ctx.g;
-            }
-            EV_GC_BEGIN | EV_GC_ACTIVE | EV_GC_END => {
-                row.kind = range_kind(q.ev.typ);
-                row.name = n.gc_mark;
-                row.res_kind = resource::NONE;
-            }
-            EV_GC_SWEEP_BEGIN | EV_GC_SWEEP_ACTIVE | EV_GC_SWEEP_END => {
-                row.kind = range_kind(q.ev.typ);
-                row.name = n.gc_sweep;
-                row.res_kind = resource::PROC;
-                row.arg = if q.ev.typ == EV_GC_SWEEP_ACTIVE {
-                    a[0] as i64
-                } else {
-                    ctx.p
-                };
-                if q.ev.typ == EV_GC_SWEEP_END {
-                    trace.range_attrs.push([a[0], a[1]]);
-                    row.aux = trace.range_attrs.len() as u32;
-                }
-            }
-            EV_GC_MARK_ASSIST_BEGIN | EV_GC_MARK_ASSIST_ACTIVE | EV_GC_MARK_ASSIST_END => {
-                row.kind = range_kind(q.ev.typ);
-                row.name = n.gc_assist;
-                row.res_kind = resource::GOROUTINE;
-                row.arg = if q.ev.typ == EV_GC_MARK_ASSIST_ACTIVE {
-                    a[0] as i64
-                } else {
-                    ctx.g
-                };
-            }
-            EV_USER_TASK_BEGIN => {
-                row.kind = EventKind::TaskBegin as u8;
-                row.arg = a[0] as i64;
-                row.name = string(a[2]);
-                trace.u64s.push(a[1]);
-                row.aux = (trace.u64s.len() - 1) as u32;
-            }
-            EV_USER_TASK_END => {
-                row.kind = EventKind::TaskEnd as u8;
-                row.arg = a[0] as i64;
-                row.name = a[3] as u32; // already a global string ID (see order)
-                trace.u64s.push(a[2]);
-                row.aux = (trace.u64s.len() - 1) as u32;
-            }
-            EV_USER_REGION_BEGIN | EV_USER_REGION_END => {
-                row.kind = if q.ev.typ == EV_USER_REGION_BEGIN {
-                    EventKind::RegionBegin
-                } else {
-                    EventKind::RegionEnd
-                } as u8;
-                row.arg = a[0] as i64;
-                row.name = string(a[1]);
-            }
-            EV_USER_LOG => {
-                row.kind = EventKind::Log as u8;
-                row.arg = a[0] as i64;
-                row.name = string(a[1]);
-                row.aux = string(a[2]);
-            }
-            EV_PROC_START | EV_PROC_STOP | EV_PROC_STEAL | EV_PROC_STATUS => {
-                row.kind = EventKind::StateTransition as u8;
-                row.res_kind = resource::PROC;
-                use procstate as P;
-                let (id, from, to) = match q.ev.typ {
-                    EV_PROC_START => (a[0] as i64, P::IDLE, P::RUNNING),
-                    EV_PROC_STOP => (ctx.p, P::RUNNING, P::IDLE),
-                    EV_PROC_STEAL => {
-                        let before = if a[3] == crate::order::ps::SYSCALL_ABANDONED as u64 {
-                            P::IDLE
-                        } else {
-                            P::RUNNING
-                        };
-                        (a[0] as i64, before, P::IDLE)
-                    }
-                    _ => (a[0] as i64, a[2] as u8, crate::order::ps::to_state(a[1])),
-                };
-                row.arg = id;
-                row.from = from;
-                row.to = to;
-            }
-            EV_GO_CREATE | EV_GO_CREATE_BLOCKED => {
-                let to = if q.ev.typ == EV_GO_CREATE_BLOCKED {
-                    G::WAITING
-                } else {
-                    G::RUNNABLE
-                };
-                go_st(row, a[0] as i64, G::NOT_EXIST, to);
-                row.aux = stack_of(a[1]);
-            }
-            EV_GO_CREATE_SYSCALL => go_st(row, a[0] as i64, G::NOT_EXIST, G::SYSCALL),
-            EV_GO_START => go_st(row, a[0] as i64, G::RUNNABLE, G::RUNNING),
-            EV_GO_DESTROY => go_st(row, ctx.g, G::RUNNING, G::NOT_EXIST),
-            EV_GO_DESTROY_SYSCALL => go_st(row, ctx.g, G::SYSCALL, G::NOT_EXIST),
-            EV_GO_STOP | EV_GO_BLOCK => {
-                let to = if q.ev.typ == EV_GO_STOP {
-                    G::RUNNABLE
-                } else {
-                    G::WAITING
-                };
-                go_st(row, ctx.g, G::RUNNING, to);
-                row.name = string(a[0]);
-                row.aux = row.stack;
-            }
-            EV_GO_UNBLOCK | EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => {
-                go_st(row, a[0] as i64, G::WAITING, G::RUNNABLE)
-            }
-            EV_GO_SYSCALL_BEGIN => {
-                go_st(row, ctx.g, G::RUNNING, G::SYSCALL);
-                row.aux = row.stack;
-            }
-            EV_GO_SYSCALL_END => go_st(row, ctx.g, G::SYSCALL, G::RUNNING),
-            EV_GO_SYSCALL_END_BLOCKED => go_st(row, ctx.g, G::SYSCALL, G::RUNNABLE),
-            EV_GO_STATUS | EV_GO_STATUS_STACK => {
-                let packed = a[2];
-                let from = (packed >> 32) as u8;
-                let to = crate::order::gs::to_state(packed & 0xffff_ffff);
-                go_st(row, a[0] as i64, from, to);
-                row.aux = row.stack;
-            }
-            t if spec::is_experimental(t) => {
-                row.kind = EventKind::Experimental as u8;
-                row.name = n.exp_event[t as usize];
-                row.aux = n.exp_name[sp.experiment as usize];
-                // Slots past the event's own arguments hold stale values of earlier
-                // events (see `decode_m`): keep them out of the result.
-                let mut args = [0u64; 4];
-                let n = (sp.args.len() - 1).min(4);
-                args[..n].copy_from_slice(&a[..n]);
-                trace.experimental.push(ExperimentalArgs { typ: t, args });
-                row.arg = (trace.experimental.len() - 1) as i64;
-            }
-            t => {
-                return Err(TraceError::validation(format!(
-                    "internal error: unexpected wire-format event type {t}"
-                )))
-            }
-        }
-        if missing.get() {
-            self.validate_ids(q)?;
-            return Err(TraceError::validation(
-                "internal error: unresolved table reference",
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn range_kind(typ: u8) -> u8 {
-    use spec::*;
-    match typ {
-        EV_GC_BEGIN | EV_GC_SWEEP_BEGIN | EV_GC_MARK_ASSIST_BEGIN | EV_STW_BEGIN => {
-            EventKind::RangeBegin as u8
-        }
-        EV_GC_ACTIVE | EV_GC_SWEEP_ACTIVE | EV_GC_MARK_ASSIST_ACTIVE => {
-            EventKind::RangeActive as u8
-        }
-        _ => EventKind::RangeEnd as u8,
+        rows::convert(q, row, ids, &self.names.row, &mut side, stw)
     }
 }

@@ -12,36 +12,85 @@ pub const DRAINED: ParseOptions = ParseOptions {
     max_events: None,
     drained: true,
     chunk_rows: 0,
+    unconverted: false,
 };
+use crate::reader::Unconverted;
 use crate::store::{ClockSnapshot, Events, ExperimentalArgs, StackTail, Trace};
 use crate::wire::{self, spec, Cursor};
 
 /// Runs `parse` (a reader entry point, given its hook) handing the events to `consume`
 /// in order, in chunks (a generation or part of one), and clearing them after each call; `hook` is then
 /// called as the reader's. Returns the trace without events (version, strings, stacks,
-/// generation count, error).
+/// generation count, error). Events a parse left unconverted
+/// ([`ParseOptions::unconverted`]) are converted first; if that finds the trace broken,
+/// `consume` gets the rows before the error, the parse stops and the returned trace
+/// carries that error.
 pub fn drain(
     parse: impl FnOnce(&mut Hook) -> Trace,
     consume: &mut dyn FnMut(&Trace),
     hook: &mut Hook,
 ) -> Trace {
+    let mut failed = None;
+    let mut syncs = 0;
     let mut trace = parse(&mut |t, done| {
+        failed = convert_left(t, &mut syncs);
         consume(t);
         t.clear_events();
-        hook(t, done)
+        failed.is_some() || hook(t, done)
     });
     // What came after the last generation boundary (the events before an error).
-    consume(&trace);
+    if failed.is_none() {
+        failed = convert_left(&mut trace, &mut syncs);
+        consume(&trace);
+    }
     trace.clear_events();
+    if let Some(f) = failed {
+        f.set(&mut trace);
+    }
     trace
 }
 
+/// Where the conversion of events a parse left found the trace broken.
+struct Failed {
+    error: crate::TraceError,
+    /// Events before the error.
+    seen: u64,
+    /// Syncs before the error.
+    syncs: u64,
+}
+
+impl Failed {
+    /// Makes `t` (the reader's result, without events) end where the conversion failed:
+    /// any error of the reader is further on in the stream.
+    fn set(self, t: &mut Trace) {
+        t.error = Some(self.error);
+        t.cleared = self.seen;
+        t.generations = self.syncs.saturating_sub(1);
+    }
+}
+
+/// Converts the events `t` holds unconverted into rows (after those it holds); `syncs`
+/// as for [`Unconverted::convert_into`].
+fn convert_left(t: &mut Trace, syncs: &mut u64) -> Option<Failed> {
+    let mut u = t.unconverted.take()?;
+    let r = u.convert_into(t, syncs);
+    u.clear();
+    t.unconverted = Some(u);
+    r.err().map(|error| Failed {
+        error,
+        seen: t.cleared + t.events.len() as u64,
+        syncs: *syncs,
+    })
+}
+
 /// One chunk on its way from the reader to a [`drain_pipelined`] consumer: the events
-/// and the side tables they index, moved out of the reader's trace, and the strings and
-/// stacks interned since the previous chunk.
+/// (rows, or events to convert into rows: [`ParseOptions::unconverted`]) and the side
+/// tables they index, moved out of the reader's trace, and the strings and stacks
+/// interned since the previous chunk.
 struct Chunk {
     version: u32,
     events: Events,
+    unconverted: Option<Box<Unconverted>>,
     range_attrs: Vec<[u64; 2]>,
     u64s: Vec<u64>,
     clock_snapshots: Vec<ClockSnapshot>,
@@ -64,15 +113,30 @@ impl Sent {
 impl Chunk {
     /// Takes `t`'s events (leaving `spare`, emptied, in their place) and copies the
     /// strings and stacks the consumer has not seen yet.
-    fn take(t: &mut Trace, sent: &mut Sent, spare: Option<Events>) -> Chunk {
+    fn take(t: &mut Trace, sent: &mut Sent, spare: Spent) -> Chunk {
         let n = t.events.len();
-        // A new table sized for a chunk like this one (growing by doubling would leave
-        // up to twice the memory in each of the tables in flight).
-        let mut spare = spare.unwrap_or_else(|| Events::with_capacity(n + n / 16 + 16));
-        spare.clear();
+        let events = if n == 0 {
+            Events::default()
+        } else {
+            // A new table sized for a chunk like this one (growing by doubling would
+            // leave up to twice the memory in each of the tables in flight).
+            let mut spare = spare
+                .events
+                .unwrap_or_else(|| Events::with_capacity(n + n / 16 + 16));
+            spare.clear();
+            std::mem::replace(&mut t.events, spare)
+        };
+        let unconverted = match (&mut t.unconverted, spare.unconverted) {
+            (Some(u), Some(mut spare)) if !u.is_empty() => {
+                spare.clear();
+                Some(std::mem::replace(u, spare))
+            }
+            (u, _) => u.take(),
+        };
         let c = Chunk {
             version: t.version,
-            events: std::mem::replace(&mut t.events, spare),
+            events,
+            unconverted,
             range_attrs: std::mem::take(&mut t.range_attrs),
             u64s: std::mem::take(&mut t.u64s),
             clock_snapshots: std::mem::take(&mut t.clock_snapshots),
@@ -80,14 +144,16 @@ impl Chunk {
             strings: t.strings.tail(sent.0),
             stacks: t.stacks.tail(sent.1, sent.2),
         };
-        t.cleared += c.events.len() as u64;
+        t.cleared += (c.events.len() + c.unconverted.as_ref().map_or(0, |u| u.len())) as u64;
         *sent = Sent(t.strings.len(), t.stacks.frames.len(), t.stacks.len());
         c
     }
 
     /// Makes `r`, the consumer's replica, the trace as the reader had it when the
-    /// chunk was taken. Returns the events the replica held before (to be reused).
-    fn install(self, r: &mut Trace) -> Events {
+    /// chunk was taken, its events converted into rows if they were not (`syncs` as for
+    /// [`Unconverted::convert_into`]). Returns what the replica held before (to be
+    /// reused), and where a conversion failed (the replica then holds the rows before).
+    fn install(self, r: &mut Trace, syncs: &mut u64) -> (Spent, Option<Failed>) {
         r.version = self.version;
         r.cleared += r.events.len() as u64;
         r.strings.append(self.strings);
@@ -96,16 +162,51 @@ impl Chunk {
         r.u64s = self.u64s;
         r.clock_snapshots = self.clock_snapshots;
         r.experimental = self.experimental;
-        std::mem::replace(&mut r.events, self.events)
+        let Some(mut u) = self.unconverted else {
+            let events = std::mem::replace(&mut r.events, self.events);
+            return (
+                Spent {
+                    events: Some(events),
+                    unconverted: None,
+                },
+                None,
+            );
+        };
+        // The rows of a reader that leaves them (none of its own): made here, in the
+        // replica's table, which stays with this thread.
+        r.events.clear();
+        let err = u.convert_into(r, syncs).err().map(|error| Failed {
+            error,
+            seen: r.cleared + r.events.len() as u64,
+            syncs: *syncs,
+        });
+        u.clear();
+        (
+            Spent {
+                events: None,
+                unconverted: Some(u),
+            },
+            err,
+        )
     }
+}
+
+/// What a consumer hands back to the reader, to be reused for a later chunk.
+#[derive(Default)]
+struct Spent {
+    events: Option<Events>,
+    unconverted: Option<Box<Unconverted>>,
 }
 
 /// [`drain`] with `consume` on a thread of its own: the analysis of one chunk runs while
 /// the reader orders the next. `consume` sees a replica of the reader's trace (version,
 /// strings and stacks up to the chunk, the chunk's events and side tables), in the same
 /// chunks and order as [`drain`] would give them, except that chunks without events are
-/// not passed on. At most one chunk waits between the threads. The returned trace is
-/// the reader's, as from [`drain`].
+/// not passed on. At most one chunk waits between the threads. A parse asked to leave
+/// its rows ([`ParseOptions::unconverted`]) has them made on the consumer's thread, as
+/// the reader would have made them; if that finds the trace broken, the parse stops and
+/// the returned trace carries that error. The returned trace is the reader's, as from
+/// [`drain`].
 pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
     parse: impl FnOnce(&mut Hook) -> Trace,
     consume: &mut C,
@@ -117,18 +218,26 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
     let lent = &lent;
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Chunk>(1);
-        let (back_tx, back_rx) = mpsc::channel::<Events>();
+        let (back_tx, back_rx) = mpsc::channel::<Spent>();
         let worker = std::thread::Builder::new()
             .name("gotrace-consume".into())
             .spawn_scoped(s, move || {
                 let mut consume = lent.lock().unwrap_or_else(|e| e.into_inner());
                 let mut replica = Trace::default();
+                let mut syncs = 0;
                 for c in rx {
-                    let spent = c.install(&mut replica);
-                    consume(&replica);
+                    let (spent, failed) = c.install(&mut replica, &mut syncs);
+                    if !replica.events.is_empty() {
+                        consume(&replica);
+                    }
+                    if failed.is_some() {
+                        // Dropping the receiver tells the reader to stop.
+                        return failed;
+                    }
                     // The reader may be gone (done or failed): then nobody reuses it.
                     let _ = back_tx.send(spent);
                 }
+                None
             });
         let Ok(worker) = worker else {
             // No thread to be had: consume on this one.
@@ -137,27 +246,33 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
         };
         let mut sent = Sent::new();
         let mut gone = false;
+        // Passes `t`'s events on; false once the consumer is gone.
         let mut pass = |t: &mut Trace, sent: &mut Sent| {
-            if t.events.is_empty() || gone {
-                return;
+            if t.pending() == 0 || gone {
+                return !gone;
             }
             // Reuse one returned table, free any others (the consumer returns one per
             // chunk; tables made while it was behind would otherwise pile up).
-            let spare = back_rx.try_iter().reduce(|a, _| a);
+            let spare = back_rx.try_iter().reduce(|a, _| a).unwrap_or_default();
             let c = Chunk::take(t, sent, spare);
-            // Fails only if the consumer panicked; the panic is re-raised below.
+            // Fails if the consumer found the trace broken, or panicked (re-raised below).
             gone = tx.send(c).is_err();
+            !gone
         };
         let mut trace = parse(&mut |t, done| {
-            pass(t, &mut sent);
-            hook(t, done)
+            let on = pass(t, &mut sent);
+            hook(t, done) || !on
         });
         pass(&mut trace, &mut sent);
         drop(tx);
-        if let Err(p) = worker.join() {
-            std::panic::resume_unwind(p);
-        }
         trace.clear_events();
+        match worker.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            // The rows before the error are the stream's last: any error of the reader
+            // comes after them.
+            Ok(Some(f)) => f.set(&mut trace),
+            Ok(None) => {}
+        }
         trace
     })
 }
@@ -183,8 +298,10 @@ pub fn drain_threads<C: FnMut(&Trace) + Send>(
     if n < 2 || v1 {
         return drain(|h| parse(opts, h), consume, hook);
     }
+    // The rows are made on the consumer's thread: the reader's has the most to do.
     let rest = ParseOptions {
         threads: Some(n - 1),
+        unconverted: true,
         ..*opts
     };
     drain_pipelined(|h| parse(&rest, h), consume, hook)

@@ -4,6 +4,8 @@
 //! and truncated and bit-flipped copies of a few (errors met mid-generation). The same
 //! with the consumer on a thread of its own (`drain_pipelined`), which sees a replica
 //! of the reader's string and stack tables: every event's whole stack is compared too.
+//! Pipelined runs leave the rows to the consumer's side (`ParseOptions::unconverted`,
+//! as `drain_threads` asks), and so do some of the others.
 
 use std::path::{Path, PathBuf};
 
@@ -57,10 +59,12 @@ fn drained(
     threads: usize,
     chunk_rows: usize,
     pipelined: bool,
+    unconverted: bool,
 ) -> (Vec<u8>, String, u64) {
     let opts = ParseOptions {
         threads: Some(threads),
         chunk_rows,
+        unconverted,
         ..DRAINED
     };
     let mut out = Vec::new();
@@ -88,9 +92,18 @@ fn check(name: &str, data: &[u8], runs: &[(usize, usize, bool)]) {
             .into_iter()
             .take(1 + p as usize)
     });
-    for (n, th, pipelined) in runs {
-        let got = drained(data, th, n, pipelined);
-        let name = format!("{name} (pipelined: {pipelined})");
+    // Pipelined as `drain_threads` does it (rows made on the consumer's side); on the
+    // reader's thread both ways in chunks of 7 rows (the damaged traces), else as the
+    // reader makes them.
+    let runs = runs.flat_map(|(n, th, p)| {
+        let both = !p && n == 7;
+        [((n, th, p), p || both), ((n, th, p), false)]
+            .into_iter()
+            .take(1 + both as usize)
+    });
+    for ((n, th, pipelined), unconverted) in runs {
+        let got = drained(data, th, n, pipelined, unconverted);
+        let name = format!("{name} (pipelined: {pipelined}, unconverted: {unconverted})");
         assert!(
             got.1 == want.1 && got.2 == want.2,
             "{name} chunk {n} threads {th}: error {} / {} generations, want {} / {}",
@@ -176,5 +189,15 @@ fn pipelined_drain_in_chunks_of_a_few_rows() {
         let data =
             std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         check(name, &data, &[(1, 1, true), (7, 2, true), (3, 3, true)]);
+        // Pipelined with the rows made by the reader; on the reader's thread with them
+        // left, a row at a time.
+        let want = full(&data);
+        for (n, th, p, u) in [
+            (1, 1, true, false),
+            (0, 2, true, false),
+            (1, 1, false, true),
+        ] {
+            assert_eq!(drained(&data, th, n, p, u), want, "{name} {n} {th} {p} {u}");
+        }
     }
 }

@@ -681,8 +681,7 @@ fn parse_input(
     let opts = ParseOptions {
         threads,
         max_events,
-        drained: false,
-        chunk_rows: 0,
+        ..ParseOptions::default()
     };
     let r = run_detached(
         py,

@@ -17,7 +17,7 @@ use crate::wire::{self, spec, Batch, BatchRead, Cursor, Source};
 /// Local (per-generation) ID → global ID. IDs written by the runtime are dense from 1,
 /// so a vector serves them; IDs far beyond what the input could hold go to a map, so a
 /// hostile ID never makes us allocate more than the input backs.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct IdMap {
     dense: Vec<u32>,
     sparse: HashMap<u64, u32>,

@@ -421,7 +421,7 @@ impl Reader {
             if let Some(&t) = w.time.last() {
                 self.last_ts = t;
             }
-            let sweep = self.names.gc_sweep;
+            let sweep = self.names.row.gc_sweep;
             for (j, &kind) in w.kind.iter().enumerate() {
                 let i = a + j;
                 let ids_of = |i: usize| (src.g.get(i), src.p.get(i), src.m.get(i), src.arg.get(i));

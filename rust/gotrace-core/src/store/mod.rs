@@ -636,6 +636,9 @@ pub struct Trace {
     /// starts: a streaming analysis that needs them up front finds them with its first
     /// events, without a pass of its own.
     pub predicted_extent: Option<(i64, i64)>,
+    /// Ordered events not yet stored as rows, of a parse asked to leave them
+    /// ([`crate::ParseOptions::unconverted`]); they come after those in `events`.
+    pub unconverted: Option<Box<crate::reader::Unconverted>>,
 }
 
 impl Trace {
@@ -643,12 +646,21 @@ impl Trace {
     /// clock snapshots, experimental arguments): rows stored afterwards index the side
     /// tables from zero again. Strings and stacks stay (they are trace-wide).
     pub fn clear_events(&mut self) {
-        self.cleared += self.events.len() as u64;
+        self.cleared += self.pending() as u64;
         self.events.clear();
+        if let Some(u) = &mut self.unconverted {
+            u.clear();
+        }
         self.range_attrs.clear();
         self.u64s.clear();
         self.clock_snapshots.clear();
         self.experimental.clear();
+    }
+
+    /// Events held: rows and events not yet converted ([`Trace::unconverted`]).
+    #[inline]
+    pub fn pending(&self) -> usize {
+        self.events.len() + self.unconverted.as_ref().map_or(0, |u| u.len())
     }
 
     /// Function name of the innermost frame of stack `id` (None for stack 0 / empty stacks).
