@@ -75,6 +75,8 @@ fn main() {
         threads,
         // As `drain_threads` asks: the rows made on the consumer's thread (LATE=0: not).
         unconverted: pipelined && std::env::var("LATE").map_or(true, |v| v != "0"),
+        // CHUNK=n: rows per hook call (default `CHUNK_ROWS`).
+        chunk_rows: std::env::var("CHUNK").map_or(0, |v| v.parse().unwrap()),
         ..DRAINED
     };
     let mut heat = HeatStream::new(t.version.max(22), spec);
@@ -86,18 +88,27 @@ fn main() {
     let trace = if pipelined {
         let mut n = 0usize;
         let mut feed_s = 0f64;
+        let mut consumer_s = 0f64;
+        let reader_start = gotrace_core::thread_cpu();
         let t = gotrace_core::stream::drain_pipelined(
             |h| gotrace_core::parse_with(&data, &opts, h),
             &mut |t| {
                 n += t.events.len();
                 let s = gotrace_core::thread_cpu();
                 heat.feed(t);
-                feed_s += gotrace_core::thread_cpu() - s;
+                // The consumer's thread is new: its CPU time so far, conversion included.
+                consumer_s = gotrace_core::thread_cpu();
+                feed_s += consumer_s - s;
             },
             &mut |_, _| false,
         );
         total.set(n);
-        eprintln!("consumer: {feed_s:.3} s of CPU in HeatStream::feed");
+        let reader_s = gotrace_core::thread_cpu() - reader_start;
+        eprintln!(
+            "CPU: reader thread {reader_s:.3} s; consumer thread {:.3} s, of which \
+             {feed_s:.3} s in HeatStream::feed",
+            consumer_s
+        );
         t
     } else {
         drain(
