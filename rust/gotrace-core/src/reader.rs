@@ -1,5 +1,6 @@
 //! The v2 reader: Go's `Reader.ReadEvent` loop, run to the end, appending every event it
-//! yields to the columnar store.
+//! yields to the columnar store (or, for a consumer that makes the rows on its own
+//! thread, queueing the ordered events: [`rows`]).
 //!
 //! Per generation: one cursor per M walks that M's batches (concatenated in file order).
 //! The cursors sit in a min-heap keyed by the time of their next event. The head is
