@@ -1781,11 +1781,7 @@ impl Reader {
         let late = self.late.as_mut().expect("a reader leaving its rows");
         if late.ids.is_none() {
             let gen = self.gen.as_ref().expect("an event outside a generation");
-            late.ids = Some(std::sync::Arc::new(GenIds::of(Ids {
-                gen: gen.gen,
-                strings: &gen.strings,
-                stacks: &gen.stacks,
-            })));
+            late.ids = Some(std::sync::Arc::new(GenIds::of(Ids::of(gen))));
         }
         late.ids.as_ref().expect("just made")
     }
@@ -1914,23 +1910,13 @@ impl Reader {
 
     /// The current generation's ID maps.
     fn ids(&self) -> Ids<'_> {
-        let gen = self.gen.as_ref().expect("an event outside a generation");
-        Ids {
-            gen: gen.gen,
-            strings: &gen.strings,
-            stacks: &gen.stacks,
-        }
+        Ids::of(self.gen.as_ref().expect("an event outside a generation"))
     }
 
     /// The row of an ordered event (but its time), see [`rows::convert`].
     #[inline(always)]
     fn convert(&mut self, q: &QEvent, row: &mut Row, trace: &mut Trace) -> Result<(), TraceError> {
-        let gen = self.gen.as_ref().expect("an event outside a generation");
-        let ids = Ids {
-            gen: gen.gen,
-            strings: &gen.strings,
-            stacks: &gen.stacks,
-        };
+        let ids = Ids::of(self.gen.as_ref().expect("an event outside a generation"));
         let (mut side, strings) = Side::of(trace);
         // A speculation's STW reason is a local ID, named at the merge.
         let stw = if self.spec_rows.is_some() {

@@ -68,6 +68,16 @@ pub(crate) struct Ids<'a> {
     pub stacks: &'a IdMap,
 }
 
+impl<'a> Ids<'a> {
+    pub fn of(g: &'a crate::generation::Generation) -> Self {
+        Ids {
+            gen: g.gen,
+            strings: &g.strings,
+            stacks: &g.stacks,
+        }
+    }
+}
+
 /// A generation's ID maps, owned (shared with the thread that converts).
 #[derive(Debug)]
 pub(crate) struct GenIds {
@@ -463,6 +473,9 @@ impl Unconverted {
             experimental: &mut out.experimental,
         };
         // Runs of events of one generation (events before the first maps have none).
+        // The maps' view is made once per run: made per event, it was read back (by a
+        // wider load) right after its fields were stored, a store-forwarding stall that
+        // cost more than the rest of the conversion.
         let first = self.tables.first().map_or(self.evs.len(), |t| t.0);
         let runs = std::iter::once((0, first, None)).chain(self.tables.iter().enumerate().map(
             |(k, (at, ids))| {
