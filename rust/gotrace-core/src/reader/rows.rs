@@ -430,9 +430,9 @@ impl std::fmt::Debug for Unconverted {
 }
 
 impl Unconverted {
-    pub(crate) fn new(names: RowNames, room: usize) -> Self {
+    pub(crate) fn new(names: RowNames) -> Self {
         Unconverted {
-            evs: Vec::with_capacity(room),
+            evs: Vec::new(),
             tables: Vec::new(),
             names,
         }
@@ -452,11 +452,12 @@ impl Unconverted {
         self.tables.clear();
     }
 
-    /// Makes the references of the events queued next resolve through `ids`.
+    /// Makes the references of the events from position `at` of `evs` on resolve
+    /// through `ids` (they may still be in the reader's queue, see its `flush_late`).
     #[inline(always)]
-    pub(crate) fn use_ids(&mut self, ids: &Arc<GenIds>) {
+    pub(crate) fn use_ids(&mut self, at: usize, ids: &Arc<GenIds>) {
         if !self.tables.last().is_some_and(|(_, t)| Arc::ptr_eq(t, ids)) {
-            self.tables.push((self.evs.len(), ids.clone()));
+            self.tables.push((at, ids.clone()));
         }
     }
 
