@@ -885,8 +885,7 @@ pub fn parse_with(data: &[u8], opts: &ParseOptions, hook: &mut Hook) -> Trace {
         hook,
         limit,
         threads,
-        opts.chunk(),
-        opts.late(),
+        opts,
     )
 }
 
@@ -939,16 +938,7 @@ pub fn parse_read_with<R: std::io::Read + Send>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run(
-        &mut src,
-        reserve,
-        trace,
-        hook,
-        limit,
-        threads,
-        opts.chunk(),
-        opts.late(),
-    );
+    let trace = run(&mut src, reserve, trace, hook, limit, threads, opts);
     with_io_error(trace, &mut src)
 }
 
@@ -968,15 +958,7 @@ fn parse_read_seq<R: std::io::Read>(
         Ok(v) => v,
         Err(t) => return *t,
     };
-    let trace = run_seq(
-        &mut src,
-        reserve,
-        trace,
-        hook,
-        limit,
-        opts.chunk(),
-        opts.late(),
-    );
+    let trace = run_seq(&mut src, reserve, trace, hook, limit, opts);
     with_io_error(trace, &mut src)
 }
 
@@ -1073,10 +1055,8 @@ fn start(header: Result<(u32, usize), String>) -> Result<(Trace, usize), Box<Tra
     }
 }
 
-/// Runs the v2 reader over `src` (positioned after the header) with `threads` threads;
-/// `chunk` > 0: a drained parse calling the hook every `chunk` rows too; `late`: the
-/// rows are left to the hook's side ([`ParseOptions::unconverted`]).
-#[allow(clippy::too_many_arguments)]
+/// Runs the v2 reader over `src` (positioned after the header) with `threads` threads
+/// (`opts` for the rest: drained or not, chunk rows, rows left unconverted).
 fn run<S: Source + Send>(
     src: S,
     size_hint: usize,
@@ -1084,11 +1064,10 @@ fn run<S: Source + Send>(
     hook: &mut Hook,
     limit: u64,
     threads: usize,
-    chunk: usize,
-    late: bool,
+    opts: &ParseOptions,
 ) -> Trace {
     if threads <= 1 {
-        return run_seq(src, size_hint, trace, hook, limit, chunk, late);
+        return run_seq(src, size_hint, trace, hook, limit, opts);
     }
     // The calling thread orders; the pool reads ahead.
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -1097,16 +1076,16 @@ fn run<S: Source + Send>(
         .build()
     {
         Ok(p) => p,
-        Err(_) => return run_seq(src, size_hint, trace, hook, limit, chunk, late),
+        Err(_) => return run_seq(src, size_hint, trace, hook, limit, opts),
     };
     let ver = trace.version;
     let trace = pool.in_place_scope(|s| {
         let mut sup = ParSupply {
             scope: s,
-            loader: Some(Loader::new(src, ver, chunk > 0)),
+            loader: Some(Loader::new(src, ver, opts.chunk() > 0)),
             inflight: None,
         };
-        let trace = drive(trace, size_hint, &mut sup, hook, limit, chunk, late);
+        let trace = drive(trace, size_hint, &mut sup, hook, limit, opts);
         sup.finish();
         trace
     });
@@ -1120,12 +1099,11 @@ fn run_seq<S: Source>(
     trace: Trace,
     hook: &mut Hook,
     limit: u64,
-    chunk: usize,
-    late: bool,
+    opts: &ParseOptions,
 ) -> Trace {
     let ver = trace.version;
-    let mut sup = SeqSupply(Loader::new(src, ver, chunk > 0));
-    finalize(drive(trace, size_hint, &mut sup, hook, limit, chunk, late))
+    let mut sup = SeqSupply(Loader::new(src, ver, opts.chunk() > 0));
+    finalize(drive(trace, size_hint, &mut sup, hook, limit, opts))
 }
 
 fn finalize(mut trace: Trace) -> Trace {
@@ -1142,9 +1120,9 @@ fn drive(
     sup: &mut dyn Supply,
     hook: &mut Hook,
     limit: u64,
-    chunk: usize,
-    late: bool,
+    opts: &ParseOptions,
 ) -> Trace {
+    let (chunk, late) = (opts.chunk(), opts.late());
     let ver = trace.version;
     // Wire events average 7-8 bytes; reserving for ~1 event per 6 bytes avoids regrowth
     // (and its transient 2x), and `shrink_to_fit` returns the slack at the end.
