@@ -1761,7 +1761,7 @@ impl Reader {
         };
         let at = self.order.queue.len();
         if let Some(ids) = &ids {
-            let u = self.unconverted(trace);
+            let u = Unconverted::of(&mut trace.unconverted, self.names.row);
             u.use_ids(u.len() + at, ids);
         }
         self.order.queue.push(q);
@@ -1782,12 +1782,6 @@ impl Reader {
         late.ids.as_ref().expect("just made")
     }
 
-    fn unconverted<'t>(&self, trace: &'t mut Trace) -> &'t mut Unconverted {
-        trace
-            .unconverted
-            .get_or_insert_with(|| Box::new(Unconverted::new(self.names.row)))
-    }
-
     /// [`Reader::emit_queue`] of a reader that leaves the rows to another thread: the
     /// events the last advance queued are completed where they are (see [`Late`]).
     #[inline(always)]
@@ -1795,9 +1789,7 @@ impl Reader {
         self.late_ids();
         let late = self.late.as_mut().expect("a reader leaving its rows");
         let ids = late.ids.as_ref().expect("the maps");
-        let u = trace
-            .unconverted
-            .get_or_insert_with(|| Box::new(Unconverted::new(self.names.row)));
+        let u = Unconverted::of(&mut trace.unconverted, self.names.row);
         let from = late.done;
         u.use_ids(u.len() + from, ids);
         // The events up to the limit, then its error, as `check_limit` for each would.
@@ -1852,9 +1844,7 @@ impl Reader {
         self.order.queue.truncate(late.done);
         late.done = 0;
         let room = late.room;
-        let u = trace
-            .unconverted
-            .get_or_insert_with(|| Box::new(Unconverted::new(self.names.row)));
+        let u = Unconverted::of(&mut trace.unconverted, self.names.row);
         if u.is_empty() {
             std::mem::swap(&mut u.evs, &mut self.order.queue);
         } else {

@@ -430,12 +430,15 @@ impl std::fmt::Debug for Unconverted {
 }
 
 impl Unconverted {
-    pub(crate) fn new(names: RowNames) -> Self {
-        Unconverted {
-            evs: Vec::new(),
-            tables: Vec::new(),
-            names,
-        }
+    /// The queue in `slot` (a trace's `unconverted`), made empty if there is none.
+    pub(crate) fn of(slot: &mut Option<Box<Self>>, names: RowNames) -> &mut Self {
+        slot.get_or_insert_with(|| {
+            Box::new(Unconverted {
+                evs: Vec::new(),
+                tables: Vec::new(),
+                names,
+            })
+        })
     }
 
     pub fn len(&self) -> usize {
