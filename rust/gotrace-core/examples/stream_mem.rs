@@ -2,8 +2,9 @@
 //! counting allocator) of a streaming goroutine heatmap over FILE held in memory, the
 //! input itself excluded, and the largest generation (bytes, events). With TRACE_MEM
 //! set: the heap in use at each generation and the net growth of the heatmap's state.
-//! With PIPELINED set: the heatmap's analysis on a thread of its own (`drain_pipelined`),
-//! which also makes the rows (LATE=0: the reader makes them).
+//! With PIPELINED set: the heatmap's analysis on a thread of its own
+//! (`drain_pipelined_to`), which also makes the rows (LATE=0: the reader makes them) and
+//! takes them one at a time, never stored (BYROW=0: stored first, then taken).
 //! SPEC=0/1 turns the reader's speculation off/on.
 //! `stream_mem FILE THREADS summary`: the same for the streaming summary (no intervals).
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use gotrace_core::analysis::heat::{By, HeatSpec, HeatStream, Sort, Value};
-use gotrace_core::stream::{drain, DRAINED};
+use gotrace_core::stream::{drain, Consumer, DRAINED};
 
 struct Counting;
 static CUR: AtomicUsize = AtomicUsize::new(0);
@@ -90,9 +91,34 @@ fn main() {
         let mut feed_s = 0f64;
         let mut consumer_s = 0f64;
         let reader_start = gotrace_core::thread_cpu();
-        let t = gotrace_core::stream::drain_pipelined(
-            |h| gotrace_core::parse_with(&data, &opts, h),
-            &mut |t| {
+        // The heatmap takes the rows one at a time as they are made (BYROW=0: stored).
+        struct Heat<'a, F> {
+            heat: &'a mut HeatStream,
+            by_row: bool,
+            rows: F,
+            n: usize,
+            cpu: f64,
+        }
+        impl<F: FnMut(&mut HeatStream, &gotrace_core::store::Trace)> Consumer for Heat<'_, F> {
+            fn rows(&mut self, t: &gotrace_core::store::Trace) {
+                (self.rows)(self.heat, t)
+            }
+            fn by_row(&mut self, _: &gotrace_core::store::Trace) -> bool {
+                self.by_row && self.heat.by_row()
+            }
+            fn row(&mut self, r: &gotrace_core::store::Row, t: &gotrace_core::store::Trace) {
+                self.n += 1;
+                if self.n.is_multiple_of(65536) {
+                    // (Up to the last 64k rows.)
+                    self.cpu = gotrace_core::thread_cpu();
+                }
+                self.heat.row(r, t)
+            }
+        }
+        let mut c = Heat {
+            heat: &mut heat,
+            by_row: std::env::var("BYROW").map_or(true, |v| v != "0"),
+            rows: |heat: &mut HeatStream, t: &gotrace_core::store::Trace| {
                 n += t.events.len();
                 let s = gotrace_core::thread_cpu();
                 heat.feed(t);
@@ -100,8 +126,20 @@ fn main() {
                 consumer_s = gotrace_core::thread_cpu();
                 feed_s += consumer_s - s;
             },
+            n: 0,
+            cpu: 0.0,
+        };
+        let t = gotrace_core::stream::drain_pipelined_to(
+            |h| gotrace_core::parse_with(&data, &opts, h),
+            &mut c,
             &mut |_, _| false,
         );
+        let by_rows = c.n;
+        if by_rows > 0 {
+            eprintln!("{by_rows} events taken one row at a time");
+            consumer_s = c.cpu;
+        }
+        n += by_rows;
         total.set(n);
         let reader_s = gotrace_core::thread_cpu() - reader_start;
         eprintln!(

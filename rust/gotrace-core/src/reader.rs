@@ -32,7 +32,7 @@ use crate::order::{BaseEvent, Ctx, Ordering, QEvent, Wait};
 use crate::store::{ClockSnapshot, EventKind, Row, Trace};
 use crate::wire::{self, spec, spec::SPECS, uvarint, Batch, Cursor, Source, StreamSource};
 
-mod rows;
+pub(crate) mod rows;
 mod speculative;
 pub use rows::Unconverted;
 use rows::{GenIds, Ids, RowNames, Side, Stw, LATE_CPU, LATE_SYNC};

@@ -14,9 +14,37 @@ pub const DRAINED: ParseOptions = ParseOptions {
     chunk_rows: 0,
     unconverted: false,
 };
+use crate::reader::rows::Side;
 use crate::reader::Unconverted;
-use crate::store::{ClockSnapshot, Events, ExperimentalArgs, StackTail, Trace};
+use crate::store::{ClockSnapshot, Events, ExperimentalArgs, Row, StackTail, Trace};
 use crate::wire::{self, spec, Cursor};
+
+/// What a drained parse hands its events to (see [`drain_pipelined_to`]); any
+/// `FnMut(&Trace)` through [`Rows`].
+pub trait Consumer {
+    /// Takes the rows of `t.events` (the next ones), with `t`'s tables up to them.
+    fn rows(&mut self, t: &Trace);
+
+    /// Whether events the reader left unconverted ([`ParseOptions::unconverted`]) are
+    /// to be handed over one row at a time ([`Consumer::row`]), never stored. `t` holds
+    /// the tables up to the next event.
+    fn by_row(&mut self, _t: &Trace) -> bool {
+        false
+    }
+
+    /// Takes the next event, as a row (only if [`Consumer::by_row`]); `t` holds the
+    /// strings and stacks up to it, and no events.
+    fn row(&mut self, _r: &Row, _t: &Trace) {}
+}
+
+/// A function of each chunk of rows as a [`Consumer`].
+pub struct Rows<F>(pub F);
+
+impl<F: FnMut(&Trace)> Consumer for Rows<F> {
+    fn rows(&mut self, t: &Trace) {
+        (self.0)(t)
+    }
+}
 
 /// Runs `parse` (a reader entry point, given its hook) handing the events to `consume`
 /// in order, in chunks (a generation or part of one), and clearing them after each call; `hook` is then
@@ -150,10 +178,17 @@ impl Chunk {
     }
 
     /// Makes `r`, the consumer's replica, the trace as the reader had it when the
-    /// chunk was taken, its events converted into rows if they were not (`syncs` as for
+    /// chunk was taken, and hands its events to `consume`: as rows of the replica's
+    /// table, made here if the reader left them unconverted, or one row at a time if
+    /// `consume` takes them so ([`Consumer::by_row`]; `syncs` as for
     /// [`Unconverted::convert_into`]). Returns what the replica held before (to be
-    /// reused), and where a conversion failed (the replica then holds the rows before).
-    fn install(self, r: &mut Trace, syncs: &mut u64) -> (Spent, Option<Failed>) {
+    /// reused), and where a conversion failed (`consume` then has the rows before).
+    fn install<C: Consumer + ?Sized>(
+        self,
+        r: &mut Trace,
+        syncs: &mut u64,
+        consume: &mut C,
+    ) -> (Spent, Option<Failed>) {
         r.version = self.version;
         r.cleared += r.events.len() as u64;
         r.strings.append(self.strings);
@@ -164,30 +199,58 @@ impl Chunk {
         r.experimental = self.experimental;
         let Some(mut u) = self.unconverted else {
             let events = std::mem::replace(&mut r.events, self.events);
-            return (
-                Spent {
-                    events: Some(events),
-                    unconverted: None,
-                },
-                None,
-            );
+            if !r.events.is_empty() {
+                consume.rows(r);
+            }
+            let spent = Spent {
+                events: Some(events),
+                unconverted: None,
+            };
+            return (spent, None);
         };
         // The rows of a reader that leaves them (none of its own): made here, in the
-        // replica's table, which stays with this thread.
+        // replica's table, which stays with this thread, or not stored at all.
         r.events.clear();
-        let err = u.convert_into(r, syncs).err().map(|error| Failed {
-            error,
-            seen: r.cleared + r.events.len() as u64,
-            syncs: *syncs,
-        });
+        let failed = if consume.by_row(r) {
+            let (mut range_attrs, mut u64s, mut experimental) = (
+                std::mem::take(&mut r.range_attrs),
+                std::mem::take(&mut r.u64s),
+                std::mem::take(&mut r.experimental),
+            );
+            let mut side = Side {
+                range_attrs: &mut range_attrs,
+                u64s: &mut u64s,
+                experimental: &mut experimental,
+            };
+            let mut n = 0u64;
+            let res = u.convert_each(&mut side, syncs, |row| {
+                n += 1;
+                consume.row(row, r);
+            });
+            (r.range_attrs, r.u64s, r.experimental) = (range_attrs, u64s, experimental);
+            r.cleared += n;
+            res.err().map(|error| Failed {
+                error,
+                seen: r.cleared,
+                syncs: *syncs,
+            })
+        } else {
+            let res = u.convert_into(r, syncs);
+            if !r.events.is_empty() {
+                consume.rows(r);
+            }
+            res.err().map(|error| Failed {
+                error,
+                seen: r.cleared + r.events.len() as u64,
+                syncs: *syncs,
+            })
+        };
         u.clear();
-        (
-            Spent {
-                events: None,
-                unconverted: Some(u),
-            },
-            err,
-        )
+        let spent = Spent {
+            events: None,
+            unconverted: Some(u),
+        };
+        (spent, failed)
     }
 }
 
@@ -212,6 +275,16 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
     consume: &mut C,
     hook: &mut Hook,
 ) -> Trace {
+    drain_pipelined_to(parse, &mut Rows(consume), hook)
+}
+
+/// [`drain_pipelined`] for any [`Consumer`]: events the reader left unconverted go to
+/// one that takes them [`Consumer::by_row`] as they are converted, never stored.
+pub fn drain_pipelined_to<C: Consumer + Send>(
+    parse: impl FnOnce(&mut Hook) -> Trace,
+    consume: &mut C,
+    hook: &mut Hook,
+) -> Trace {
     use std::sync::mpsc;
     // Lent to the worker (or, if no thread can be made, kept for a plain drain).
     let lent = std::sync::Mutex::new(consume);
@@ -226,10 +299,7 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
                 let mut replica = Trace::default();
                 let mut syncs = 0;
                 for c in rx {
-                    let (spent, failed) = c.install(&mut replica, &mut syncs);
-                    if !replica.events.is_empty() {
-                        consume(&replica);
-                    }
+                    let (spent, failed) = c.install(&mut replica, &mut syncs, &mut **consume);
                     if failed.is_some() {
                         // Dropping the receiver tells the reader to stop.
                         return failed;
@@ -242,7 +312,7 @@ pub fn drain_pipelined<C: FnMut(&Trace) + Send>(
         let Ok(worker) = worker else {
             // No thread to be had: consume on this one.
             let mut consume = lent.lock().unwrap_or_else(|e| e.into_inner());
-            return drain(parse, &mut **consume, hook);
+            return drain(parse, &mut |t| consume.rows(t), hook);
         };
         let mut sent = Sent::new();
         let mut gone = false;
@@ -291,12 +361,24 @@ pub fn drain_threads<C: FnMut(&Trace) + Send>(
     consume: &mut C,
     hook: &mut Hook,
 ) -> Trace {
+    drain_threads_to(opts, size, head, parse, &mut Rows(consume), hook)
+}
+
+/// [`drain_threads`] for any [`Consumer`] (see [`drain_pipelined_to`]).
+pub fn drain_threads_to<C: Consumer + Send>(
+    opts: &ParseOptions,
+    size: usize,
+    head: Option<&[u8]>,
+    parse: impl FnOnce(&ParseOptions, &mut Hook) -> Trace,
+    consume: &mut C,
+    hook: &mut Hook,
+) -> Trace {
     let n = opts.thread_count_for(size);
     let v1 = head
         .and_then(|h| wire::parse_header(h).ok())
         .is_some_and(|(ver, _)| ver < 22);
     if n < 2 || v1 {
-        return drain(|h| parse(opts, h), consume, hook);
+        return drain(|h| parse(opts, h), &mut |t| consume.rows(t), hook);
     }
     // The rows are made on the consumer's thread: the reader's has the most to do.
     let rest = ParseOptions {
@@ -304,7 +386,7 @@ pub fn drain_threads<C: FnMut(&Trace) + Send>(
         unconverted: true,
         ..*opts
     };
-    drain_pipelined(|h| parse(&rest, h), consume, hook)
+    drain_pipelined_to(|h| parse(&rest, h), consume, hook)
 }
 
 /// The times of the first and the last event of the v2 trace `data`, as a full parse

@@ -9,8 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use gotrace_core::analysis::heat::HeatStream;
 use gotrace_core::export::tsv::event_line;
-use gotrace_core::stream::{drain, drain_pipelined, DRAINED};
+use gotrace_core::stream::{drain, drain_pipelined, drain_pipelined_to, Consumer, DRAINED};
 use gotrace_core::{parse_with, ParseOptions, Trace};
 
 mod common;
@@ -198,6 +199,116 @@ fn pipelined_drain_in_chunks_of_a_few_rows() {
             (1, 1, false, true),
         ] {
             assert_eq!(drained(&data, th, n, p, u), want, "{name} {n} {th} {p} {u}");
+        }
+    }
+}
+
+/// A streaming heatmap that takes its events one row at a time where the reader left
+/// them unconverted (`Consumer::by_row`: goroutine rows), or as stored rows.
+struct Heat(HeatStream);
+
+impl Consumer for Heat {
+    fn rows(&mut self, t: &Trace) {
+        self.0.feed(t)
+    }
+    fn by_row(&mut self, _: &Trace) -> bool {
+        self.0.by_row()
+    }
+    fn row(&mut self, r: &gotrace_core::store::Row, t: &Trace) {
+        self.0.row(r, t)
+    }
+}
+
+/// Heatmaps of every kind of row from a pipelined drain whose consumer takes the rows
+/// one at a time, never stored, equal those of the full parse's table: every v2 corpus
+/// trace, and truncated copies (the rows before the error, and the error).
+#[test]
+fn heatmaps_by_row_equal_those_of_the_table() {
+    use gotrace_core::analysis::heat::{By, HeatSpec, Sort, Value};
+    use gotrace_core::binning::uniform_edges;
+    use gotrace_core::store::{gostate, procstate};
+    let Some(shared) = shared() else { return };
+    let check = |name: &str, data: &[u8]| {
+        let t = parse_with(data, &ParseOptions::threads(Some(1)), &mut |_, _| false);
+        let (t0, t1) = match (t.events.time.first(), t.events.time.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => return,
+        };
+        use gostate::*;
+        let all = [RUNNING, RUNNABLE, WAITING, SYSCALL];
+        let specs = [
+            (
+                By::Goroutine,
+                vec![RUNNING],
+                Value::Time,
+                Some(30),
+                Sort::Total,
+            ),
+            (By::Goroutine, all.to_vec(), Value::Count, None, Sort::First),
+            (
+                By::Function,
+                vec![RUNNABLE, SYSCALL],
+                Value::Fraction,
+                Some(5),
+                Sort::Id,
+            ),
+            (By::State, all.to_vec(), Value::Time, None, Sort::Total),
+            (By::Reason, vec![WAITING], Value::Time, Some(3), Sort::Total),
+            (
+                By::Proc,
+                vec![procstate::RUNNING],
+                Value::Time,
+                None,
+                Sort::Total,
+            ),
+        ];
+        for (by, states, value, top, sort) in specs {
+            let spec = HeatSpec {
+                by,
+                states,
+                value,
+                edges: uniform_edges(t0, t1, 97),
+                top,
+                sort,
+            };
+            let mut want = HeatStream::new(t.version, spec.clone());
+            want.feed(&t);
+            let want = format!("{:?}", want.finish(&t));
+            for threads in [1, 2] {
+                let opts = ParseOptions {
+                    threads: Some(threads),
+                    unconverted: true,
+                    ..DRAINED
+                };
+                let mut h = Heat(HeatStream::new(t.version, spec.clone()));
+                assert_eq!(h.0.by_row(), !matches!(by, By::Proc | By::Thread));
+                let got = drain_pipelined_to(
+                    |hook| parse_with(data, &opts, hook),
+                    &mut h,
+                    &mut |_, _| false,
+                );
+                let what = format!("{name} {by:?} threads {threads}");
+                assert_eq!(
+                    format!("{:?}", got.error),
+                    format!("{:?}", t.error),
+                    "{what}"
+                );
+                assert_eq!(got.generations, t.generations, "{what}");
+                assert_eq!(format!("{:?}", h.0.finish(&got)), want, "{what}");
+            }
+        }
+    };
+    let traces = v2_traces(&shared);
+    assert!(traces.len() > 20, "{} v2 traces", traces.len());
+    for p in &traces {
+        let data = std::fs::read(p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy();
+        check(&name, &data);
+        if name.contains("mixed-small") || name.contains("gc-stress") {
+            for k in 1..6 {
+                let cut = 64 + (data.len() - 64) * k / 6;
+                check(&format!("{name} cut at {cut}"), &data[..cut]);
+            }
         }
     }
 }

@@ -601,12 +601,22 @@ impl<'a> Input<'a> {
         consume: &mut C,
         hook: &mut Hook,
     ) -> Trace {
+        self.drain_to(opts, &mut gotrace_core::stream::Rows(consume), hook)
+    }
+
+    /// [`Input::drain`] for any consumer (`gotrace_core::stream::drain_threads_to`).
+    fn drain_to<C: gotrace_core::stream::Consumer + Send>(
+        &self,
+        opts: &ParseOptions,
+        consume: &mut C,
+        hook: &mut Hook,
+    ) -> Trace {
         let size = match self {
             Input::Stream(file) => file.metadata().map_or(0, |m| m.len() as usize),
             _ => self.bytes().map_or(0, <[u8]>::len),
         };
         let parse = |o: &ParseOptions, h: &mut Hook| self.parse(o, h);
-        gotrace_core::stream::drain_threads(opts, size, self.bytes(), parse, consume, hook)
+        gotrace_core::stream::drain_threads_to(opts, size, self.bytes(), parse, consume, hook)
     }
 
     /// Parses the input with `opts`, calling `hook` (see `gotrace_core::Hook`).

@@ -9,8 +9,8 @@ use gotrace_core::analysis::heat::{HeatResult, HeatStream};
 use gotrace_core::analysis::intervals::NoIntervals;
 use gotrace_core::analysis::summary::{Analysis, Analyzer};
 use gotrace_core::export::tsv::write_events;
-use gotrace_core::store::Trace;
-use gotrace_core::stream::{v2_extent, v2_extent_with, DRAINED};
+use gotrace_core::store::{Row, Trace};
+use gotrace_core::stream::{v2_extent, v2_extent_with, Consumer, DRAINED};
 use gotrace_core::ParseOptions;
 use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
@@ -202,6 +202,31 @@ fn heat_dict<'py>(py: Python<'py>, h: HeatResult) -> PyResult<Bound<'py, PyDict>
     Ok(d)
 }
 
+/// A streaming heatmap as a drain's consumer, made at the first events (a v1 reader
+/// hands over empty tables while it merges, before its prediction exists) by `new`.
+struct HeatConsumer<F> {
+    heat: Option<HeatStream>,
+    new: F,
+}
+
+impl<F: FnMut(&Trace) -> HeatStream> Consumer for HeatConsumer<F> {
+    fn rows(&mut self, t: &Trace) {
+        if self.heat.is_some() || !t.events.is_empty() {
+            self.heat.get_or_insert_with(|| (self.new)(t)).feed(t)
+        }
+    }
+
+    fn by_row(&mut self, t: &Trace) -> bool {
+        self.heat.get_or_insert_with(|| (self.new)(t)).by_row()
+    }
+
+    fn row(&mut self, r: &Row, t: &Trace) {
+        if let Some(h) = &mut self.heat {
+            h.row(r, t)
+        }
+    }
+}
+
 /// The heatmap of `parse(source).heatmap(...)` computed generation by generation with the
 /// GIL released, intervals binned as they close (`gotrace_core::analysis::heat`):
 /// `(raw, heat)`, `raw` a `RawTrace` without events (strings, version, error), `heat` a
@@ -257,19 +282,12 @@ fn stream_heatmap<'py>(
                 }
             };
             let run = |prune: bool, hook: &mut gotrace_core::Hook| {
-                let mut heat: Option<HeatStream> = None;
-                let trace = input.drain(
-                    &opts,
-                    // Made at the first events (a v1 reader hands over empty tables
-                    // while it merges, before its prediction exists).
-                    &mut |t| {
-                        if heat.is_some() || !t.events.is_empty() {
-                            heat.get_or_insert_with(|| new(t, prune)).feed(t)
-                        }
-                    },
-                    hook,
-                );
-                let heat = heat.unwrap_or_else(|| new(&trace, prune));
+                let mut c = HeatConsumer {
+                    heat: None,
+                    new: |t: &Trace| new(t, prune),
+                };
+                let trace = input.drain_to(&opts, &mut c, hook);
+                let heat = c.heat.unwrap_or_else(|| new(&trace, prune));
                 (trace, heat)
             };
             let (mut trace, mut heat) = run(again, hook);

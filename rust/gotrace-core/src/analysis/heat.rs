@@ -11,7 +11,7 @@ use super::ranges::RangeTracker;
 use super::summarizer::GoNames;
 use super::summary::track;
 use crate::binning::{self, SparseBinner, REMOVED, SKIP};
-use crate::store::{gostate, resource, EventKind, Trace};
+use crate::store::{gostate, resource, EventKind, Events, Row, Trace};
 
 /// What a row is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -404,6 +404,93 @@ impl Track {
     }
 }
 
+/// The fields of an event a [`HeatStream`] reads: of a stored row ([`Col`]) or of one
+/// that is not ([`Row`]).
+trait Ev: Copy {
+    fn kind(self) -> u8;
+    fn time(self) -> i64;
+    fn res_kind(self) -> u8;
+    fn arg(self) -> i64;
+    fn from(self) -> u8;
+    fn to(self) -> u8;
+    fn name(self) -> u32;
+    fn aux(self) -> u32;
+}
+
+/// Row `.1` of a table.
+#[derive(Clone, Copy)]
+struct Col<'a>(&'a Events, usize);
+
+impl Ev for Col<'_> {
+    #[inline(always)]
+    fn kind(self) -> u8 {
+        self.0.kind[self.1]
+    }
+    #[inline(always)]
+    fn time(self) -> i64 {
+        self.0.time[self.1]
+    }
+    #[inline(always)]
+    fn res_kind(self) -> u8 {
+        self.0.res_kind[self.1]
+    }
+    #[inline(always)]
+    fn arg(self) -> i64 {
+        self.0.arg.get(self.1)
+    }
+    #[inline(always)]
+    fn from(self) -> u8 {
+        self.0.from[self.1]
+    }
+    #[inline(always)]
+    fn to(self) -> u8 {
+        self.0.to[self.1]
+    }
+    #[inline(always)]
+    fn name(self) -> u32 {
+        self.0.name[self.1]
+    }
+    #[inline(always)]
+    fn aux(self) -> u32 {
+        self.0.aux[self.1]
+    }
+}
+
+impl Ev for &Row {
+    #[inline(always)]
+    fn kind(self) -> u8 {
+        self.kind
+    }
+    #[inline(always)]
+    fn time(self) -> i64 {
+        self.time
+    }
+    #[inline(always)]
+    fn res_kind(self) -> u8 {
+        self.res_kind
+    }
+    #[inline(always)]
+    fn arg(self) -> i64 {
+        self.arg
+    }
+    #[inline(always)]
+    fn from(self) -> u8 {
+        self.from
+    }
+    #[inline(always)]
+    fn to(self) -> u8 {
+        self.to
+    }
+    #[inline(always)]
+    fn name(self) -> u32 {
+        self.name
+    }
+    #[inline(always)]
+    fn aux(self) -> u32 {
+        self.aux
+    }
+}
+
 /// The streaming heatmap: [`HeatStream::feed`] it the events in order (in chunks), then
 /// [`HeatStream::finish`].
 pub struct HeatStream {
@@ -485,61 +572,80 @@ impl HeatStream {
     /// Takes every event of `trace.events` (which continue those fed before).
     pub fn feed(&mut self, trace: &Trace) {
         let ev = &trace.events;
-        let want_names = matches!(self.spec.by, By::Goroutine | By::Function);
-        let HeatStream {
-            tracker,
-            names,
-            ranges,
-            keep_range,
-            ..
-        } = self;
-        // What every event is also given to: the names and the GC and STW ranges.
-        let mut rest = |i: usize, kind: u8| {
-            if kind == EventKind::StateTransition as u8 {
-                if want_names && ev.res_kind[i] == resource::GOROUTINE {
-                    names.transition(ev.arg.get(i), ev.from[i], ev.to[i], ev.aux[i], trace);
-                }
-            } else if (EventKind::RangeBegin as u8..=EventKind::RangeEnd as u8).contains(&kind) {
-                let name = ev.name[i];
-                let keep = *keep_range.entry(name).or_insert_with(|| {
-                    let s = trace.strings.get(name);
-                    s == GC_MARK || s.starts_with(STW_PREFIX)
-                });
-                if keep {
-                    let s = trace.strings.get(name);
-                    let (res, id) = (ev.res_kind[i], ev.arg.get(i));
-                    ranges.event(kind, ev.time[i], name, s, res, id, None);
-                }
+        if self.by_row() {
+            for i in 0..ev.len() {
+                self.go_event(Col(ev, i), trace);
             }
-        };
-        match tracker {
-            Track::All(t) => {
-                for i in 0..ev.len() {
+        } else {
+            for i in 0..ev.len() {
+                if let Track::All(t) = &mut self.tracker {
                     track(t, ev, i);
-                    rest(i, ev.kind[i]);
                 }
-            }
-            Track::Go(g) => {
-                for i in 0..ev.len() {
-                    let (kind, t) = (ev.kind[i], ev.time[i]);
-                    if !g.seen_event {
-                        g.seen_event = true;
-                        g.last_sync = t;
-                    }
-                    if kind == EventKind::Sync as u8 {
-                        g.last_sync = t;
-                    } else if kind == EventKind::StateTransition as u8
-                        && ev.res_kind[i] == resource::GOROUTINE
-                    {
-                        g.transition(ev.arg.get(i), ev.from[i], ev.to[i], t, ev.name[i]);
-                    }
-                    rest(i, kind);
-                }
+                self.also(Col(ev, i), trace);
             }
         }
         if let (Some(&first), Some(&last)) = (ev.time.first(), ev.time.last()) {
             self.start.get_or_insert(first);
             self.end = Some(last);
+        }
+    }
+
+    /// Whether it takes events one row at a time ([`HeatStream::row`]): when its rows
+    /// come from goroutine intervals (the general tracker reads stored rows).
+    pub fn by_row(&self) -> bool {
+        matches!(self.tracker, Track::Go(_))
+    }
+
+    /// Takes the next event, as a row that is not stored (only if
+    /// [`HeatStream::by_row`]); `trace` holds the strings and stacks up to it.
+    #[inline]
+    pub fn row(&mut self, r: &Row, trace: &Trace) {
+        self.go_event(r, trace);
+        self.start.get_or_insert(r.time);
+        self.end = Some(r.time);
+    }
+
+    /// One event for [`Track::Go`].
+    #[inline(always)]
+    fn go_event(&mut self, e: impl Ev, trace: &Trace) {
+        let Track::Go(g) = &mut self.tracker else {
+            unreachable!("goroutine events for the general tracker")
+        };
+        let (kind, t) = (e.kind(), e.time());
+        if !g.seen_event {
+            g.seen_event = true;
+            g.last_sync = t;
+        }
+        if kind == EventKind::Sync as u8 {
+            g.last_sync = t;
+        } else if kind == EventKind::StateTransition as u8 && e.res_kind() == resource::GOROUTINE {
+            g.transition(e.arg(), e.from(), e.to(), t, e.name());
+        }
+        self.also(e, trace);
+    }
+
+    /// What every event is also given to: the names and the GC and STW ranges.
+    #[inline(always)]
+    fn also(&mut self, e: impl Ev, trace: &Trace) {
+        let kind = e.kind();
+        if kind == EventKind::StateTransition as u8 {
+            if matches!(self.spec.by, By::Goroutine | By::Function)
+                && e.res_kind() == resource::GOROUTINE
+            {
+                self.names
+                    .transition(e.arg(), e.from(), e.to(), e.aux(), trace);
+            }
+        } else if (EventKind::RangeBegin as u8..=EventKind::RangeEnd as u8).contains(&kind) {
+            let name = e.name();
+            let keep = *self.keep_range.entry(name).or_insert_with(|| {
+                let s = trace.strings.get(name);
+                s == GC_MARK || s.starts_with(STW_PREFIX)
+            });
+            if keep {
+                let s = trace.strings.get(name);
+                self.ranges
+                    .event(kind, e.time(), name, s, e.res_kind(), e.arg(), None);
+            }
         }
     }
 

@@ -476,6 +476,19 @@ impl Unconverted {
             u64s: &mut out.u64s,
             experimental: &mut out.experimental,
         };
+        let events = &mut out.events;
+        self.convert_each(&mut side, syncs, |row| events.push(row))
+    }
+
+    /// [`Unconverted::convert_into`], handing each row to `f` instead of storing it
+    /// (the side-table entries are appended to `side`).
+    #[inline(always)]
+    pub(crate) fn convert_each(
+        &self,
+        side: &mut Side<'_>,
+        syncs: &mut u64,
+        mut f: impl FnMut(&Row),
+    ) -> Result<(), TraceError> {
         // Runs of events of one generation (events before the first maps have none).
         // The maps' view is made once per run: made per event, it was read back (by a
         // wider load) right after its fields were stored, a store-forwarding stall that
@@ -514,10 +527,10 @@ impl Unconverted {
                         row.m = q.ctx.m;
                         row.stack = cpu_stack(ids()?, q.ev.args[0])?;
                     }
-                    _ => convert(q, &mut row, ids()?, &self.names, &mut side, Stw::Named)?,
+                    _ => convert(q, &mut row, ids()?, &self.names, side, Stw::Named)?,
                 }
                 row.time = q.ev.time;
-                out.events.push(&row);
+                f(&row);
             }
         }
         Ok(())
