@@ -103,8 +103,8 @@ fn main() {
             fn rows(&mut self, t: &gotrace_core::store::Trace) {
                 (self.rows)(self.heat, t)
             }
-            fn by_row(&mut self, _: &gotrace_core::store::Trace) -> bool {
-                self.by_row && self.heat.by_row()
+            fn by_row(&mut self, t: &gotrace_core::store::Trace) -> bool {
+                self.by_row && self.heat.by_row(t)
             }
             fn row(&mut self, r: &gotrace_core::store::Row, t: &gotrace_core::store::Trace) {
                 self.n += 1;

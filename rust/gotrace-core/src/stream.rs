@@ -347,25 +347,13 @@ pub fn drain_pipelined_to<C: Consumer + Send>(
     })
 }
 
-/// [`drain`] or [`drain_pipelined`], as `opts` ask for an input of `size` bytes that
+/// [`drain`] or [`drain_pipelined_to`], as `opts` ask for an input of `size` bytes that
 /// starts with `head` (None: unknown): with two or more threads (see
 /// [`ParseOptions::thread_count`]; small inputs get one unless told otherwise) and a v2
 /// trace, `consume` gets one of them and `parse` is given options for the rest. A v1
 /// trace is merged whole before its events can be consumed, so it keeps all its threads
 /// (the v1 reader replays and converts on two).
-pub fn drain_threads<C: FnMut(&Trace) + Send>(
-    opts: &ParseOptions,
-    size: usize,
-    head: Option<&[u8]>,
-    parse: impl FnOnce(&ParseOptions, &mut Hook) -> Trace,
-    consume: &mut C,
-    hook: &mut Hook,
-) -> Trace {
-    drain_threads_to(opts, size, head, parse, &mut Rows(consume), hook)
-}
-
-/// [`drain_threads`] for any [`Consumer`] (see [`drain_pipelined_to`]).
-pub fn drain_threads_to<C: Consumer + Send>(
+pub fn drain_threads<C: Consumer + Send>(
     opts: &ParseOptions,
     size: usize,
     head: Option<&[u8]>,

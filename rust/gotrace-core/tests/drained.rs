@@ -203,22 +203,6 @@ fn pipelined_drain_in_chunks_of_a_few_rows() {
     }
 }
 
-/// A streaming heatmap that takes its events one row at a time where the reader left
-/// them unconverted (`Consumer::by_row`: goroutine rows), or as stored rows.
-struct Heat(HeatStream);
-
-impl Consumer for Heat {
-    fn rows(&mut self, t: &Trace) {
-        self.0.feed(t)
-    }
-    fn by_row(&mut self, _: &Trace) -> bool {
-        self.0.by_row()
-    }
-    fn row(&mut self, r: &gotrace_core::store::Row, t: &Trace) {
-        self.0.row(r, t)
-    }
-}
-
 /// Heatmaps of every kind of row from a pipelined drain whose consumer takes the rows
 /// one at a time, never stored, equal those of the full parse's table: every v2 corpus
 /// trace, and truncated copies (the rows before the error, and the error).
@@ -280,8 +264,8 @@ fn heatmaps_by_row_equal_those_of_the_table() {
                     unconverted: true,
                     ..DRAINED
                 };
-                let mut h = Heat(HeatStream::new(t.version, spec.clone()));
-                assert_eq!(h.0.by_row(), !matches!(by, By::Proc | By::Thread));
+                let mut h = HeatStream::new(t.version, spec.clone());
+                assert_eq!(h.by_row(&t), !matches!(by, By::Proc | By::Thread));
                 let got = drain_pipelined_to(
                     |hook| parse_with(data, &opts, hook),
                     &mut h,
@@ -294,7 +278,7 @@ fn heatmaps_by_row_equal_those_of_the_table() {
                     "{what}"
                 );
                 assert_eq!(got.generations, t.generations, "{what}");
-                assert_eq!(format!("{:?}", h.0.finish(&got)), want, "{what}");
+                assert_eq!(format!("{:?}", h.finish(&got)), want, "{what}");
             }
         }
     };

@@ -604,7 +604,7 @@ impl<'a> Input<'a> {
         self.drain_to(opts, &mut gotrace_core::stream::Rows(consume), hook)
     }
 
-    /// [`Input::drain`] for any consumer (`gotrace_core::stream::drain_threads_to`).
+    /// [`Input::drain`] for any consumer.
     fn drain_to<C: gotrace_core::stream::Consumer + Send>(
         &self,
         opts: &ParseOptions,
@@ -616,7 +616,7 @@ impl<'a> Input<'a> {
             _ => self.bytes().map_or(0, <[u8]>::len),
         };
         let parse = |o: &ParseOptions, h: &mut Hook| self.parse(o, h);
-        gotrace_core::stream::drain_threads_to(opts, size, self.bytes(), parse, consume, hook)
+        gotrace_core::stream::drain_threads(opts, size, self.bytes(), parse, consume, hook)
     }
 
     /// Parses the input with `opts`, calling `hook` (see `gotrace_core::Hook`).

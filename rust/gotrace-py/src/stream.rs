@@ -217,7 +217,7 @@ impl<F: FnMut(&Trace) -> HeatStream> Consumer for HeatConsumer<F> {
     }
 
     fn by_row(&mut self, t: &Trace) -> bool {
-        self.heat.get_or_insert_with(|| (self.new)(t)).by_row()
+        self.heat.get_or_insert_with(|| (self.new)(t)).by_row(t)
     }
 
     fn row(&mut self, r: &Row, t: &Trace) {

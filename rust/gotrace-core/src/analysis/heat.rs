@@ -404,6 +404,25 @@ impl Track {
     }
 }
 
+/// A drained parse's consumer, which takes events one row at a time (never stored)
+/// when its rows come from goroutine intervals: the general tracker reads stored rows.
+impl crate::stream::Consumer for HeatStream {
+    fn rows(&mut self, t: &Trace) {
+        self.feed(t)
+    }
+
+    fn by_row(&mut self, _: &Trace) -> bool {
+        matches!(self.tracker, Track::Go(_))
+    }
+
+    #[inline]
+    fn row(&mut self, r: &Row, trace: &Trace) {
+        self.go_event(r, trace);
+        self.start.get_or_insert(r.time);
+        self.end = Some(r.time);
+    }
+}
+
 /// The fields of an event a [`HeatStream`] reads: of a stored row ([`Col`]) or of one
 /// that is not ([`Row`]).
 trait Ev: Copy {
@@ -572,7 +591,7 @@ impl HeatStream {
     /// Takes every event of `trace.events` (which continue those fed before).
     pub fn feed(&mut self, trace: &Trace) {
         let ev = &trace.events;
-        if self.by_row() {
+        if matches!(self.tracker, Track::Go(_)) {
             for i in 0..ev.len() {
                 self.go_event(Col(ev, i), trace);
             }
@@ -588,21 +607,6 @@ impl HeatStream {
             self.start.get_or_insert(first);
             self.end = Some(last);
         }
-    }
-
-    /// Whether it takes events one row at a time ([`HeatStream::row`]): when its rows
-    /// come from goroutine intervals (the general tracker reads stored rows).
-    pub fn by_row(&self) -> bool {
-        matches!(self.tracker, Track::Go(_))
-    }
-
-    /// Takes the next event, as a row that is not stored (only if
-    /// [`HeatStream::by_row`]); `trace` holds the strings and stacks up to it.
-    #[inline]
-    pub fn row(&mut self, r: &Row, trace: &Trace) {
-        self.go_event(r, trace);
-        self.start.get_or_insert(r.time);
-        self.end = Some(r.time);
     }
 
     /// One event for [`Track::Go`].
