@@ -18,6 +18,11 @@ are the trace's event count, so the ratio is "Go reads the events" vs "we comput
 heatmap from the file". The scaling table gives seconds per MB for each size relative
 to the smallest trace's (linear time = constant column).
 
+Go runs first and our modes after it, so on a host whose load drifts the ratios drift
+too (the streaming heatmap's moved between 1.4x and 3.3x within an hour, one build):
+for issue 5's ratio use ``benches/heat_vs_go.py``, which runs the two in alternating
+pairs and takes the ratio per pair.
+
 Usage:
     python benches/scaling.py [--reps 3] [TRACE ...]
     (default traces: the medium corpus traces and /work/big/s10-1.27.3.trace,
