@@ -195,6 +195,14 @@ fn decode_event(d: &[u8], freq: Freq, last_ts: i64) -> Option<(usize, BaseEvent)
     ))
 }
 
+/// Go's fix-up of event times: `t`, or one past the time before (`last`) if not later
+/// than it; `last` becomes the result.
+#[inline(always)]
+fn later(last: &mut i64, t: i64) -> i64 {
+    *last = if t <= *last { last.wrapping_add(1) } else { t };
+    *last
+}
+
 /// Go's `binary.Uvarint`, success only: any failure (truncated, overflow) is `None`, and
 /// the caller re-decodes on its cold path to say which.
 #[inline(always)]
@@ -1714,13 +1722,7 @@ impl Reader {
     /// `t` made strictly later than the event emitted before.
     #[inline(always)]
     fn bump(&mut self, t: i64) -> i64 {
-        let t = if t <= self.last_ts {
-            self.last_ts.wrapping_add(1)
-        } else {
-            t
-        };
-        self.last_ts = t;
-        t
+        later(&mut self.last_ts, t)
     }
 
     /// [`Reader::emit`] of a reader that leaves the rows to another thread.
@@ -1812,13 +1814,7 @@ impl Reader {
                 };
                 q.ev.args[3] = self.names.stw_name(reason, &mut trace.strings) as u64;
             }
-            let t = q.ev.time;
-            self.last_ts = if t <= self.last_ts {
-                self.last_ts.wrapping_add(1)
-            } else {
-                t
-            };
-            q.ev.time = self.last_ts;
+            q.ev.time = later(&mut self.last_ts, q.ev.time);
         }
         late.done = to;
         if to < queue.len() {

@@ -145,27 +145,22 @@ pub(crate) fn stw_reason(ids: Ids<'_>, a0: u64) -> Result<u32, TraceError> {
     })
 }
 
-/// Go's `Event.validateTableIDs`.
+/// Go's `Event.validateTableIDs` (stack IDs first, then string IDs).
 fn validate_ids(q: &QEvent, ids: Ids<'_>) -> Result<(), TraceError> {
     let sp = &SPECS[q.ev.typ as usize];
-    for &i in sp.stack_ids {
-        let id = q.ev.args[i - 1];
-        if ids.stacks.get(id).is_none() {
-            return Err(TraceError::validation(format!(
-                "found invalid stack ID {id} for event {}",
-                sp.name
-            ))
-            .with_generation(ids.gen));
-        }
-    }
-    for &i in sp.string_ids {
-        let id = q.ev.args[i - 1];
-        if ids.strings.get(id).is_none() {
-            return Err(TraceError::validation(format!(
-                "found invalid string ID {id} for event {}",
-                sp.name
-            ))
-            .with_generation(ids.gen));
+    for (args, table, what) in [
+        (sp.stack_ids, ids.stacks, "stack"),
+        (sp.string_ids, ids.strings, "string"),
+    ] {
+        for &i in args {
+            let id = q.ev.args[i - 1];
+            if table.get(id).is_none() {
+                return Err(TraceError::validation(format!(
+                    "found invalid {what} ID {id} for event {}",
+                    sp.name
+                ))
+                .with_generation(ids.gen));
+            }
         }
     }
     Ok(())
